@@ -1,0 +1,145 @@
+namespace NodeFleet.Core.Contracts;
+
+/// <summary>
+/// What CollectMetrics measured: cluster utilisation, unschedulable pods and the nodes.
+/// Metric figures are nullable on purpose: a missing series is <c>null</c>, never zero,
+/// and the policy refuses to scale on missing data.
+/// </summary>
+public sealed record ClusterSnapshot
+{
+    /// <summary>The evaluation time of the queries (not the time Decide runs).</summary>
+    public required DateTimeOffset CapturedAt { get; init; }
+
+    /// <summary>Worker CPU and memory utilisation, now and over the sustained windows.</summary>
+    public required UtilizationMetrics Utilization { get; init; }
+
+    /// <summary>Every node of the cluster, the control plane included.</summary>
+    public required IReadOnlyList<NodeInfo> Nodes { get; init; }
+
+    /// <summary>Pods the scheduler marked unschedulable, grouped by identical requests.</summary>
+    public required IReadOnlyList<PodGroup> UnschedulablePods { get; init; }
+
+    /// <summary>Optional: worker CPU utilisation predicted at the predictive horizon (predict_linear).</summary>
+    public double? PredictedCpuUtilization { get; init; }
+
+    /// <summary>Optional: the value of the custom PromQL metric (e.g. queue depth).</summary>
+    public double? CustomMetricValue { get; init; }
+}
+
+/// <summary>
+/// Utilisation as fractions of allocatable (0.72 = 72 %). Windowed values come from PromQL
+/// range functions: <c>min_over_time</c> for "above the threshold for the whole window",
+/// <c>max_over_time</c> for "below the threshold for the whole window".
+/// </summary>
+public sealed record UtilizationMetrics
+{
+    public double? CpuNow { get; init; }
+
+    /// <summary>Lowest CPU utilisation over the scale-up window: above the threshold means it held the whole window.</summary>
+    public double? CpuMinOverUpWindow { get; init; }
+
+    /// <summary>Highest CPU utilisation over the scale-down window: below the threshold means it held the whole window.</summary>
+    public double? CpuMaxOverDownWindow { get; init; }
+
+    public double? MemoryNow { get; init; }
+
+    /// <summary>Highest memory utilisation over the scale-down window.</summary>
+    public double? MemoryMaxOverDownWindow { get; init; }
+}
+
+public enum CapacityType
+{
+    OnDemand,
+    Spot,
+}
+
+/// <summary>A node as Kubernetes and EC2 describe it, with the pod facts the scale-down rules need.</summary>
+public sealed record NodeInfo
+{
+    public required string Name { get; init; }
+
+    /// <summary>EC2 instance id from the provider id <c>aws:///zone/i-...</c>; null when the node maps to no instance.</summary>
+    public string? InstanceId { get; init; }
+
+    public string? Zone { get; init; }
+
+    public string? InstanceType { get; init; }
+
+    public CapacityType? CapacityType { get; init; }
+
+    /// <summary>The Ready condition is True.</summary>
+    public required bool Ready { get; init; }
+
+    /// <summary>Cordoned, or tainted so that ordinary workloads cannot be scheduled on it.</summary>
+    public bool Unschedulable { get; init; }
+
+    /// <summary>Carries the control-plane/master role: never a scale-down candidate.</summary>
+    public bool ControlPlane { get; init; }
+
+    /// <summary>Labelled <c>nodefleet.io/managed=true</c>: launched by NodeFleet and ours to remove.</summary>
+    public bool Managed { get; init; }
+
+    public DateTimeOffset? CreatedAt { get; init; }
+
+    /// <summary>Allocatable capacity; <see cref="Resources.Pods"/> is the max-pods limit.</summary>
+    public required Resources Allocatable { get; init; }
+
+    /// <summary>Sum of requests of the pods bound to the node; <see cref="Resources.Pods"/> is the pod count.</summary>
+    public required Resources Requested { get; init; }
+
+    /// <summary>Pods a drain would move to other nodes (DaemonSet and mirror pods excluded), grouped by requests.</summary>
+    public IReadOnlyList<PodGroup> MovablePods { get; init; } = [];
+
+    /// <summary>Pods that may not be evicted; any entry makes the node ineligible for removal.</summary>
+    public IReadOnlyList<EvictionBlocker> Blockers { get; init; } = [];
+
+    public bool IsWorker => !ControlPlane;
+}
+
+/// <summary><see cref="Count"/> pods with identical requests (usually one controller's replicas).</summary>
+public sealed record PodGroup
+{
+    public required long CpuMillis { get; init; }
+
+    public required long MemoryBytes { get; init; }
+
+    public required int Count { get; init; }
+
+    /// <summary>Optional label for reports, e.g. <c>default/Deployment/web</c>.</summary>
+    public string? Owner { get; init; }
+
+    public Resources PerPod => new(CpuMillis, MemoryBytes, 1);
+}
+
+/// <summary>Why a pod may not be evicted by a scale-down.</summary>
+public enum EvictionBlockReason
+{
+    /// <summary>A bare pod: no controller would recreate it.</summary>
+    NoController,
+
+    /// <summary>Uses emptyDir or hostPath storage that would be lost.</summary>
+    LocalStorage,
+
+    /// <summary>Annotated <c>cluster-autoscaler.kubernetes.io/safe-to-evict: "false"</c>.</summary>
+    SafeToEvictFalse,
+
+    /// <summary>Annotated <c>karpenter.sh/do-not-disrupt: "true"</c>.</summary>
+    DoNotDisrupt,
+
+    /// <summary>A kube-system pod not run by a DaemonSet.</summary>
+    KubeSystem,
+
+    /// <summary>Evicting it would exceed its PodDisruptionBudget's allowed disruptions.</summary>
+    PodDisruptionBudget,
+}
+
+public sealed record EvictionBlocker
+{
+    /// <summary><c>namespace/name</c> of the pod.</summary>
+    public required string Pod { get; init; }
+
+    public required EvictionBlockReason Reason { get; init; }
+
+    /// <summary>Optional detail, e.g. the PodDisruptionBudget's name.</summary>
+    public string? Detail { get; init; }
+}

@@ -1,0 +1,133 @@
+namespace NodeFleet.Core.Contracts;
+
+public enum ScalingAction
+{
+    None,
+    ScaleUp,
+    ScaleDown,
+}
+
+/// <summary>The rule that produced a decision; stable names for dashboards, alarms and tests.</summary>
+public enum DecisionReason
+{
+    /// <summary>A required figure is missing: no data means no scaling.</summary>
+    MetricsMissing,
+
+    /// <summary>The snapshot is older than <c>maxSnapshotAge</c>.</summary>
+    SnapshotStale,
+
+    /// <summary>Fewer managed workers (Ready or launching) than the minimum.</summary>
+    BelowMinimum,
+
+    /// <summary>Unschedulable pods need more nodes than are launching.</summary>
+    PendingPods,
+
+    CpuHigh,
+    MemoryHigh,
+    CustomMetricHigh,
+    PredictedCpuHigh,
+
+    /// <summary>A scale-up is wanted but the managed workers are already at the maximum.</summary>
+    AtMaximum,
+
+    /// <summary>A utilisation-driven scale-up is wanted but the scale-up cooldown runs.</summary>
+    ScaleUpCooldown,
+
+    /// <summary>Every unschedulable pod is larger than a worker: new nodes would not help.</summary>
+    PodsUnplaceable,
+
+    /// <summary>Every scale-down condition held for its window and a node can go.</summary>
+    Underutilized,
+
+    ScaleDownCooldown,
+    AtMinimum,
+
+    /// <summary>Scale-down is due but no node qualifies (pods would not fit elsewhere or may not be evicted).</summary>
+    NoRemovableNode,
+
+    /// <summary>Nodes are still launching: scale-down waits for them.</summary>
+    LaunchInProgress,
+
+    /// <summary>Nothing to do.</summary>
+    WithinThresholds,
+}
+
+/// <summary>Which cooldown an action must respect when the lock is taken.</summary>
+public enum CooldownScope
+{
+    None,
+    ScaleUp,
+    ScaleDown,
+}
+
+/// <summary>
+/// Decide's output: what to do, one line saying why, and the figures that led to it.
+/// </summary>
+public sealed record Decision
+{
+    public required ScalingAction Action { get; init; }
+
+    public required DecisionReason ReasonCode { get; init; }
+
+    /// <summary>One human-readable line, shown in the console and in notifications.</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>Dry-run: the action is what would be done; the workflow only notifies.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>Nodes to launch (ScaleUp only).</summary>
+    public int NodesToAdd { get; init; }
+
+    /// <summary>The node to drain and terminate (ScaleDown only).</summary>
+    public NodeRef? NodeToRemove { get; init; }
+
+    /// <summary>The cooldown the lock must check before acting; None for below-minimum and pending-pod launches.</summary>
+    public CooldownScope Cooldown { get; init; }
+
+    public required DateTimeOffset DecidedAt { get; init; }
+
+    public required DecisionFigures Figures { get; init; }
+
+    /// <summary>Short extra facts: unplaceable pods, why candidates were skipped.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
+public sealed record NodeRef
+{
+    public required string Name { get; init; }
+
+    public required string InstanceId { get; init; }
+
+    public string? Zone { get; init; }
+
+    /// <summary>The node's requested share of allocatable (the larger of CPU and memory).</summary>
+    public double Utilization { get; init; }
+}
+
+/// <summary>The numbers behind a decision. Utilisations are fractions; null means not measured.</summary>
+public sealed record DecisionFigures
+{
+    public int ReadyWorkers { get; init; }
+    public int LaunchingWorkers { get; init; }
+    public int ManagedWorkers { get; init; }
+    public int MinNodes { get; init; }
+    public int MaxNodes { get; init; }
+    public double? CpuNow { get; init; }
+    public double? CpuMinOverUpWindow { get; init; }
+    public double? CpuMaxOverDownWindow { get; init; }
+    public double? MemoryNow { get; init; }
+    public double? MemoryMaxOverDownWindow { get; init; }
+    public double? PredictedCpu { get; init; }
+    public double? CustomMetric { get; init; }
+    public int UnschedulablePods { get; init; }
+    public int UnplaceablePods { get; init; }
+
+    /// <summary>Nodes each scale-up signal asked for, after subtracting capacity already launching.</summary>
+    public int NodesForPendingPods { get; init; }
+    public int NodesForCpu { get; init; }
+    public int NodesForMemory { get; init; }
+    public int NodesForCustomMetric { get; init; }
+    public int NodesForPrediction { get; init; }
+
+    public DateTimeOffset? CooldownEndsAt { get; init; }
+}

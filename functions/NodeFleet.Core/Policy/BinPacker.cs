@@ -1,0 +1,87 @@
+using NodeFleet.Core.Contracts;
+
+namespace NodeFleet.Core.Policy;
+
+/// <summary>The outcome of packing pods: how many new bins were opened and what could not be placed at all.</summary>
+public readonly record struct PackingResult(int NewBins, int PlacedPods, int UnplaceablePods, IReadOnlyList<PodGroup> Unplaceable);
+
+/// <summary>
+/// First-fit-decreasing bin packing over CPU, memory and pod slots. Pods arrive grouped by
+/// identical requests; a group is poured into bins in order, which is exactly what
+/// pod-by-pod first fit does for identical items, at a cost of groups × bins instead of pods × bins.
+/// </summary>
+public static class BinPacker
+{
+    /// <summary>
+    /// Packs <paramref name="pods"/> into <paramref name="openBins"/> (free capacity already
+    /// available, e.g. nodes still launching) and then into as many new bins of
+    /// <paramref name="shape"/> as needed. Pods larger than the shape are reported, never packed.
+    /// </summary>
+    public static PackingResult PackWithNewBins(IEnumerable<PodGroup> pods, IEnumerable<Resources> openBins, Resources shape)
+    {
+        var bins = openBins.ToList();
+        var unplaceable = new List<PodGroup>();
+        var unplaceableCount = 0;
+        var placed = 0;
+        var newBins = 0;
+        foreach (var group in SortDecreasing(pods, shape))
+        {
+            var perPod = group.PerPod;
+            if (!perPod.FitsIn(shape))
+            {
+                unplaceable.Add(group);
+                unplaceableCount += group.Count;
+                continue;
+            }
+
+            var remaining = FillExisting(bins, perPod, group.Count);
+            while (remaining > 0)
+            {
+                var take = Math.Min(remaining, perPod.CopiesThatFit(shape));
+                bins.Add(shape - perPod.Times(take));
+                newBins++;
+                remaining -= take;
+            }
+
+            placed += group.Count;
+        }
+
+        return new PackingResult(newBins, placed, unplaceableCount, unplaceable);
+    }
+
+    /// <summary>Whether every pod fits into <paramref name="bins"/> without opening new ones.</summary>
+    public static bool FitsInto(IEnumerable<PodGroup> pods, IEnumerable<Resources> bins)
+    {
+        var free = bins.ToList();
+        var reference = free.Count == 0 ? new Resources(1, 1, 1) : Largest(free);
+        return SortDecreasing(pods, reference).All(group => FillExisting(free, group.PerPod, group.Count) == 0);
+    }
+
+    /// <summary>Pours up to <paramref name="count"/> pods into the bins in order; returns how many did not fit.</summary>
+    private static int FillExisting(List<Resources> bins, Resources perPod, int count)
+    {
+        var remaining = count;
+        for (var i = 0; i < bins.Count && remaining > 0; i++)
+        {
+            var take = Math.Min(remaining, perPod.CopiesThatFit(bins[i]));
+            if (take > 0)
+            {
+                bins[i] -= perPod.Times(take);
+                remaining -= take;
+            }
+        }
+
+        return remaining;
+    }
+
+    private static IEnumerable<PodGroup> SortDecreasing(IEnumerable<PodGroup> pods, Resources reference) =>
+        pods.Where(g => g.Count > 0)
+            .OrderByDescending(g => g.PerPod.DominantShareOf(reference))
+            .ThenByDescending(g => g.CpuMillis)
+            .ThenByDescending(g => g.MemoryBytes);
+
+    private static Resources Largest(List<Resources> bins) => new(
+        Math.Max(1, bins.Max(b => b.CpuMillis)),
+        Math.Max(1, bins.Max(b => b.MemoryBytes)),
+        Math.Max(1, bins.Max(b => b.Pods)));
+}

@@ -1,0 +1,355 @@
+using System.Globalization;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Core.Policy;
+
+/// <summary>
+/// The scaling decision: a pure function of the snapshot, the remembered state, the settings
+/// and the time. Same inputs, same decision; no clock reads, no I/O.
+/// </summary>
+public static class ScalingPolicy
+{
+    /// <summary>
+    /// How long a newly joined node's free room still counts against unschedulable pods: the
+    /// scheduler retries them within seconds, but kube-state-metrics reports the change only
+    /// after a scrape or two. Without this, a tick in that gap would launch for pods already placed.
+    /// </summary>
+    public static readonly TimeSpan RecentlyJoinedGrace = TimeSpan.FromMinutes(2);
+
+    public static Decision Decide(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(fleet);
+        ArgumentNullException.ThrowIfNull(settings);
+        var decision = new Evaluation(snapshot, fleet, settings, now).Run();
+        return settings.DryRun && decision.Action != ScalingAction.None
+            ? decision with { Reason = "Dry run, nothing done: " + decision.Reason }
+            : decision;
+    }
+
+    private sealed class Evaluation(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    {
+        private readonly List<string> notes = [];
+        private FleetView view = null!;
+        private DecisionFigures figures = new();
+
+        public Decision Run()
+        {
+            var age = now - snapshot.CapturedAt;
+            if (age > settings.MaxSnapshotAge)
+            {
+                return None(DecisionReason.SnapshotStale,
+                    $"Metrics are {Duration(age)} old (limit {Duration(settings.MaxSnapshotAge)}): not scaling on stale data");
+            }
+
+            view = new FleetView(snapshot, fleet, settings, now);
+            figures = BaseFigures();
+            var missing = MissingFigures();
+            if (missing.Count > 0)
+            {
+                return None(DecisionReason.MetricsMissing,
+                    $"No data for {string.Join(", ", missing)}: not scaling on missing metrics");
+            }
+
+            return BelowMinimum() ?? ScaleUp() ?? ScaleDown();
+        }
+
+        private DecisionFigures BaseFigures()
+        {
+            var u = snapshot.Utilization;
+            return new DecisionFigures
+            {
+                ReadyWorkers = view.ReadyManaged.Count,
+                LaunchingWorkers = view.Launching,
+                ManagedWorkers = view.Total,
+                MinNodes = view.EffectiveMin,
+                MaxNodes = settings.MaxNodes,
+                CpuNow = u.CpuNow,
+                CpuMinOverUpWindow = u.CpuMinOverUpWindow,
+                CpuMaxOverDownWindow = u.CpuMaxOverDownWindow,
+                MemoryNow = u.MemoryNow,
+                MemoryMaxOverDownWindow = u.MemoryMaxOverDownWindow,
+                PredictedCpu = snapshot.PredictedCpuUtilization,
+                CustomMetric = snapshot.CustomMetricValue,
+                UnschedulablePods = snapshot.UnschedulablePods.Sum(g => g.Count),
+            };
+        }
+
+        /// <summary>
+        /// Figures the rules need that are absent. Worker utilisation is undefined without Ready
+        /// workers, so it is only required when some exist; the node list never may be empty
+        /// because the control plane always reports (an empty list means the node series are missing).
+        /// </summary>
+        private List<string> MissingFigures()
+        {
+            var missing = new List<string>();
+            if (snapshot.Nodes.Count == 0)
+            {
+                missing.Add("nodes");
+            }
+
+            if (view.ReadyWorkers.Count > 0)
+            {
+                var u = snapshot.Utilization;
+                if (u.CpuNow is null) missing.Add("cpuNow");
+                if (u.CpuMinOverUpWindow is null) missing.Add("cpuMinOverUpWindow");
+                if (u.CpuMaxOverDownWindow is null) missing.Add("cpuMaxOverDownWindow");
+                if (u.MemoryNow is null) missing.Add("memoryNow");
+                if (u.MemoryMaxOverDownWindow is null) missing.Add("memoryMaxOverDownWindow");
+                if (settings.PredictiveHorizon > TimeSpan.Zero && snapshot.PredictedCpuUtilization is null)
+                {
+                    missing.Add("predictedCpuUtilization");
+                }
+            }
+
+            if (settings.CustomMetricQuery is not null && snapshot.CustomMetricValue is null)
+            {
+                missing.Add("customMetricValue");
+            }
+
+            return missing;
+        }
+
+        private Decision? BelowMinimum()
+        {
+            var shortBy = view.EffectiveMin - view.Capacity;
+            if (shortBy <= 0)
+            {
+                return null;
+            }
+
+            var room = settings.MaxNodes - view.Total;
+            if (room <= 0)
+            {
+                return None(DecisionReason.AtMaximum,
+                    $"{view.Capacity} Ready or launching workers is below the minimum of {view.EffectiveMin}, but {view.Total} managed workers already reach the maximum of {settings.MaxNodes} (some are not Ready)");
+            }
+
+            var add = Math.Min(shortBy, Math.Min(settings.MaxStep, room));
+            var which = view.EffectiveMin > settings.MinNodes ? "the scheduled minimum" : "the minimum";
+            return Up(DecisionReason.BelowMinimum, add, CooldownScope.None,
+                $"{view.Capacity} Ready or launching workers is below {which} of {view.EffectiveMin}{Capped(add, shortBy)}");
+        }
+
+        private Decision? ScaleUp()
+        {
+            var pending = PackPendingPods();
+            var cpu = UtilizationNeed(snapshot.Utilization.CpuMinOverUpWindow, settings.ScaleUpCpuThreshold, view.ReadyWorkerCpu, settings.WorkerShape.CpuMillis);
+            var memory = UtilizationNeed(snapshot.Utilization.MemoryNow, settings.ScaleUpMemoryThreshold, view.ReadyWorkerMemory, settings.WorkerShape.MemoryBytes);
+            var custom = CustomMetricNeed();
+            var predicted = settings.PredictiveHorizon > TimeSpan.Zero
+                ? UtilizationNeed(snapshot.PredictedCpuUtilization, settings.ScaleUpCpuThreshold, view.ReadyWorkerCpu, settings.WorkerShape.CpuMillis)
+                : 0;
+            figures = figures with
+            {
+                UnplaceablePods = pending.UnplaceablePods,
+                NodesForPendingPods = pending.NewBins,
+                NodesForCpu = cpu,
+                NodesForMemory = memory,
+                NodesForCustomMetric = custom,
+                NodesForPrediction = predicted,
+            };
+
+            // Utilisation signals lag and are subject to the cooldown; pending pods are counted
+            // exactly against what is already launching, so they never wait for it.
+            var (utilNeed, utilReason) = new[]
+            {
+                (cpu, DecisionReason.CpuHigh),
+                (memory, DecisionReason.MemoryHigh),
+                (custom, DecisionReason.CustomMetricHigh),
+                (predicted, DecisionReason.PredictedCpuHigh),
+            }.MaxBy(s => s.Item1);
+
+            var upCooldownEnds = fleet.LastScaleUpAt + settings.ScaleUpCooldown;
+            var inUpCooldown = upCooldownEnds > now;
+            if (utilNeed > 0 && inUpCooldown && pending.NewBins == 0)
+            {
+                figures = figures with { CooldownEndsAt = upCooldownEnds };
+                return None(DecisionReason.ScaleUpCooldown,
+                    $"{Describe(utilReason)} asks for {utilNeed} more node(s), but the scale-up cooldown runs until {Time(upCooldownEnds!.Value)}");
+            }
+
+            var usePending = pending.NewBins >= utilNeed || inUpCooldown;
+            var need = usePending ? pending.NewBins : utilNeed;
+            var reason = usePending ? DecisionReason.PendingPods : utilReason;
+            if (need <= 0)
+            {
+                return PendingWithoutNeed(pending);
+            }
+
+            var room = settings.MaxNodes - view.Total;
+            if (room <= 0)
+            {
+                return None(DecisionReason.AtMaximum,
+                    $"{Describe(reason, pending)} asks for {need} more node(s), but {view.Total} managed workers are at the maximum of {settings.MaxNodes}");
+            }
+
+            var add = Math.Min(need, Math.Min(settings.MaxStep, room));
+            var cooldown = reason == DecisionReason.PendingPods ? CooldownScope.None : CooldownScope.ScaleUp;
+            return Up(reason, add, cooldown, $"{Describe(reason, pending)} needs {need} more node(s){Capped(add, need)}");
+        }
+
+        /// <summary>Unschedulable pods exist but call for no new node: explain why instead of going on to scale-down.</summary>
+        private Decision? PendingWithoutNeed(PackingResult pending)
+        {
+            if (pending.PlacedPods > 0)
+            {
+                return None(DecisionReason.LaunchInProgress,
+                    $"{pending.PlacedPods} unschedulable pod(s) fit on the {view.Launching} launching or just-joined node(s)");
+            }
+
+            if (pending.UnplaceablePods > 0 && !ScaleDownConditionsHold())
+            {
+                return None(DecisionReason.PodsUnplaceable,
+                    $"{pending.UnplaceablePods} unschedulable pod(s) are larger than a whole worker ({settings.WorkerShape}): new nodes would not help");
+            }
+
+            return null;
+        }
+
+        private PackingResult PackPendingPods()
+        {
+            var openBins = Enumerable.Repeat(settings.WorkerShape, view.Launching).Concat(view.RecentlyJoinedFree);
+            var result = BinPacker.PackWithNewBins(snapshot.UnschedulablePods, openBins, settings.WorkerShape);
+            foreach (var group in result.Unplaceable)
+            {
+                notes.Add($"{group.Count} pod(s){(group.Owner is null ? "" : " of " + group.Owner)} request {group.CpuMillis}m CPU and {group.MemoryBytes / (1024 * 1024)}Mi memory, more than a worker offers: never placeable");
+            }
+
+            return result;
+        }
+
+        /// <summary>
+        /// Nodes of the worker shape to add so that the used share falls to the target, minus
+        /// those launching. Zero when the signal is below its threshold or there is nothing to measure.
+        /// </summary>
+        private int UtilizationNeed(double? utilization, double threshold, long readyAllocatable, long perNode)
+        {
+            if (utilization is not { } u || u <= threshold || readyAllocatable <= 0)
+            {
+                return 0;
+            }
+
+            var used = u * readyAllocatable;
+            var nodes = (int)Math.Ceiling(((used / settings.TargetUtilization) - readyAllocatable) / perNode - 1e-9);
+            return Math.Max(0, Math.Max(1, nodes) - view.Launching);
+        }
+
+        private int CustomMetricNeed()
+        {
+            if (settings.CustomMetricTargetPerNode is not { } perNode || snapshot.CustomMetricValue is not { } value)
+            {
+                return 0;
+            }
+
+            var desired = (int)Math.Ceiling(value / perNode - 1e-9);
+            return Math.Max(0, desired - view.ReadyWorkers.Count - view.Launching);
+        }
+
+        private bool ScaleDownConditionsHold()
+        {
+            var u = snapshot.Utilization;
+            return view.ReadyWorkers.Count > 0
+                && u.CpuMaxOverDownWindow < settings.ScaleDownCpuThreshold
+                && u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold
+                && (settings.PredictiveHorizon == TimeSpan.Zero || snapshot.PredictedCpuUtilization < settings.ScaleDownCpuThreshold)
+                && (settings.CustomMetricTargetPerNode is not { } perNode || snapshot.CustomMetricValue is not { } value
+                    || Math.Ceiling(value / perNode - 1e-9) < view.ReadyWorkers.Count);
+        }
+
+        private Decision ScaleDown()
+        {
+            var u = snapshot.Utilization;
+            var lows = $"CPU peaked at {Percent(u.CpuMaxOverDownWindow)} and memory at {Percent(u.MemoryMaxOverDownWindow)} over the last {Duration(settings.ScaleDownWindow)}";
+            if (view.Launching > 0)
+            {
+                return None(DecisionReason.LaunchInProgress, $"{view.Launching} node(s) still launching: no scale-down until they join");
+            }
+
+            if (!ScaleDownConditionsHold())
+            {
+                return None(DecisionReason.WithinThresholds,
+                    view.ReadyWorkers.Count == 0
+                        ? $"No Ready workers and nothing pending; minimum {view.EffectiveMin} is met"
+                        : $"Within thresholds: CPU {Percent(u.CpuNow)} (up above {Percent(settings.ScaleUpCpuThreshold)} for {Duration(settings.ScaleUpCpuWindow)}, down below {Percent(settings.ScaleDownCpuThreshold)}), memory {Percent(u.MemoryNow)} (up above {Percent(settings.ScaleUpMemoryThreshold)}, down below {Percent(settings.ScaleDownMemoryThreshold)})");
+            }
+
+            if (view.Capacity - 1 < view.EffectiveMin)
+            {
+                return None(DecisionReason.AtMinimum, $"{lows}, but {view.Capacity} workers is the minimum of {view.EffectiveMin}");
+            }
+
+            var downEnds = fleet.LastScaleDownAt + settings.ScaleDownCooldown;
+            var upEnds = fleet.LastScaleUpAt + settings.ScaleUpCooldown;
+            var cooldownEnds = Max(downEnds, upEnds);
+            if (cooldownEnds > now)
+            {
+                figures = figures with { CooldownEndsAt = cooldownEnds };
+                var after = downEnds == cooldownEnds ? "scale-down" : "scale-up";
+                return None(DecisionReason.ScaleDownCooldown, $"{lows}, but the cooldown after the last {after} runs until {Time(cooldownEnds.Value)}");
+            }
+
+            var candidate = new ScaleDownPlanner(snapshot, view, settings).Choose(notes);
+            if (candidate is null)
+            {
+                return None(DecisionReason.NoRemovableNode, $"{lows}, but no node can go: {(notes.Count > 0 ? notes[0] : "none qualifies")}");
+            }
+
+            return Decision(ScalingAction.ScaleDown, DecisionReason.Underutilized, CooldownScope.ScaleDown,
+                $"Remove {candidate.Name} ({Percent(candidate.Utilization)} requested): {lows}, and its pods fit on the other nodes under {Percent(settings.TargetUtilization)}") with
+            {
+                NodeToRemove = candidate,
+            };
+        }
+
+        private string Describe(DecisionReason reason, PackingResult? pending = null) => reason switch
+        {
+            DecisionReason.PendingPods =>
+                $"{pending?.PlacedPods} unschedulable pod(s)" + (view.Launching > 0 ? $" (beyond what {view.Launching} launching node(s) take)" : ""),
+            DecisionReason.CpuHigh =>
+                $"CPU stayed above {Percent(settings.ScaleUpCpuThreshold)} for {Duration(settings.ScaleUpCpuWindow)} (lowest {Percent(snapshot.Utilization.CpuMinOverUpWindow)}); reaching {Percent(settings.TargetUtilization)}",
+            DecisionReason.MemoryHigh =>
+                $"Memory at {Percent(snapshot.Utilization.MemoryNow)} is above {Percent(settings.ScaleUpMemoryThreshold)}; reaching {Percent(settings.TargetUtilization)}",
+            DecisionReason.CustomMetricHigh =>
+                $"Custom metric {snapshot.CustomMetricValue?.ToString("0.##", CultureInfo.InvariantCulture)} at {settings.CustomMetricTargetPerNode?.ToString("0.##", CultureInfo.InvariantCulture)} per node",
+            DecisionReason.PredictedCpuHigh =>
+                $"CPU predicted at {Percent(snapshot.PredictedCpuUtilization)} in {Duration(settings.PredictiveHorizon)}, above {Percent(settings.ScaleUpCpuThreshold)}",
+            _ => reason.ToString(),
+        };
+
+        private static string Capped(int add, int wanted) =>
+            add < wanted ? $"; adding {add} now (capped by maxStep or maxNodes)" : "";
+
+        private Decision Up(DecisionReason reason, int add, CooldownScope cooldown, string text) =>
+            Decision(ScalingAction.ScaleUp, reason, cooldown, $"Scale up by {add}: {text}") with { NodesToAdd = add };
+
+        private Decision None(DecisionReason reason, string text) =>
+            Decision(ScalingAction.None, reason, CooldownScope.None, text);
+
+        private Decision Decision(ScalingAction action, DecisionReason reason, CooldownScope cooldown, string text) => new()
+        {
+            Action = action,
+            ReasonCode = reason,
+            Reason = text,
+            Cooldown = cooldown,
+            DryRun = settings.DryRun,
+            DecidedAt = now,
+            Figures = figures,
+            Notes = notes.Take(MaxNotes).ToList(),
+        };
+
+        private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) =>
+            a is null ? b : b is null ? a : a > b ? a : b;
+    }
+
+    /// <summary>Notes are for people: a handful is enough and keeps the payload small.</summary>
+    private const int MaxNotes = 5;
+
+    internal static string Percent(double? fraction) =>
+        fraction is { } f ? (f * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "n/a";
+
+    private static string Duration(TimeSpan value) => SettingValue.FormatDuration(TimeSpan.FromSeconds(Math.Round(value.TotalSeconds)));
+
+    private static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

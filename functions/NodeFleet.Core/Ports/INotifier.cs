@@ -1,0 +1,27 @@
+namespace NodeFleet.Core.Ports;
+
+/// <summary>Tells people what NodeFleet did (SNS for email and AWS Chatbot; an optional Slack webhook).</summary>
+public interface INotifier
+{
+    Task PublishAsync(Notification notification, CancellationToken cancellationToken);
+}
+
+public enum NotificationKind
+{
+    ScaleUp,
+    ScaleDown,
+    Failure,
+    AtMaximum,
+    Interruption,
+    DryRun,
+}
+
+/// <summary>What happened, why, and the worker count before and after.</summary>
+public sealed record Notification(
+    NotificationKind Kind,
+    string Cluster,
+    string Title,
+    string Reason,
+    int NodesBefore,
+    int NodesAfter,
+    IReadOnlyDictionary<string, string> Figures);

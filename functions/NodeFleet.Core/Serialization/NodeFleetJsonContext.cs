@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NodeFleet.Core.Contracts;
+
+namespace NodeFleet.Core.Serialization;
+
+/// <summary>
+/// Source-generated JSON for every contract (no reflection at run time, fast cold starts).
+/// camelCase names, enums as strings, nulls omitted to keep payloads small; required members,
+/// constructor parameters and non-nullable references are enforced when reading.
+/// </summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowTrailingCommas = false)]
+[JsonSerializable(typeof(WorkflowState))]
+[JsonSerializable(typeof(ClusterSnapshot))]
+[JsonSerializable(typeof(FleetState))]
+[JsonSerializable(typeof(Decision))]
+public sealed partial class NodeFleetJsonContext : JsonSerializerContext;

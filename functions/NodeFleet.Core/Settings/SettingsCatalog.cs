@@ -1,0 +1,168 @@
+using System.Globalization;
+using NodeFleet.Core.Contracts;
+
+namespace NodeFleet.Core.Settings;
+
+/// <summary>One setting: its cdk.json context key (<c>nodefleet:KEY</c>), its environment variable, default and meaning.</summary>
+public sealed record SettingDefinition(
+    string Key,
+    string EnvironmentVariable,
+    string DefaultValue,
+    string Description,
+    Func<ScalingSettings, string, ScalingSettings> Apply,
+    Func<ScalingSettings, string> Format);
+
+/// <summary>
+/// Every scaling setting, in one table: the CDK app reads them from context, the functions
+/// from environment variables, and the README's settings table lists the same entries.
+/// </summary>
+public static class SettingsCatalog
+{
+    public const string ContextPrefix = "nodefleet:";
+
+    public static IReadOnlyList<SettingDefinition> Scaling { get; } =
+    [
+        new("clusterName", "NODEFLEET_CLUSTER_NAME", "k3s",
+            "Name of the cluster; tags, lock key and notifications carry it.",
+            (s, v) => s with { ClusterName = v.Trim() },
+            s => s.ClusterName),
+        new("minNodes", "NODEFLEET_MIN_NODES", "2",
+            "Fewest managed workers (Ready or launching); below it NodeFleet launches without waiting for a cooldown.",
+            (s, v) => s with { MinNodes = SettingValue.WholeNumber(v) },
+            s => Invariant(s.MinNodes)),
+        new("maxNodes", "NODEFLEET_MAX_NODES", "10",
+            $"Most managed workers, launching ones included (at most {ScalingSettings.SupportedMaxNodes}).",
+            (s, v) => s with { MaxNodes = SettingValue.WholeNumber(v) },
+            s => Invariant(s.MaxNodes)),
+        new("maxStep", "NODEFLEET_MAX_STEP", "10",
+            "Most nodes launched by one execution.",
+            (s, v) => s with { MaxStep = SettingValue.WholeNumber(v) },
+            s => Invariant(s.MaxStep)),
+        new("scaleUpCpuThreshold", "NODEFLEET_SCALE_UP_CPU_THRESHOLD", "70%",
+            "Scale up when worker CPU utilisation stays above this for scaleUpCpuWindow.",
+            (s, v) => s with { ScaleUpCpuThreshold = SettingValue.Fraction(v) },
+            s => Invariant(s.ScaleUpCpuThreshold)),
+        new("scaleUpCpuWindow", "NODEFLEET_SCALE_UP_CPU_WINDOW", "3m",
+            "How long CPU must stay above scaleUpCpuThreshold.",
+            (s, v) => s with { ScaleUpCpuWindow = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.ScaleUpCpuWindow)),
+        new("scaleUpMemoryThreshold", "NODEFLEET_SCALE_UP_MEMORY_THRESHOLD", "75%",
+            "Scale up when worker memory utilisation is above this.",
+            (s, v) => s with { ScaleUpMemoryThreshold = SettingValue.Fraction(v) },
+            s => Invariant(s.ScaleUpMemoryThreshold)),
+        new("scaleDownCpuThreshold", "NODEFLEET_SCALE_DOWN_CPU_THRESHOLD", "30%",
+            "Scale down only when worker CPU stayed below this for scaleDownWindow.",
+            (s, v) => s with { ScaleDownCpuThreshold = SettingValue.Fraction(v) },
+            s => Invariant(s.ScaleDownCpuThreshold)),
+        new("scaleDownMemoryThreshold", "NODEFLEET_SCALE_DOWN_MEMORY_THRESHOLD", "50%",
+            "Scale down only when worker memory stayed below this for scaleDownWindow.",
+            (s, v) => s with { ScaleDownMemoryThreshold = SettingValue.Fraction(v) },
+            s => Invariant(s.ScaleDownMemoryThreshold)),
+        new("scaleDownWindow", "NODEFLEET_SCALE_DOWN_WINDOW", "10m",
+            "How long the scale-down conditions must hold.",
+            (s, v) => s with { ScaleDownWindow = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.ScaleDownWindow)),
+        new("targetUtilization", "NODEFLEET_TARGET_UTILIZATION", "60%",
+            "Utilisation a CPU/memory scale-up aims for, and the most a node may be filled with the pods of a removed node.",
+            (s, v) => s with { TargetUtilization = SettingValue.Fraction(v) },
+            s => Invariant(s.TargetUtilization)),
+        new("scaleUpCooldown", "NODEFLEET_SCALE_UP_COOLDOWN", "5m",
+            "After a scale-up, no utilisation-driven scale-up and no scale-down for this long (pending pods and the minimum do not wait).",
+            (s, v) => s with { ScaleUpCooldown = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.ScaleUpCooldown)),
+        new("scaleDownCooldown", "NODEFLEET_SCALE_DOWN_COOLDOWN", "10m",
+            "After a scale-down, no further scale-down for this long.",
+            (s, v) => s with { ScaleDownCooldown = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.ScaleDownCooldown)),
+        new("nodeJoinTimeout", "NODEFLEET_NODE_JOIN_TIMEOUT", "10m",
+            "A launched instance that is not a Ready node after this long is a failed launch and stops counting as capacity.",
+            (s, v) => s with { NodeJoinTimeout = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.NodeJoinTimeout)),
+        new("maxSnapshotAge", "NODEFLEET_MAX_SNAPSHOT_AGE", "5m",
+            "Decide refuses to act on metrics older than this.",
+            (s, v) => s with { MaxSnapshotAge = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.MaxSnapshotAge)),
+        new("workerCpuMillis", "NODEFLEET_WORKER_CPU_MILLIS", "2000",
+            "Allocatable CPU (millicores) of one worker of the launch template's instance type; bin packing uses it.",
+            (s, v) => s with { WorkerShape = s.WorkerShape with { CpuMillis = SettingValue.WholeNumber(v) } },
+            s => Invariant(s.WorkerShape.CpuMillis)),
+        new("workerMemoryMiB", "NODEFLEET_WORKER_MEMORY_MIB", "7680",
+            "Allocatable memory (MiB) of one worker.",
+            (s, v) => s with { WorkerShape = s.WorkerShape with { MemoryBytes = SettingValue.WholeNumber(v) * 1024L * 1024L } },
+            s => Invariant(s.WorkerShape.MemoryBytes / (1024 * 1024))),
+        new("workerMaxPods", "NODEFLEET_WORKER_MAX_PODS", "110",
+            "Pod slots of one worker (the kubelet's max-pods).",
+            (s, v) => s with { WorkerShape = s.WorkerShape with { Pods = SettingValue.WholeNumber(v) } },
+            s => Invariant(s.WorkerShape.Pods)),
+        new("dryRun", "NODEFLEET_DRY_RUN", "false",
+            "Decide and notify what would be done; launch, drain and terminate nothing.",
+            (s, v) => s with { DryRun = SettingValue.Boolean(v) },
+            s => s.DryRun ? "true" : "false"),
+        new("scheduledMinimums", "NODEFLEET_SCHEDULED_MINIMUMS", "",
+            "Raised minimums for weekly UTC windows: 'Mon-Fri 08:00-18:00=4; Sat 10:00-14:00=3'.",
+            (s, v) => s with { ScheduledMinimums = ScheduledMinimum.ParseList(v) },
+            s => string.Join("; ", s.ScheduledMinimums)),
+        new("customMetricQuery", "NODEFLEET_CUSTOM_METRIC_QUERY", "",
+            "Optional PromQL returning one number (e.g. queue depth); scales to ceil(value / customMetricTargetPerNode) workers.",
+            (s, v) => s with { CustomMetricQuery = string.IsNullOrWhiteSpace(v) ? null : v.Trim() },
+            s => s.CustomMetricQuery ?? ""),
+        new("customMetricTargetPerNode", "NODEFLEET_CUSTOM_METRIC_TARGET_PER_NODE", "",
+            "How much of the custom metric one worker handles; required with customMetricQuery.",
+            (s, v) => s with { CustomMetricTargetPerNode = string.IsNullOrWhiteSpace(v) ? null : SettingValue.Number(v) },
+            s => s.CustomMetricTargetPerNode is { } t ? Invariant(t) : ""),
+        new("predictiveHorizon", "NODEFLEET_PREDICTIVE_HORIZON", "0s",
+            "Predictive scale-up: act when predict_linear of CPU this far ahead crosses scaleUpCpuThreshold. 0s turns it off.",
+            (s, v) => s with { PredictiveHorizon = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.PredictiveHorizon)),
+        new("predictiveLookback", "NODEFLEET_PREDICTIVE_LOOKBACK", "30m",
+            "The history predict_linear fits its line to.",
+            (s, v) => s with { PredictiveLookback = SettingValue.Duration(v) },
+            s => SettingValue.FormatDuration(s.PredictiveLookback)),
+    ];
+
+    /// <summary>
+    /// Builds settings from a lookup (environment variables, or cdk.json context), collecting
+    /// every malformed value and every violated rule before failing.
+    /// </summary>
+    /// <param name="lookup">Returns the raw value for a definition, or null when unset.</param>
+    /// <param name="describe">How a definition is named in errors, e.g. its context key.</param>
+    public static ScalingSettings Load(Func<SettingDefinition, string?> lookup, Func<SettingDefinition, string> describe)
+    {
+        var settings = ScalingSettings.Defaults;
+        var errors = new List<string>();
+        foreach (var definition in Scaling)
+        {
+            var raw = lookup(definition);
+            if (raw is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                settings = definition.Apply(settings, raw);
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"{describe(definition)}: {e.Message}");
+            }
+        }
+
+        if (errors.Count == 0)
+        {
+            errors.AddRange(settings.Validate());
+        }
+
+        return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
+    }
+
+    /// <summary>Settings from environment variables (the Lambda functions' source).</summary>
+    public static ScalingSettings FromEnvironment(Func<string, string?> getVariable) =>
+        Load(d => getVariable(d.EnvironmentVariable), d => $"{d.Key} ({d.EnvironmentVariable})");
+
+    /// <summary>The environment variables that carry <paramref name="settings"/> to a function.</summary>
+    public static IReadOnlyDictionary<string, string> ToEnvironment(ScalingSettings settings) =>
+        Scaling.ToDictionary(d => d.EnvironmentVariable, d => d.Format(settings));
+
+    private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
+}

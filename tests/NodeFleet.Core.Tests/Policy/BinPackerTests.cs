@@ -1,0 +1,49 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Policy;
+using static NodeFleet.Core.Tests.Fixtures;
+
+namespace NodeFleet.Core.Tests.Policy;
+
+public class BinPackerTests
+{
+    [Fact]
+    public void PackWithNewBins_OpenBinsFirst_ThenNewOnes()
+    {
+        var open = new[] { new Resources(1000, 4 * GiB, 110) };
+
+        var result = BinPacker.PackWithNewBins([Pods(6, 500, 100)], open, Shape);
+
+        Assert.Equal(1, result.NewBins); // two pods in the open bin, four in one new bin
+        Assert.Equal(6, result.PlacedPods);
+    }
+
+    [Fact]
+    public void PackWithNewBins_PodLargerThanShapeInAnyDimension_IsUnplaceable()
+    {
+        var result = BinPacker.PackWithNewBins([Pods(1, 2001, 1), Pods(1, 1, 7681), Pods(1, 2000, 7680)], [], Shape);
+
+        Assert.Equal(2, result.UnplaceablePods);
+        Assert.Equal(1, result.NewBins);
+        Assert.Equal(2, result.Unplaceable.Count);
+    }
+
+    [Fact]
+    public void PackWithNewBins_NoPods_OpensNothing()
+    {
+        var result = BinPacker.PackWithNewBins([], [], Shape);
+
+        Assert.Equal(0, result.NewBins);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 600, 600, 600 }, true)]   // one pod per node
+    [InlineData(new long[] { 1300 }, false)]           // larger than any node's free room
+    [InlineData(new long[] { 400, 400, 400, 400 }, false)]
+    public void FitsInto_RespectsEachBinsFreeRoom(long[] podCpu, bool expected)
+    {
+        var bins = new[] { new Resources(700, GiB, 10), new Resources(700, GiB, 10), new Resources(700, GiB, 10) };
+        var pods = podCpu.Select(c => Pods(1, c, 1));
+
+        Assert.Equal(expected, BinPacker.FitsInto(pods, bins));
+    }
+}

@@ -1,0 +1,186 @@
+using NodeFleet.Core.Contracts;
+using static NodeFleet.Core.Tests.Fixtures;
+
+namespace NodeFleet.Core.Tests.Policy;
+
+public class ScalingPolicyScaleDownTests
+{
+    private static readonly UtilizationMetrics Idle = Utilization(cpu: 0.1, memory: 0.2);
+
+    [Theory]
+    [InlineData(0.29, 0.44, ScalingAction.ScaleDown)]
+    [InlineData(0.10, 0.10, ScalingAction.ScaleDown)]
+    [InlineData(0.30, 0.20, ScalingAction.None)]  // CPU not below its threshold for the whole window
+    [InlineData(0.10, 0.50, ScalingAction.None)]  // memory not below its threshold
+    public void Decide_DownConditionsOverWindow_ScaleDownOnlyWhenAllHold(double cpuMax, double memoryMax, ScalingAction expected)
+    {
+        var utilization = Utilization(cpu: 0.05, memory: 0.05) with { CpuMaxOverDownWindow = cpuMax, MemoryMaxOverDownWindow = memoryMax };
+
+        var decision = Decide(Snapshot(Workers(4), utilization));
+
+        Assert.Equal(expected, decision.Action);
+        Assert.Equal(expected == ScalingAction.ScaleDown ? DecisionReason.Underutilized : DecisionReason.WithinThresholds, decision.ReasonCode);
+    }
+
+    [Fact]
+    public void Decide_Underutilized_RemovesLeastUtilizedWorker()
+    {
+        var workers = new[] { Worker("w1", 0.3), Worker("w2", 0.1), Worker("w3", 0.2), Worker("w4", 0.3) };
+
+        var decision = Decide(Snapshot(workers, Idle));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Equal("w2", decision.NodeToRemove?.Name);
+        Assert.Equal("i-w2", decision.NodeToRemove?.InstanceId);
+        Assert.Equal(CooldownScope.ScaleDown, decision.Cooldown);
+    }
+
+    [Fact]
+    public void Decide_EquallyUtilizedWorkers_RemovesNewest()
+    {
+        var workers = new[] { Worker("old", 0.1, Now.AddDays(-2)), Worker("new", 0.1, Now.AddHours(-1)), Worker("mid", 0.1, Now.AddDays(-1)) };
+
+        var decision = Decide(Snapshot(workers, Idle));
+
+        Assert.Equal("new", decision.NodeToRemove?.Name);
+    }
+
+    [Fact]
+    public void Decide_PendingPods_NeverScalesDown()
+    {
+        var decision = Decide(Snapshot(Workers(4), Idle, Pods(1, 100, 100)));
+
+        Assert.NotEqual(ScalingAction.ScaleDown, decision.Action);
+    }
+
+    [Fact]
+    public void Decide_OnlyUnplaceablePodsPending_StillScalesDown()
+    {
+        // A pod no worker can ever hold must not keep the whole fleet at peak size.
+        var decision = Decide(Snapshot(Workers(4), Idle, Pods(1, 64000, 100)));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Equal(1, decision.Figures.UnplaceablePods);
+    }
+
+    [Fact]
+    public void Decide_AtMinimum_KeepsWorkers()
+    {
+        var decision = Decide(Snapshot(Workers(2), Idle));
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.AtMinimum, decision.ReasonCode);
+    }
+
+    [Theory]
+    [InlineData(-5, null, DecisionReason.ScaleDownCooldown)]      // 5 min after a scale-down (cooldown 10 min)
+    [InlineData(null, -3, DecisionReason.ScaleDownCooldown)]      // 3 min after a scale-up (cooldown 5 min)
+    [InlineData(-10, -5, DecisionReason.Underutilized)]           // both cooldowns over
+    public void Decide_Cooldowns_DelayScaleDown(int? minutesSinceDown, int? minutesSinceUp, DecisionReason expected)
+    {
+        var fleet = FleetState.Empty with
+        {
+            LastScaleDownAt = minutesSinceDown is { } d ? Now.AddMinutes(d) : null,
+            LastScaleUpAt = minutesSinceUp is { } u ? Now.AddMinutes(u) : null,
+        };
+
+        var decision = Decide(Snapshot(Workers(4), Idle), fleet);
+
+        Assert.Equal(expected, decision.ReasonCode);
+    }
+
+    [Fact]
+    public void Decide_NodesLaunching_NoScaleDown()
+    {
+        var decision = Decide(Snapshot(Workers(4), Idle), Launching(1));
+
+        Assert.Equal(DecisionReason.LaunchInProgress, decision.ReasonCode);
+    }
+
+    [Fact]
+    public void Decide_MasterLeastUtilized_IsNeverRemoved()
+    {
+        var idleMaster = Master() with { Requested = Resources.Zero, Managed = true };
+        var snapshot = Snapshot(Workers(4, 0.3), Idle) with { Nodes = [idleMaster, .. Workers(4, 0.3)] };
+
+        var decision = Decide(snapshot);
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.NotEqual("master", decision.NodeToRemove?.Name);
+    }
+
+    [Theory]
+    [MemberData(nameof(IneligibleNodes))]
+    public void Decide_LeastUtilizedNodeIneligible_RemovesAnother(NodeInfo ineligible)
+    {
+        var snapshot = Snapshot([ineligible, .. Workers(4, 0.3)], Idle);
+
+        var decision = Decide(snapshot);
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.NotEqual(ineligible.Name, decision.NodeToRemove?.Name);
+    }
+
+    public static TheoryData<NodeInfo> IneligibleNodes() => new()
+    {
+        Worker("unmanaged", 0.0) with { Managed = false },
+        Worker("notready", 0.0) with { Ready = false },
+        Worker("cordoned", 0.0) with { Unschedulable = true },
+        Worker("noinstance", 0.0) with { InstanceId = null },
+        Worker("crowded", 0.05, null, Pods(2, 1500, 100)), // 1500m pods fit nowhere under 60 %
+    };
+
+    [Theory]
+    [InlineData(EvictionBlockReason.NoController)]
+    [InlineData(EvictionBlockReason.LocalStorage)]
+    [InlineData(EvictionBlockReason.SafeToEvictFalse)]
+    [InlineData(EvictionBlockReason.DoNotDisrupt)]
+    [InlineData(EvictionBlockReason.KubeSystem)]
+    [InlineData(EvictionBlockReason.PodDisruptionBudget)]
+    public void Decide_NodeWithUnevictablePod_IsSkippedWithNote(EvictionBlockReason reason)
+    {
+        var blocked = Worker("blocked", 0.0) with { Blockers = [new EvictionBlocker { Pod = "default/db-0", Reason = reason }] };
+
+        var decision = Decide(Snapshot([blocked, .. Workers(4, 0.3)], Idle));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.NotEqual("blocked", decision.NodeToRemove?.Name);
+        Assert.Contains(decision.Notes, n => n.Contains("default/db-0", StringComparison.Ordinal) && n.Contains(reason.ToString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Decide_EveryCandidateBlocked_ReportsNoRemovableNode()
+    {
+        var workers = Workers(3).Select(w => w with { Blockers = [new EvictionBlocker { Pod = $"default/{w.Name}-pod", Reason = EvictionBlockReason.NoController }] });
+
+        var decision = Decide(Snapshot(workers, Idle));
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.NoRemovableNode, decision.ReasonCode);
+        Assert.Contains("may not be evicted", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_RemovalWouldPushUsageOverTarget_KeepsNode()
+    {
+        // Two workers at 49 % memory: one alone would run at 98 %.
+        var utilization = Utilization(cpu: 0.1, memory: 0.49);
+
+        var decision = Decide(Snapshot(Workers(2), utilization), settings: Defaults with { MinNodes = 1 });
+
+        Assert.Equal(DecisionReason.NoRemovableNode, decision.ReasonCode);
+        Assert.Contains("usage would reach", decision.Notes[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_CustomMetricStillNeedsTheWorkers_NoScaleDown()
+    {
+        var settings = Defaults with { CustomMetricQuery = "sum(queue_depth)", CustomMetricTargetPerNode = 10 };
+
+        var busy = Decide(Snapshot(Workers(4), Idle) with { CustomMetricValue = 35 }, settings: settings);
+        var quiet = Decide(Snapshot(Workers(4), Idle) with { CustomMetricValue = 25 }, settings: settings);
+
+        Assert.Equal(ScalingAction.None, busy.Action);
+        Assert.Equal(ScalingAction.ScaleDown, quiet.Action);
+    }
+}
