@@ -23,7 +23,7 @@ public static class StepJson
 
         if (buffer.Length > MaxPayloadBytes)
         {
-            throw new InvalidInputException($"Invalid input: the payload is {buffer.Length} bytes, above the {MaxPayloadBytes}-byte Step Functions limit");
+            throw new InvalidInputException($"Invalid input: the payload is {buffer.Length} bytes, above the Step Functions limit of 256 KB ({MaxPayloadBytes} bytes)");
         }
 
         try

@@ -88,10 +88,14 @@ public sealed record NodeInfo
     public required Resources Requested { get; init; }
 
     /// <summary>Pods a drain would move to other nodes (DaemonSet and mirror pods excluded), grouped by requests.</summary>
-    public IReadOnlyList<PodGroup> MovablePods { get; init; } = [];
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<PodGroup> MovablePods { get; set; } = [];
 
     /// <summary>Pods that may not be evicted; any entry makes the node ineligible for removal.</summary>
-    public IReadOnlyList<EvictionBlocker> Blockers { get; init; } = [];
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<EvictionBlocker> Blockers { get; set; } = [];
 
     public bool IsWorker => !ControlPlane;
 }

@@ -89,7 +89,9 @@ public sealed record Decision
     public required DecisionFigures Figures { get; init; }
 
     /// <summary>Short extra facts: unplaceable pods, why candidates were skipped.</summary>
-    public IReadOnlyList<string> Notes { get; init; } = [];
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<string> Notes { get; set; } = [];
 }
 
 public sealed record NodeRef

@@ -12,7 +12,9 @@ public sealed record FleetState
     public DateTimeOffset? LastScaleDownAt { get; init; }
 
     /// <summary>Launches still waiting for their nodes to become Ready.</summary>
-    public IReadOnlyList<InFlightLaunch> InFlight { get; init; } = [];
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<InFlightLaunch> InFlight { get; set; } = [];
 
     public static FleetState Empty { get; } = new();
 }

@@ -187,16 +187,17 @@ public static class ScalingPolicy
 
             var add = Math.Min(need, Math.Min(settings.MaxStep, room));
             var cooldown = reason == DecisionReason.PendingPods ? CooldownScope.None : CooldownScope.ScaleUp;
-            return Up(reason, add, cooldown, $"{Describe(reason, pending)} needs {need} more node(s){Capped(add, need)}");
+            var atLeast = usePending && pending.Truncated ? "at least " : "";
+            return Up(reason, add, cooldown, $"{Describe(reason, pending)} needs {atLeast}{need} more node(s){Capped(add, need)}");
         }
 
         /// <summary>Unschedulable pods exist but call for no new node: explain why instead of going on to scale-down.</summary>
         private Decision? PendingWithoutNeed(PackingResult pending)
         {
-            if (pending.PlacedPods > 0)
+            if (pending.PlaceablePods > 0)
             {
                 return None(DecisionReason.LaunchInProgress,
-                    $"{pending.PlacedPods} unschedulable pod(s) fit on the {view.Launching} launching or just-joined node(s)");
+                    $"{pending.PlaceablePods} unschedulable pod(s) fit on the {view.Launching} launching or just-joined node(s)");
             }
 
             if (pending.UnplaceablePods > 0 && !ScaleDownConditionsHold())
@@ -211,7 +212,8 @@ public static class ScalingPolicy
         private PackingResult PackPendingPods()
         {
             var openBins = Enumerable.Repeat(settings.WorkerShape, view.Launching).Concat(view.RecentlyJoinedFree);
-            var result = BinPacker.PackWithNewBins(snapshot.UnschedulablePods, openBins, settings.WorkerShape);
+            // More new nodes than the maximum can never be launched, so counting further is wasted work.
+            var result = BinPacker.PackWithNewBins(snapshot.UnschedulablePods, openBins, settings.WorkerShape, settings.MaxNodes + 1);
             foreach (var group in result.Unplaceable)
             {
                 notes.Add($"{group.Count} pod(s){(group.Owner is null ? "" : " of " + group.Owner)} request {group.CpuMillis}m CPU and {group.MemoryBytes / (1024 * 1024)}Mi memory, more than a worker offers: never placeable");
@@ -306,7 +308,7 @@ public static class ScalingPolicy
         private string Describe(DecisionReason reason, PackingResult? pending = null) => reason switch
         {
             DecisionReason.PendingPods =>
-                $"{pending?.PlacedPods} unschedulable pod(s)" + (view.Launching > 0 ? $" (beyond what {view.Launching} launching node(s) take)" : ""),
+                $"{pending?.PlaceablePods} unschedulable pod(s)" + (view.Launching > 0 ? $" (beyond what {view.Launching} launching node(s) take)" : ""),
             DecisionReason.CpuHigh =>
                 $"CPU stayed above {Percent(settings.ScaleUpCpuThreshold)} for {Duration(settings.ScaleUpCpuWindow)} (lowest {Percent(snapshot.Utilization.CpuMinOverUpWindow)}); reaching {Percent(settings.TargetUtilization)}",
             DecisionReason.MemoryHigh =>

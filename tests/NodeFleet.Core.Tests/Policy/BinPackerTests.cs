@@ -14,7 +14,7 @@ public class BinPackerTests
         var result = BinPacker.PackWithNewBins([Pods(6, 500, 100)], open, Shape);
 
         Assert.Equal(1, result.NewBins); // two pods in the open bin, four in one new bin
-        Assert.Equal(6, result.PlacedPods);
+        Assert.Equal(6, result.PlaceablePods);
     }
 
     [Fact]
@@ -45,5 +45,16 @@ public class BinPackerTests
         var pods = podCpu.Select(c => Pods(1, c, 1));
 
         Assert.Equal(expected, BinPacker.FitsInto(pods, bins));
+    }
+
+    [Fact]
+    public void PackWithNewBins_BeyondNewBinLimit_StopsAndSaysSo()
+    {
+        var result = BinPacker.PackWithNewBins([Pods(100, 1500, 100), Pods(3, 9000, 100)], [], Shape, maxNewBins: 11);
+
+        Assert.Equal(11, result.NewBins);
+        Assert.True(result.Truncated);
+        Assert.Equal(100, result.PlaceablePods);
+        Assert.Equal(3, result.UnplaceablePods); // classification goes on past the limit
     }
 }

@@ -280,4 +280,15 @@ public class ScalingPolicyScaleUpTests
 
         Assert.Equal(ScalingAction.None, decision.Action);
     }
+
+    [Fact]
+    public void Decide_FarMorePendingPodsThanMaximumHolds_LaunchesUpToMaximumSayingAtLeast()
+    {
+        var snapshot = Snapshot(Workers(3), null, Pods(5000, 1500, 100));
+
+        var decision = Decide(snapshot);
+
+        Assert.Equal(7, decision.NodesToAdd);
+        Assert.Contains("at least 11", decision.Reason, StringComparison.Ordinal);
+    }
 }
