@@ -52,7 +52,7 @@ public static class ScalingPolicy
                     $"No data for {string.Join(", ", missing)}: not scaling on missing metrics");
             }
 
-            return BelowMinimum() ?? ScaleUp() ?? ScaleDown();
+            return ScaleUp() ?? ScaleDown();
         }
 
         private DecisionFigures BaseFigures()
@@ -111,29 +111,14 @@ public static class ScalingPolicy
             return missing;
         }
 
-        private Decision? BelowMinimum()
-        {
-            var shortBy = view.EffectiveMin - view.Capacity;
-            if (shortBy <= 0)
-            {
-                return null;
-            }
-
-            var room = settings.MaxNodes - view.Total;
-            if (room <= 0)
-            {
-                return None(DecisionReason.AtMaximum,
-                    $"{view.Capacity} Ready or launching workers is below the minimum of {view.EffectiveMin}, but {view.Total} managed workers already reach the maximum of {settings.MaxNodes} (some are not Ready)");
-            }
-
-            var add = Math.Min(shortBy, Math.Min(settings.MaxStep, room));
-            var which = view.EffectiveMin > settings.MinNodes ? "the scheduled minimum" : "the minimum";
-            return Up(DecisionReason.BelowMinimum, add, CooldownScope.None,
-                $"{view.Capacity} Ready or launching workers is below {which} of {view.EffectiveMin}{Capped(add, shortBy)}");
-        }
-
+        /// <summary>
+        /// Every scale-up signal asks for a number of nodes; the largest ask wins. The minimum and
+        /// unschedulable pods never wait for the cooldown (the pods are counted exactly against
+        /// what is already launching); utilisation signals lag, so they do.
+        /// </summary>
         private Decision? ScaleUp()
         {
+            var shortBy = Math.Max(0, view.EffectiveMin - view.Capacity);
             var pending = PackPendingPods();
             var cpu = UtilizationNeed(snapshot.Utilization.CpuMinOverUpWindow, settings.ScaleUpCpuThreshold, view.ReadyWorkerCpu, settings.WorkerShape.CpuMillis);
             var memory = UtilizationNeed(snapshot.Utilization.MemoryNow, settings.ScaleUpMemoryThreshold, view.ReadyWorkerMemory, settings.WorkerShape.MemoryBytes);
@@ -151,8 +136,6 @@ public static class ScalingPolicy
                 NodesForPrediction = predicted,
             };
 
-            // Utilisation signals lag and are subject to the cooldown; pending pods are counted
-            // exactly against what is already launching, so they never wait for it.
             var (utilNeed, utilReason) = new[]
             {
                 (cpu, DecisionReason.CpuHigh),
@@ -160,19 +143,25 @@ public static class ScalingPolicy
                 (custom, DecisionReason.CustomMetricHigh),
                 (predicted, DecisionReason.PredictedCpuHigh),
             }.MaxBy(s => s.Item1);
-
             var upCooldownEnds = fleet.LastScaleUpAt + settings.ScaleUpCooldown;
-            var inUpCooldown = upCooldownEnds > now;
-            if (utilNeed > 0 && inUpCooldown && pending.NewBins == 0)
+            if (utilNeed > 0 && upCooldownEnds > now)
             {
                 figures = figures with { CooldownEndsAt = upCooldownEnds };
-                return None(DecisionReason.ScaleUpCooldown,
-                    $"{Describe(utilReason)} asks for {utilNeed} more node(s), but the scale-up cooldown runs until {Time(upCooldownEnds!.Value)}");
+                if (pending.NewBins == 0 && shortBy == 0)
+                {
+                    return None(DecisionReason.ScaleUpCooldown,
+                        $"{Cause(utilReason, pending, utilNeed)}, but the scale-up cooldown runs until {Time(upCooldownEnds!.Value)}");
+                }
+
+                utilNeed = 0;
             }
 
-            var usePending = pending.NewBins >= utilNeed || inUpCooldown;
-            var need = usePending ? pending.NewBins : utilNeed;
-            var reason = usePending ? DecisionReason.PendingPods : utilReason;
+            var (need, reason) = new[]
+            {
+                (pending.NewBins, DecisionReason.PendingPods),
+                (shortBy, DecisionReason.BelowMinimum),
+                (utilNeed, utilReason),
+            }.MaxBy(s => s.Item1);
             if (need <= 0)
             {
                 return PendingWithoutNeed(pending);
@@ -182,13 +171,16 @@ public static class ScalingPolicy
             if (room <= 0)
             {
                 return None(DecisionReason.AtMaximum,
-                    $"{Describe(reason, pending)} asks for {need} more node(s), but {view.Total} managed workers are at the maximum of {settings.MaxNodes}");
+                    $"{Cause(reason, pending, need)}, but {view.Total} managed workers already reach the maximum of {settings.MaxNodes}");
             }
 
             var add = Math.Min(need, Math.Min(settings.MaxStep, room));
-            var cooldown = reason == DecisionReason.PendingPods ? CooldownScope.None : CooldownScope.ScaleUp;
-            var atLeast = usePending && pending.Truncated ? "at least " : "";
-            return Up(reason, add, cooldown, $"{Describe(reason, pending)} needs {atLeast}{need} more node(s){Capped(add, need)}");
+            var cooldown = reason is DecisionReason.PendingPods or DecisionReason.BelowMinimum ? CooldownScope.None : CooldownScope.ScaleUp;
+            var capped = add < need ? $"; adding {add} now (capped by {(add == room ? "maxNodes" : "maxStep")})" : "";
+            return Decision(ScalingAction.ScaleUp, reason, cooldown, $"Scale up by {add}: {Cause(reason, pending, need)}{capped}") with
+            {
+                NodesToAdd = add,
+            };
         }
 
         /// <summary>Unschedulable pods exist but call for no new node: explain why instead of going on to scale-down.</summary>
@@ -197,7 +189,7 @@ public static class ScalingPolicy
             if (pending.PlaceablePods > 0)
             {
                 return None(DecisionReason.LaunchInProgress,
-                    $"{pending.PlaceablePods} unschedulable pod(s) fit on the {view.Launching} launching or just-joined node(s)");
+                    $"{pending.PlaceablePods} unschedulable pod(s) fit on the {view.Launching + view.RecentlyJoinedFree.Count} launching or just-joined node(s)");
             }
 
             if (pending.UnplaceablePods > 0 && !ScaleDownConditionsHold())
@@ -305,26 +297,27 @@ public static class ScalingPolicy
             };
         }
 
-        private string Describe(DecisionReason reason, PackingResult? pending = null) => reason switch
+        /// <summary>Why <paramref name="need"/> more nodes are wanted, in words an operator reads in the console.</summary>
+        private string Cause(DecisionReason reason, PackingResult pending, int need) => reason switch
         {
             DecisionReason.PendingPods =>
-                $"{pending?.PlaceablePods} unschedulable pod(s)" + (view.Launching > 0 ? $" (beyond what {view.Launching} launching node(s) take)" : ""),
+                $"{pending.PlaceablePods} unschedulable pod(s)"
+                + (view.Launching > 0 ? $" beyond what {view.Launching} launching node(s) take" : "")
+                + $" need {(pending.Truncated ? "at least " : "")}{need} more node(s)",
+            DecisionReason.BelowMinimum =>
+                $"{view.Capacity} Ready or launching worker(s) is below the {(view.EffectiveMin > settings.MinNodes ? "scheduled " : "")}minimum of {view.EffectiveMin}",
             DecisionReason.CpuHigh =>
-                $"CPU stayed above {Percent(settings.ScaleUpCpuThreshold)} for {Duration(settings.ScaleUpCpuWindow)} (lowest {Percent(snapshot.Utilization.CpuMinOverUpWindow)}); reaching {Percent(settings.TargetUtilization)}",
+                $"CPU stayed above {Percent(settings.ScaleUpCpuThreshold)} for {Duration(settings.ScaleUpCpuWindow)} (lowest {Percent(snapshot.Utilization.CpuMinOverUpWindow)}); {need} more node(s) bring it to {Percent(settings.TargetUtilization)}",
             DecisionReason.MemoryHigh =>
-                $"Memory at {Percent(snapshot.Utilization.MemoryNow)} is above {Percent(settings.ScaleUpMemoryThreshold)}; reaching {Percent(settings.TargetUtilization)}",
+                $"memory at {Percent(snapshot.Utilization.MemoryNow)} is above {Percent(settings.ScaleUpMemoryThreshold)}; {need} more node(s) bring it to {Percent(settings.TargetUtilization)}",
             DecisionReason.CustomMetricHigh =>
-                $"Custom metric {snapshot.CustomMetricValue?.ToString("0.##", CultureInfo.InvariantCulture)} at {settings.CustomMetricTargetPerNode?.ToString("0.##", CultureInfo.InvariantCulture)} per node",
+                $"custom metric {Number(snapshot.CustomMetricValue)} at {Number(settings.CustomMetricTargetPerNode)} per worker wants {need} more node(s)",
             DecisionReason.PredictedCpuHigh =>
-                $"CPU predicted at {Percent(snapshot.PredictedCpuUtilization)} in {Duration(settings.PredictiveHorizon)}, above {Percent(settings.ScaleUpCpuThreshold)}",
-            _ => reason.ToString(),
+                $"CPU is predicted at {Percent(snapshot.PredictedCpuUtilization)} in {Duration(settings.PredictiveHorizon)}, above {Percent(settings.ScaleUpCpuThreshold)}; {need} more node(s) bring it to {Percent(settings.TargetUtilization)}",
+            _ => $"{reason} wants {need} more node(s)",
         };
 
-        private static string Capped(int add, int wanted) =>
-            add < wanted ? $"; adding {add} now (capped by maxStep or maxNodes)" : "";
-
-        private Decision Up(DecisionReason reason, int add, CooldownScope cooldown, string text) =>
-            Decision(ScalingAction.ScaleUp, reason, cooldown, $"Scale up by {add}: {text}") with { NodesToAdd = add };
+        private static string Number(double? value) => value?.ToString("0.##", CultureInfo.InvariantCulture) ?? "n/a";
 
         private Decision None(DecisionReason reason, string text) =>
             Decision(ScalingAction.None, reason, CooldownScope.None, text);

@@ -86,6 +86,17 @@ public class ScalingPolicyLimitsTests
         Assert.Equal(2, decision.NodesToAdd);
     }
 
+    [Theory]
+    [InlineData(20, 5, DecisionReason.PendingPods)]   // the pods need more than the minimum
+    [InlineData(3, 2, DecisionReason.BelowMinimum)]   // the minimum asks for more than the pods
+    public void Decide_BelowMinimumWithPendingPods_LaunchesTheLargerNeedInOneStep(int pods, int expected, DecisionReason reason)
+    {
+        var decision = Decide(Snapshot([], new UtilizationMetrics(), Pods(pods, 500, 100)));
+
+        Assert.Equal(expected, decision.NodesToAdd);
+        Assert.Equal(reason, decision.ReasonCode);
+    }
+
     [Fact]
     public void Decide_EmptyClusterWithZeroMinimum_IdlesUntilPodsArrive()
     {

@@ -54,6 +54,17 @@ public class ScalingPolicyScaleDownTests
     }
 
     [Fact]
+    public void Decide_PendingPodsFitOnJustJoinedNode_NeitherLaunchesNorScalesDown()
+    {
+        var fresh = Worker("fresh", requestedShare: 0, created: Now.AddSeconds(-30));
+
+        var decision = Decide(Snapshot([.. Workers(4), fresh], Idle, Pods(2, 500, 100)));
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.LaunchInProgress, decision.ReasonCode);
+    }
+
+    [Fact]
     public void Decide_OnlyUnplaceablePodsPending_StillScalesDown()
     {
         // A pod no worker can ever hold must not keep the whole fleet at peak size.
