@@ -301,9 +301,8 @@ public static class ScalingPolicy
         private string Cause(DecisionReason reason, PackingResult pending, int need) => reason switch
         {
             DecisionReason.PendingPods =>
-                $"{pending.PlaceablePods} unschedulable pod(s)"
-                + (view.Launching > 0 ? $" beyond what {view.Launching} launching node(s) take" : "")
-                + $" need {(pending.Truncated ? "at least " : "")}{need} more node(s)",
+                $"{pending.PlaceablePods} unschedulable pod(s) need {(pending.Truncated ? "at least " : "")}{need} more node(s)"
+                + (view.Launching > 0 ? $" besides the {view.Launching} launching" : ""),
             DecisionReason.BelowMinimum =>
                 $"{view.Capacity} Ready or launching worker(s) is below the {(view.EffectiveMin > settings.MinNodes ? "scheduled " : "")}minimum of {view.EffectiveMin}",
             DecisionReason.CpuHigh =>
