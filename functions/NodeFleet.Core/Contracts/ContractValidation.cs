@@ -12,11 +12,7 @@ public static class ContractValidation
     public static (ClusterSnapshot Snapshot, FleetState Fleet) RequireDecideInput(WorkflowState state)
     {
         var problems = new List<string>();
-        if (state.Version != WorkflowState.CurrentVersion)
-        {
-            problems.Add($"$.version: {state.Version} is not supported (expected {WorkflowState.CurrentVersion})");
-        }
-
+        CheckVersion(state, problems);
         if (state.Snapshot is null)
         {
             problems.Add("$.snapshot: required (set by CollectMetrics)");
@@ -36,6 +32,56 @@ public static class ContractValidation
         }
 
         return problems.Count == 0 ? (state.Snapshot!, state.Fleet!) : throw InvalidInputException.For(problems);
+    }
+
+    /// <summary>The execution id, the decision of <paramref name="action"/>, for a step that acts on it.</summary>
+    public static (string ExecutionId, Decision Decision) RequireDecision(WorkflowState state, params ScalingAction[] action)
+    {
+        var problems = new List<string>();
+        CheckVersion(state, problems);
+        if (string.IsNullOrWhiteSpace(state.ExecutionId))
+        {
+            problems.Add("$.executionId: required (the state machine passes $$.Execution.Id)");
+        }
+
+        if (state.Decision is null)
+        {
+            problems.Add("$.decision: required (set by Decide)");
+        }
+        else if (!action.Contains(state.Decision.Action))
+        {
+            problems.Add($"$.decision.action: {state.Decision.Action} is not one this step acts on ({string.Join(", ", action)})");
+        }
+        else if (state.Decision.DryRun)
+        {
+            problems.Add("$.decision.dryRun: a dry-run decision must not reach a step that changes anything");
+        }
+
+        return problems.Count == 0 ? (state.ExecutionId!, state.Decision!) : throw InvalidInputException.For(problems);
+    }
+
+    /// <summary>The lease this execution holds; a step that writes state needs it.</summary>
+    public static Ports.Lease RequireLease(WorkflowState state)
+    {
+        var problems = new List<string>();
+        CheckVersion(state, problems);
+        if (state.Lock is not { Acquired: true, Owner: { Length: > 0 } owner } held)
+        {
+            problems.Add("$.lock: an acquired lock is required (set by AcquireLock)");
+            throw InvalidInputException.For(problems);
+        }
+
+        return problems.Count == 0
+            ? new Ports.Lease(owner, held.Fence, held.ExpiresAt ?? DateTimeOffset.MinValue)
+            : throw InvalidInputException.For(problems);
+    }
+
+    private static void CheckVersion(WorkflowState state, List<string> problems)
+    {
+        if (state.Version != WorkflowState.CurrentVersion)
+        {
+            problems.Add($"$.version: {state.Version} is not supported (expected {WorkflowState.CurrentVersion})");
+        }
     }
 
     public static void CheckSnapshot(ClusterSnapshot snapshot, string path, List<string> problems)

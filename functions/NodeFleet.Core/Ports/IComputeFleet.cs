@@ -16,9 +16,21 @@ public interface IComputeFleet
     Task TerminateAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken);
 }
 
-public sealed record LaunchRequest(string LaunchId, int Count, IReadOnlyDictionary<string, int> ManagedCountByZone);
+/// <summary>Launch <see cref="Count"/> workers tagged with <see cref="LaunchId"/>; zones are balanced against the workers already running.</summary>
+public sealed record LaunchRequest(string LaunchId, int Count);
 
-public sealed record ManagedInstance(string InstanceId, string Zone, string InstanceType, string CapacityType, string State, string? LaunchId, DateTimeOffset LaunchedAt);
+public sealed record ManagedInstance(string InstanceId, string Zone, string InstanceType, Contracts.CapacityType CapacityType, string State, string? LaunchId, DateTimeOffset LaunchedAt);
 
-/// <summary>What a launch achieved: the instances, and per pool what EC2 could not supply.</summary>
+/// <summary>What a launch achieved: the instances (those of an earlier attempt included), and per pool what EC2 could not supply.</summary>
 public sealed record LaunchResult(IReadOnlyList<ManagedInstance> Instances, IReadOnlyList<string> Errors);
+
+/// <summary>The tags that mark an instance as NodeFleet's.</summary>
+public static class FleetTags
+{
+    public const string Managed = "nodefleet.io/managed";
+    public const string Cluster = "nodefleet.io/cluster";
+    public const string LaunchId = "nodefleet.io/launch-id";
+
+    /// <summary>Carried by the control-plane instance; such an instance is never terminated.</summary>
+    public const string Role = "nodefleet.io/role";
+}

@@ -19,6 +19,9 @@ public interface IFleetStateStore
     /// <summary>Extends the lease; only its owner with the current fence may.</summary>
     Task<Lease> RenewAsync(Lease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
+    /// <summary>Remembers a launch whose instances are joining, so that a later execution counts them; only the holder may.</summary>
+    Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken);
+
     /// <summary>Records the outcome (cooldown clocks, in-flight launches, history) and releases the lease, in one write.</summary>
     Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken);
 
@@ -29,7 +32,14 @@ public interface IFleetStateStore
 /// <summary>A held lease. <see cref="Fence"/> grows on every acquisition so a stale holder's writes are refused.</summary>
 public sealed record Lease(string Owner, long Fence, DateTimeOffset ExpiresAt);
 
-public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown);
+/// <summary>
+/// Who asks, when, for how long, and which cooldown must have run out: for a scale-up the
+/// scale-up cooldown; for a scale-down both (no removal right after a launch).
+/// </summary>
+public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown, TimeSpan ScaleUpCooldown, TimeSpan ScaleDownCooldown);
+
+/// <summary>The caller does not hold the lease (another execution took it over, or it was never taken).</summary>
+public sealed class LeaseNotHeldException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Either a lease, or the reason it was refused (held by another execution, or a cooldown).</summary>
 public sealed record LeaseGrant(Lease? Lease, string? RefusedBecause)

@@ -3,7 +3,8 @@ namespace NodeFleet.Core.Ports;
 /// <summary>Tells people what NodeFleet did (SNS for email and AWS Chatbot; an optional Slack webhook).</summary>
 public interface INotifier
 {
-    Task PublishAsync(Notification notification, CancellationToken cancellationToken);
+    /// <summary>Publishes and returns the message id.</summary>
+    Task<string> PublishAsync(Notification notification, CancellationToken cancellationToken);
 }
 
 public enum NotificationKind

@@ -21,4 +21,8 @@ namespace NodeFleet.Core.Serialization;
 [JsonSerializable(typeof(ClusterSnapshot))]
 [JsonSerializable(typeof(FleetState))]
 [JsonSerializable(typeof(Decision))]
+[JsonSerializable(typeof(LockResult))]
+[JsonSerializable(typeof(LaunchOutcome))]
+[JsonSerializable(typeof(TerminateRequest))]
+[JsonSerializable(typeof(StepResult))]
 public sealed partial class NodeFleetJsonContext : JsonSerializerContext;

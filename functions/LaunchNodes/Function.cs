@@ -1,0 +1,85 @@
+using NodeFleet.Aws;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Ports;
+using NodeFleet.Core.Serialization;
+using NodeFleet.Hosting;
+
+namespace NodeFleet.LaunchNodes;
+
+/// <summary>
+/// Launches the decided number of workers in one step and remembers them as in flight. A retry
+/// of the same execution reuses its launch id, so it launches only what is still missing.
+/// </summary>
+public sealed class Function
+{
+    private readonly IComputeFleet fleet;
+    private readonly IFleetStateStore store;
+    private readonly TimeProvider clock;
+    private readonly StepLog log;
+    private readonly string cluster;
+
+    public Function()
+        : this(FromEnvironment(out var store, out var settings), store, TimeProvider.System, Console.Out, settings.ClusterName)
+    {
+    }
+
+    public Function(IComputeFleet fleet, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string cluster)
+    {
+        this.fleet = fleet;
+        this.store = store;
+        this.clock = clock;
+        this.cluster = cluster;
+        log = new StepLog(logOutput, clock, "LaunchNodes");
+    }
+
+    public async Task<Stream> FunctionHandler(Stream input)
+    {
+        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
+        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp);
+        var lease = ContractValidation.RequireLease(state);
+        var launchId = LaunchIds.For(executionId);
+        var startedAt = clock.GetUtcNow();
+
+        var result = await fleet.LaunchAsync(new LaunchRequest(launchId, decision.NodesToAdd), CancellationToken.None).ConfigureAwait(false);
+        if (result.Instances.Count > 0)
+        {
+            await store.RecordLaunchAsync(lease, new InFlightLaunch
+            {
+                LaunchId = launchId,
+                StartedAt = startedAt,
+                InstanceIds = result.Instances.Select(i => i.InstanceId).ToList(),
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var outcome = new LaunchOutcome
+        {
+            LaunchId = launchId,
+            Requested = decision.NodesToAdd,
+            StartedAt = startedAt,
+            Instances = result.Instances.Select(i => new LaunchedInstance
+            {
+                InstanceId = i.InstanceId,
+                Zone = i.Zone,
+                InstanceType = i.InstanceType,
+                CapacityType = i.CapacityType,
+            }).ToList(),
+            Errors = result.Errors,
+        };
+        var spot = outcome.Instances.Count(i => i.CapacityType == CapacityType.Spot);
+        log.Metrics(
+            $"Launched {outcome.Instances.Count} of {outcome.Requested} worker(s) ({spot} spot) under {launchId}" + (outcome.Errors.Count > 0 ? $"; EC2 could not fill: {string.Join("; ", outcome.Errors)}" : ""),
+            cluster,
+            new Dictionary<string, double> { ["InstancesLaunched"] = outcome.Instances.Count, ["LaunchShortfall"] = outcome.Requested - outcome.Instances.Count },
+            new Dictionary<string, object?> { ["launchId"] = launchId, ["instanceIds"] = string.Join(",", outcome.Instances.Select(i => i.InstanceId)) });
+        return StepJson.Write(outcome, NodeFleetJsonContext.Default.LaunchOutcome);
+    }
+
+    private static IComputeFleet FromEnvironment(out IFleetStateStore store, out FleetSettings settings)
+    {
+        settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable,
+            "NODEFLEET_STATE_TABLE", "NODEFLEET_LAUNCH_TEMPLATE_ID", "NODEFLEET_WORKER_SUBNETS", "NODEFLEET_INSTANCE_TYPES");
+        var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
+        store = AwsAdapters.StateStore(endpoint, settings);
+        return AwsAdapters.ComputeFleet(endpoint, settings);
+    }
+}

@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Aws.DynamoDb;
+
+/// <summary>One line of the capped decision history kept with the lease.</summary>
+public sealed record HistoryEntry(DateTimeOffset At, OutcomeKind Kind, string Summary, string Owner, long Fence);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(List<InFlightLaunch>))]
+[JsonSerializable(typeof(List<HistoryEntry>))]
+internal sealed partial class StateJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The state table holds one item per cluster (<c>pk = cluster#NAME</c>): the lease (owner,
+/// expiry, fencing counter), the cooldown clocks, the in-flight launches and a capped history.
+/// Acquisition is one conditional UpdateItem, so of two executions exactly one wins; every
+/// later write is conditioned on the owner and the fence, so a holder that lost its lease
+/// (expired and taken over) can no longer write.
+/// </summary>
+public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table, string cluster, int historySize = 20) : IFleetStateStore
+{
+    private string Key => $"cluster#{cluster}";
+
+    public async Task<FleetState> LoadAsync(CancellationToken cancellationToken)
+    {
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false);
+        return item is null ? FleetState.Empty : new FleetState
+        {
+            LastScaleUpAt = Time(item, "lastScaleUpAt"),
+            LastScaleDownAt = Time(item, "lastScaleDownAt"),
+            InFlight = InFlight(item),
+        };
+    }
+
+    public async Task<LeaseGrant> AcquireAsync(LeaseRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var values = new Dictionary<string, AttributeValue>
+        {
+            [":owner"] = S(request.Owner),
+            [":expires"] = N(request.Now + request.Duration),
+            [":now"] = N(request.Now),
+            [":zero"] = new() { N = "0" },
+            [":one"] = new() { N = "1" },
+        };
+        var condition = "(attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner)";
+        if (request.Cooldown is CooldownScope.ScaleUp or CooldownScope.ScaleDown)
+        {
+            condition += " AND (attribute_not_exists(lastScaleUpAt) OR lastScaleUpAt <= :upCutoff)";
+            values[":upCutoff"] = N(request.Now - request.ScaleUpCooldown);
+        }
+
+        if (request.Cooldown == CooldownScope.ScaleDown)
+        {
+            condition += " AND (attribute_not_exists(lastScaleDownAt) OR lastScaleDownAt <= :downCutoff)";
+            values[":downCutoff"] = N(request.Now - request.ScaleDownCooldown);
+        }
+
+        try
+        {
+            var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = table,
+                Key = KeyAttribute(),
+                UpdateExpression = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one",
+                ConditionExpression = condition,
+                ExpressionAttributeValues = values,
+                ReturnValues = ReturnValue.ALL_NEW,
+            }, cancellationToken).ConfigureAwait(false);
+            return new LeaseGrant(new Lease(request.Owner, Long(response.Attributes, "fence"), request.Now + request.Duration), null);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+            return new LeaseGrant(null, WhyRefused(item, request));
+        }
+    }
+
+    public async Task<Lease> RenewAsync(Lease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        await HolderWriteAsync(lease, "SET leaseExpiresAt = :expires", new() { [":expires"] = N(expiresAt) }, "renew", cancellationToken).ConfigureAwait(false);
+        return lease with { ExpiresAt = expiresAt };
+    }
+
+    public async Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+        var inFlight = InFlight(item).Where(l => l.LaunchId != launch.LaunchId).Append(launch).ToList();
+        await HolderWriteAsync(lease, "SET inFlight = :inFlight", new() { [":inFlight"] = S(JsonSerializer.Serialize(inFlight, StateJsonContext.Default.ListInFlightLaunch)) }, "record a launch", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+        if (AlreadyReleasedBy(item, lease) && History(item).Any(h => h.Owner == lease.Owner && h.Fence == lease.Fence))
+        {
+            return; // a retry after a write that succeeded
+        }
+
+        var inFlight = InFlight(item).Where(l => !outcome.CompletedLaunches.Contains(l.LaunchId)).ToList();
+        if (outcome.Launch is { } launch)
+        {
+            inFlight = [.. inFlight.Where(l => l.LaunchId != launch.LaunchId), launch];
+        }
+
+        var history = History(item).Append(new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, lease.Owner, lease.Fence))
+            .TakeLast(historySize).ToList();
+        var set = new List<string> { "inFlight = :inFlight", "history = :history" };
+        var values = new Dictionary<string, AttributeValue>
+        {
+            [":inFlight"] = S(JsonSerializer.Serialize(inFlight, StateJsonContext.Default.ListInFlightLaunch)),
+            [":history"] = S(JsonSerializer.Serialize(history, StateJsonContext.Default.ListHistoryEntry)),
+        };
+        if (outcome.Kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed)
+        {
+            set.Add("lastScaleUpAt = :at");
+            values[":at"] = N(outcome.At);
+        }
+        else if (outcome.Kind == OutcomeKind.ScaledDown)
+        {
+            set.Add("lastScaleDownAt = :at");
+            values[":at"] = N(outcome.At);
+        }
+
+        await HolderWriteAsync(lease, $"SET {string.Join(", ", set)} REMOVE leaseOwner, leaseExpiresAt", values, "record the outcome", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ReleaseAsync(Lease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        try
+        {
+            await HolderWriteAsync(lease, "REMOVE leaseOwner, leaseExpiresAt", [], "release", cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseNotHeldException)
+        {
+            var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+            if (!AlreadyReleasedBy(item, lease))
+            {
+                throw;
+            }
+        }
+    }
+
+    /// <summary>An update only the holder of <paramref name="lease"/> (same owner, same fence) may make.</summary>
+    private async Task HolderWriteAsync(Lease lease, string update, Dictionary<string, AttributeValue> values, string what, CancellationToken cancellationToken)
+    {
+        values[":owner"] = S(lease.Owner);
+        values[":fence"] = new() { N = lease.Fence.ToString(CultureInfo.InvariantCulture) };
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = table,
+                Key = KeyAttribute(),
+                UpdateExpression = update,
+                ConditionExpression = "leaseOwner = :owner AND fence = :fence",
+                ExpressionAttributeValues = values,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConditionalCheckFailedException e)
+        {
+            var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+            var holder = item.TryGetValue("leaseOwner", out var o) ? $"{o.S} holds it with fence {Long(item, "fence")}" : "nobody holds it";
+            throw new LeaseNotHeldException($"Cannot {what}: {lease.Owner} does not hold the lease of cluster {cluster} with fence {lease.Fence} ({holder})", e);
+        }
+    }
+
+    /// <summary>The lease is free and its last holder was this one: a release already happened.</summary>
+    private static bool AlreadyReleasedBy(Dictionary<string, AttributeValue> item, Lease lease) =>
+        !item.ContainsKey("leaseOwner") && item.ContainsKey("fence") && Long(item, "fence") == lease.Fence;
+
+    private static string WhyRefused(Dictionary<string, AttributeValue> item, LeaseRequest request)
+    {
+        if (item.TryGetValue("leaseOwner", out var owner) && owner.S != request.Owner && Time(item, "leaseExpiresAt") is { } expires && expires >= request.Now)
+        {
+            return $"held by {owner.S} until {expires:O}";
+        }
+
+        if (Time(item, "lastScaleUpAt") is { } up && up + request.ScaleUpCooldown > request.Now)
+        {
+            return $"scale-up cooldown runs until {up + request.ScaleUpCooldown:O}";
+        }
+
+        return Time(item, "lastScaleDownAt") is { } down && down + request.ScaleDownCooldown > request.Now
+            ? $"scale-down cooldown runs until {down + request.ScaleDownCooldown:O}"
+            : "refused by the state table's condition";
+    }
+
+    private async Task<Dictionary<string, AttributeValue>?> GetAsync(CancellationToken cancellationToken)
+    {
+        var response = await dynamo.GetItemAsync(new GetItemRequest { TableName = table, Key = KeyAttribute(), ConsistentRead = true }, cancellationToken).ConfigureAwait(false);
+        return response.Item is { Count: > 0 } item ? item : null;
+    }
+
+    private Dictionary<string, AttributeValue> KeyAttribute() => new() { ["pk"] = S(Key) };
+
+    private static List<InFlightLaunch> InFlight(Dictionary<string, AttributeValue> item) =>
+        item.TryGetValue("inFlight", out var v) && v.S is { } json
+            ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListInFlightLaunch) ?? []
+            : [];
+
+    private static List<HistoryEntry> History(Dictionary<string, AttributeValue> item) =>
+        item.TryGetValue("history", out var v) && v.S is { } json
+            ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListHistoryEntry) ?? []
+            : [];
+
+    private static AttributeValue S(string value) => new() { S = value };
+
+    private static AttributeValue N(DateTimeOffset time) => new() { N = time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
+
+    private static DateTimeOffset? Time(Dictionary<string, AttributeValue> item, string name) =>
+        item.TryGetValue(name, out var v) && v.N is { } n ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(n, CultureInfo.InvariantCulture)) : null;
+
+    private static long Long(Dictionary<string, AttributeValue> item, string name) =>
+        item.TryGetValue(name, out var v) && v.N is { } n ? long.Parse(n, CultureInfo.InvariantCulture) : 0;
+}
