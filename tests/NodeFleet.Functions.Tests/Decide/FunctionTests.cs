@@ -31,7 +31,7 @@ public class FunctionTests
             "unschedulablePods": {{pending}}
           },
           "fleet": {{fleet}},
-          "lock": {"owner": "a field Decide does not know is ignored"}
+          "laterStep": {"note": "a part Decide does not know is ignored"}
         }
         """;
 
@@ -133,7 +133,7 @@ public class FunctionTests
     public async Task FunctionHandler_OversizedPayload_IsRefusedBeforeParsing()
     {
         var (function, _) = Create();
-        var huge = Input().Replace("\"lock\":", $"\"padding\":\"{new string('x', 300_000)}\",\"lock\":", StringComparison.Ordinal);
+        var huge = Input().Replace("\"laterStep\":", $"\"padding\":\"{new string('x', 300_000)}\",\"laterStep\":", StringComparison.Ordinal);
 
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => function.FunctionHandler(StreamJson.From(huge)));
 
