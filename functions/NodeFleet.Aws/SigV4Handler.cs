@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.Signing;
@@ -49,11 +48,9 @@ public sealed class SigV4Handler(AWSCredentials credentials, RegionEndpoint regi
         });
         foreach (var (name, value) in signed.Headers)
         {
-            if (name.Equals("Authorization", StringComparison.OrdinalIgnoreCase))
-            {
-                request.Headers.Authorization = AuthenticationHeaderValue.Parse(value);
-            }
-            else if (!name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) && !name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            // SigV4's Authorization value ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...")
+            // is not in the form AuthenticationHeaderValue parses, so it is added as is.
+            if (!name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) && !name.Equals("Host", StringComparison.OrdinalIgnoreCase))
             {
                 request.Headers.Remove(name);
                 request.Headers.TryAddWithoutValidation(name, value);

@@ -33,21 +33,27 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings) : IComp
 
         var launched = new List<ManagedInstance>(mine);
         var errors = new List<string>();
+        var (planned, spotPlanned) = (0, 0);
         foreach (var (zone, subnet) in settings.Subnets)
         {
             var missing = plan[zone] - mine.Count(i => i.Zone == zone);
-            if (missing > 0)
+            if (missing <= 0)
             {
-                await LaunchInZoneAsync(request.LaunchId, zone, subnet, missing, launched, errors, cancellationToken).ConfigureAwait(false);
+                continue;
             }
+
+            // The spot share applies to the whole launch: rounding per zone would drift (3.5 + 3.5 -> 8 of 10).
+            planned += missing;
+            var spot = (int)Math.Round(planned * settings.SpotShare, MidpointRounding.AwayFromZero) - spotPlanned;
+            spotPlanned += spot;
+            await LaunchInZoneAsync(request.LaunchId, zone, subnet, missing, spot, launched, errors, cancellationToken).ConfigureAwait(false);
         }
 
         return new LaunchResult(launched, errors);
     }
 
-    private async Task LaunchInZoneAsync(string launchId, string zone, string subnet, int count, List<ManagedInstance> launched, List<string> errors, CancellationToken cancellationToken)
+    private async Task LaunchInZoneAsync(string launchId, string zone, string subnet, int count, int spot, List<ManagedInstance> launched, List<string> errors, CancellationToken cancellationToken)
     {
-        var spot = (int)Math.Round(count * settings.SpotShare, MidpointRounding.AwayFromZero);
         var primary = await TryCreateAsync(launchId, zone, subnet, "primary", spot, count - spot, cancellationToken).ConfigureAwait(false);
         Record(primary, zone, launchId, launched, errors);
 

@@ -1,0 +1,188 @@
+using NodeFleet.Aws.DynamoDb;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Aws.Tests;
+
+[Collection(MotoServerGroup.Name)]
+public class DynamoDbFleetStateStoreTests(MotoServer moto)
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 18, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(20);
+    private static readonly TimeSpan UpCooldown = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan DownCooldown = TimeSpan.FromMinutes(10);
+
+    private string table = "";
+
+    private async Task<DynamoDbFleetStateStore> StoreAsync(int historySize = 20)
+    {
+        table = await moto.CreateTableAsync("state-" + Guid.NewGuid().ToString("N")[..12]);
+        return new DynamoDbFleetStateStore(moto.DynamoDb(), table, "prod", historySize);
+    }
+
+    private static LeaseRequest Ask(string owner, DateTimeOffset? at = null, CooldownScope cooldown = CooldownScope.None) =>
+        new(owner, at ?? Now, Lease, cooldown, UpCooldown, DownCooldown);
+
+    [Fact]
+    public async Task AcquireAsync_TwoExecutionsAtOnce_ExactlyOneWins()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var store = await StoreAsync();
+
+            var grants = await Task.WhenAll(store.AcquireAsync(Ask("exec-a"), default), store.AcquireAsync(Ask("exec-b"), default));
+
+            Assert.Single(grants, g => g.Acquired);
+            var refused = Assert.Single(grants, g => !g.Acquired);
+            Assert.StartsWith("held by exec-", refused.RefusedBecause, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AcquireAsync_ExpiredLease_IsTakenOverWithAHigherFence()
+    {
+        var store = await StoreAsync();
+        var first = (await store.AcquireAsync(Ask("exec-dead"), default)).Lease!;
+
+        var beforeExpiry = await store.AcquireAsync(Ask("exec-next", Now + Lease - TimeSpan.FromSeconds(1)), default);
+        var afterExpiry = await store.AcquireAsync(Ask("exec-next", Now + Lease + TimeSpan.FromSeconds(1)), default);
+
+        Assert.False(beforeExpiry.Acquired);
+        Assert.True(afterExpiry.Acquired);
+        Assert.True(afterExpiry.Lease!.Fence > first.Fence);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_EveryAcquisition_IncreasesTheFence()
+    {
+        var store = await StoreAsync();
+        var fences = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var lease = (await store.AcquireAsync(Ask($"exec-{i}"), default)).Lease!;
+            fences.Add(lease.Fence);
+            await store.ReleaseAsync(lease, default);
+        }
+
+        Assert.Equal([1, 2, 3], fences);
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_ByAnotherExecution_IsRefusedAndTheLeaseStaysHeld()
+    {
+        var store = await StoreAsync();
+        var held = (await store.AcquireAsync(Ask("exec-owner"), default)).Lease!;
+
+        var error = await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.ReleaseAsync(held with { Owner = "exec-intruder" }, default));
+
+        Assert.Contains("exec-owner holds it", error.Message, StringComparison.Ordinal);
+        Assert.False((await store.AcquireAsync(Ask("exec-third"), default)).Acquired);
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_Retried_IsANoOp()
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-a"), default)).Lease!;
+
+        await store.ReleaseAsync(lease, default);
+        await store.ReleaseAsync(lease, default);
+
+        Assert.True((await store.AcquireAsync(Ask("exec-b"), default)).Acquired);
+    }
+
+    [Fact]
+    public async Task HolderWrites_AfterTakeover_AreRefusedByTheFence()
+    {
+        var store = await StoreAsync();
+        var stale = (await store.AcquireAsync(Ask("exec-slow"), default)).Lease!;
+        await store.AcquireAsync(Ask("exec-fast", Now + Lease + TimeSpan.FromMinutes(1)), default);
+        var outcome = new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "late" };
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RecordAndReleaseAsync(stale, outcome, default));
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RenewAsync(stale, Now + Lease * 2, default));
+        Assert.Null((await store.LoadAsync(default)).LastScaleUpAt);
+    }
+
+    [Theory]
+    [InlineData(CooldownScope.ScaleUp, 4, false)]
+    [InlineData(CooldownScope.ScaleUp, 5, true)]
+    [InlineData(CooldownScope.None, 1, true)]       // the minimum and pending pods do not wait
+    [InlineData(CooldownScope.ScaleDown, 3, false)] // no removal right after a launch
+    [InlineData(CooldownScope.ScaleDown, 6, true)]
+    public async Task AcquireAsync_AfterAScaleUp_HonoursTheDecisionsCooldown(CooldownScope scope, int minutesLater, bool expected)
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-up"), default)).Lease!;
+        await store.RecordAndReleaseAsync(lease, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "up" }, default);
+
+        var grant = await store.AcquireAsync(Ask("exec-next", Now.AddMinutes(minutesLater), scope), default);
+
+        Assert.Equal(expected, grant.Acquired);
+        if (!expected)
+        {
+            Assert.StartsWith("scale-up cooldown runs until", grant.RefusedBecause, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task RecordLaunchThenRecordAndRelease_TracksInFlightAndCooldownAndHistory()
+    {
+        var store = await StoreAsync(historySize: 3);
+        var launch = new InFlightLaunch { LaunchId = "launch-1", StartedAt = Now, InstanceIds = ["i-1", "i-2"] };
+        var lease = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+
+        await store.RecordLaunchAsync(lease, launch, default);
+        var during = await store.LoadAsync(default);
+        await store.RecordAndReleaseAsync(lease, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now.AddMinutes(3), Summary = "joined", CompletedLaunches = ["launch-1"] }, default);
+        var after = await store.LoadAsync(default);
+
+        Assert.Equal(["i-1", "i-2"], Assert.Single(during.InFlight).InstanceIds);
+        Assert.Empty(after.InFlight);
+        Assert.Equal(Now.AddMinutes(3), after.LastScaleUpAt);
+        Assert.Null(after.LastScaleDownAt);
+    }
+
+    [Fact]
+    public async Task RecordAndReleaseAsync_ManyOutcomes_KeepsOnlyTheNewestHistory()
+    {
+        var store = await StoreAsync(historySize: 3);
+        for (var i = 0; i < 5; i++)
+        {
+            var lease = (await store.AcquireAsync(Ask($"exec-{i}", Now.AddHours(i)), default)).Lease!;
+            await store.RecordAndReleaseAsync(lease, new ScalingOutcome { Kind = OutcomeKind.ScaledDown, At = Now.AddHours(i), Summary = $"run {i}" }, default);
+        }
+
+        var item = moto.Cli("dynamodb", "scan", "--table-name", table);
+        var history = item.GetProperty("Items")[0].GetProperty("history").GetProperty("S").GetString()!;
+
+        Assert.DoesNotContain("run 1", history, StringComparison.Ordinal);
+        Assert.Contains("run 2", history, StringComparison.Ordinal);
+        Assert.Contains("run 4", history, StringComparison.Ordinal);
+        Assert.Equal(Now.AddHours(4), (await store.LoadAsync(default)).LastScaleDownAt);
+    }
+
+    [Fact]
+    public async Task RecordAndReleaseAsync_Retried_RecordsOnce()
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+        var outcome = new ScalingOutcome { Kind = OutcomeKind.ScaledDown, At = Now, Summary = "drained" };
+
+        await store.RecordAndReleaseAsync(lease, outcome, default);
+        await store.RecordAndReleaseAsync(lease, outcome, default);
+
+        Assert.Equal(Now, (await store.LoadAsync(default)).LastScaleDownAt);
+    }
+
+    [Fact]
+    public async Task LoadAsync_NewTable_IsEmptyState()
+    {
+        var store = await StoreAsync();
+
+        var state = await store.LoadAsync(default);
+
+        Assert.Equal(FleetState.Empty.InFlight, state.InFlight);
+        Assert.Null(state.LastScaleUpAt);
+    }
+}

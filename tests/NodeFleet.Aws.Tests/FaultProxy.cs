@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text;
+
+namespace NodeFleet.Aws.Tests;
+
+/// <summary>A canned response the proxy returns instead of (or after) forwarding.</summary>
+public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
+
+/// <summary>
+/// An HTTP proxy on a loopback port in front of moto_server, which cannot return errors on
+/// demand. A rule sees each request's form parameters and may answer with a fault instead;
+/// with <see cref="Fault.ForwardFirst"/> the request still reaches moto (its effect happens)
+/// and the caller gets the fault, as when a response is lost.
+/// </summary>
+public sealed class FaultProxy : IDisposable
+{
+    private readonly HttpListener listener = new();
+    private readonly HttpClient upstream = new();
+    private readonly Uri target;
+    private readonly Func<IReadOnlyDictionary<string, string>, Fault?> rule;
+    private readonly Task loop;
+
+    public FaultProxy(Uri target, Func<IReadOnlyDictionary<string, string>, Fault?> rule)
+    {
+        this.target = target;
+        this.rule = rule;
+        var port = MotoServer.FreePort();
+        Url = new Uri($"http://127.0.0.1:{port}/");
+        listener.Prefixes.Add(Url.ToString());
+        listener.Start();
+        loop = Task.Run(ServeAsync);
+    }
+
+    public Uri Url { get; }
+
+    /// <summary>Every request's form parameters, in order.</summary>
+    public List<IReadOnlyDictionary<string, string>> Requests { get; } = [];
+
+    private async Task ServeAsync()
+    {
+        while (listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            await HandleAsync(context);
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        var form = body.Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2))
+            .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => p.Length > 1 ? Uri.UnescapeDataString(p[1].Replace('+', ' ')) : "");
+        lock (Requests)
+        {
+            Requests.Add(form);
+        }
+
+        var fault = rule(form);
+        int status;
+        string responseBody;
+        if (fault is null || fault.ForwardFirst)
+        {
+            using var forward = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(target, context.Request.RawUrl))
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+            };
+            foreach (var name in context.Request.Headers.AllKeys.Where(k => k is not null && k.StartsWith("X-Amz", StringComparison.OrdinalIgnoreCase) || k == "Authorization"))
+            {
+                forward.Headers.TryAddWithoutValidation(name!, context.Request.Headers[name]);
+            }
+
+            using var response = await upstream.SendAsync(forward);
+            status = (int)response.StatusCode;
+            responseBody = await response.Content.ReadAsStringAsync();
+        }
+        else
+        {
+            status = 0;
+            responseBody = "";
+        }
+
+        if (fault is not null)
+        {
+            (status, responseBody) = (fault.Status, fault.Body);
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(responseBody);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/xml";
+        await context.Response.OutputStream.WriteAsync(bytes);
+        context.Response.Close();
+    }
+
+    public static string Ec2Error(string code, string message) =>
+        $"""<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy-1</RequestID></Response>""";
+
+    public void Dispose()
+    {
+        listener.Stop();
+        listener.Close();
+        loop.Wait(TimeSpan.FromSeconds(5));
+        upstream.Dispose();
+    }
+}
