@@ -70,7 +70,7 @@ public sealed record FleetSettings
             LaunchTemplateVersion = Text("NODEFLEET_LAUNCH_TEMPLATE_VERSION", "$Default"),
             Subnets = Parsed("NODEFLEET_WORKER_SUBNETS", (IReadOnlyList<(string, string)>)[], ParseSubnets),
             InstanceTypes = Parsed("NODEFLEET_INSTANCE_TYPES", (IReadOnlyList<string>)[], v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
-            SpotShare = Parsed("NODEFLEET_SPOT_SHARE", 0.7, v => SettingValue.Fraction(v) is var f && f >= 0 ? f : throw new FormatException($"'{v}' is negative")),
+            SpotShare = Parsed("NODEFLEET_SPOT_SHARE", 0.7, v => SettingValue.Fraction(v) is var f && f is >= 0 and <= 1 ? f : throw new FormatException($"'{v}' is not between 0% and 100%")),
             TopicArn = Text("NODEFLEET_TOPIC_ARN", ""),
             SlackWebhookSecret = get("NODEFLEET_SLACK_WEBHOOK_SECRET") is { Length: > 0 } s ? s.Trim() : null,
             LeaseDuration = Parsed("NODEFLEET_LEASE_DURATION", TimeSpan.FromMinutes(20), SettingValue.Duration),

@@ -1,0 +1,72 @@
+using NodeFleet.AcquireLock;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+using NodeFleet.Core.Settings;
+using NSubstitute;
+
+namespace NodeFleet.Functions.Tests.AcquireLock;
+
+public class FunctionTests
+{
+    private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
+
+    private Function Create() =>
+        new(store, ScalingSettings.Defaults, TimeSpan.FromMinutes(20), new FixedClock(States.Now), TextWriter.Null);
+
+    [Fact]
+    public async Task FunctionHandler_LeaseFree_ReturnsItWithTheFence()
+    {
+        store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>())
+            .Returns(new LeaseGrant(new Lease(States.ExecutionId, 4, States.Now.AddMinutes(20)), null));
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleDown()))));
+
+        Assert.True(output.GetProperty("acquired").GetBoolean());
+        Assert.Equal(4, output.GetProperty("fence").GetInt64());
+        await store.Received(1).AcquireAsync(
+            Arg.Is<LeaseRequest>(r => r.Owner == States.ExecutionId && r.Cooldown == CooldownScope.ScaleDown
+                && r.Duration == TimeSpan.FromMinutes(20) && r.ScaleUpCooldown == TimeSpan.FromMinutes(5) && r.ScaleDownCooldown == TimeSpan.FromMinutes(10) && r.Now == States.Now),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_LeaseHeldElsewhere_ReportsWhyWithoutFailing()
+    {
+        store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(null, "held by exec-9 until 12:20"));
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleUp()))));
+
+        Assert.False(output.GetProperty("acquired").GetBoolean());
+        Assert.Equal("held by exec-9 until 12:20", output.GetProperty("refusedBecause").GetString());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_NothingToDo_IsInvalidInputAndTouchesNothing()
+    {
+        var none = States.ScaleUp() with { Action = ScalingAction.None };
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(none))));
+
+        Assert.Contains("$.decision.action", error.Message, StringComparison.Ordinal);
+        await store.DidNotReceiveWithAnyArgs().AcquireAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task FunctionHandler_DryRunDecision_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(States.ScaleUp() with { DryRun = true }))));
+
+        Assert.Contains("dryRun", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FunctionHandler_NoExecutionId_IsInvalidInput()
+    {
+        var state = States.With(States.ScaleUp()) with { ExecutionId = null };
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(state)));
+
+        Assert.Contains("$.executionId", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Serialization;
+
+namespace NodeFleet.Functions.Tests;
+
+/// <summary>Workflow states as the state machine would hand them to a step.</summary>
+internal static class States
+{
+    public static readonly DateTimeOffset Now = new(2026, 11, 18, 12, 0, 0, TimeSpan.Zero);
+    public const string ExecutionId = "arn:aws:states:us-east-1:123456789012:execution:nodefleet:tick-42";
+
+    public static Decision ScaleUp(int nodes = 2) => new()
+    {
+        Action = ScalingAction.ScaleUp,
+        ReasonCode = DecisionReason.PendingPods,
+        Reason = $"Scale up by {nodes}: pods pending",
+        NodesToAdd = nodes,
+        DecidedAt = Now,
+        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
+    };
+
+    public static Decision ScaleDown() => new()
+    {
+        Action = ScalingAction.ScaleDown,
+        ReasonCode = DecisionReason.Underutilized,
+        Reason = "Remove w3: idle",
+        Cooldown = CooldownScope.ScaleDown,
+        NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" },
+        DecidedAt = Now,
+        Figures = new DecisionFigures { ManagedWorkers = 4, ReadyWorkers = 4 },
+    };
+
+    public static WorkflowState With(Decision? decision = null, LockResult? lockResult = null) => new()
+    {
+        Version = 1,
+        ExecutionId = ExecutionId,
+        Decision = decision,
+        Lock = lockResult,
+    };
+
+    public static LockResult Held => new() { Acquired = true, Owner = ExecutionId, Fence = 7, ExpiresAt = Now.AddMinutes(20) };
+
+    public static Stream Json(WorkflowState state) =>
+        new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(state, NodeFleetJsonContext.Default.WorkflowState));
+}
