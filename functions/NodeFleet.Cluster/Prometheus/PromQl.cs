@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace NodeFleet.Cluster.Prometheus;
+
+/// <summary>
+/// Every PromQL query NodeFleet runs, in one place. They read node-exporter and
+/// kube-state-metrics as deployed on the master, where both carry a <c>node</c> label (node-exporter
+/// through the scrape config's relabelling of <c>__meta_kubernetes_pod_node_name</c>), and
+/// kube-state-metrics runs with
+/// <c>--metric-labels-allowlist=nodes=[nodefleet.io/managed,nodefleet.io/capacity-type,topology.kubernetes.io/zone,node.kubernetes.io/instance-type]</c>.
+/// "Workers" are the nodes without a control-plane or master role.
+/// </summary>
+public static class PromQl
+{
+    private const string NotControlPlane = """unless on(node) kube_node_role{role=~"control-plane|master"}""";
+
+    /// <summary>Share of the workers' CPU cores busy (not idle), over the last minute.</summary>
+    public const string WorkerCpu =
+        $$"""(sum(rate(node_cpu_seconds_total{mode!="idle"}[1m]) {{NotControlPlane}}) / sum(count by (node, cpu) (node_cpu_seconds_total{mode="idle"}) {{NotControlPlane}}))""";
+
+    /// <summary>Share of the workers' memory in use (total minus available).</summary>
+    public const string WorkerMemory =
+        $$"""(1 - sum(node_memory_MemAvailable_bytes {{NotControlPlane}}) / sum(node_memory_MemTotal_bytes {{NotControlPlane}}))""";
+
+    /// <summary>The lowest value over <paramref name="window"/> (subquery at 15 s): above a threshold means it held the whole window.</summary>
+    public static string MinOver(string expression, TimeSpan window) => $"min_over_time({expression}[{Seconds(window)}:15s])";
+
+    /// <summary>The highest value over <paramref name="window"/>: below a threshold means it held the whole window.</summary>
+    public static string MaxOver(string expression, TimeSpan window) => $"max_over_time({expression}[{Seconds(window)}:15s])";
+
+    /// <summary>CPU utilisation <paramref name="horizon"/> ahead, by a straight line fitted to <paramref name="lookback"/>.</summary>
+    public static string PredictedCpu(TimeSpan lookback, TimeSpan horizon) =>
+        $"predict_linear({WorkerCpu}[{Seconds(lookback)}:1m], {Seconds(horizon).TrimEnd('s')})";
+
+    /// <summary>Every node (one series each): the node name and its provider id.</summary>
+    public const string Nodes = "kube_node_info";
+
+    /// <summary>1 for nodes whose Ready condition is True.</summary>
+    public const string Ready = """kube_node_status_condition{condition="Ready",status="true"} == 1""";
+
+    /// <summary>Allocatable cpu (cores), memory (bytes) and pods per node.</summary>
+    public const string Allocatable = """kube_node_status_allocatable{resource=~"cpu|memory|pods"}""";
+
+    /// <summary>Cordoned nodes.</summary>
+    public const string Cordoned = "kube_node_spec_unschedulable == 1";
+
+    /// <summary>Nodes with a NoSchedule or NoExecute taint: ordinary pods cannot land there.</summary>
+    public const string Tainted = """count by (node) (kube_node_spec_taint{effect=~"NoSchedule|NoExecute"})""";
+
+    /// <summary>Control-plane nodes.</summary>
+    public const string ControlPlane = """kube_node_role{role=~"control-plane|master"}""";
+
+    /// <summary>Node labels on the allowlist: managed, capacity type, zone, instance type.</summary>
+    public const string Labels = "kube_node_labels";
+
+    /// <summary>Node creation time (Unix seconds).</summary>
+    public const string Created = "kube_node_created";
+
+    /// <summary>Pods that hold a node's resources: Pending (bound) or Running.</summary>
+    private const string Active = """on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"} == 1)""";
+
+    /// <summary>Sum of cpu and memory requests of the active pods on each node.</summary>
+    public const string Requested = $$"""sum by (node, resource) (kube_pod_container_resource_requests{resource=~"cpu|memory",node!=""} * {{Active}})""";
+
+    /// <summary>Active pods per node.</summary>
+    public const string PodCount = $$"""count by (node) (kube_pod_info{node!=""} * {{Active}})""";
+
+    /// <summary>
+    /// Requests of each pod the scheduler marked unschedulable (<c>kube_pod_status_unschedulable</c>,
+    /// not phase Pending, which also counts pods pulling images), with the pod's owner.
+    /// </summary>
+    public const string UnschedulableRequests =
+        """sum by (namespace, pod, resource) (kube_pod_container_resource_requests{resource=~"cpu|memory"}) * on(namespace, pod) group_left() (kube_pod_status_unschedulable == 1)""";
+
+    /// <summary>Unschedulable pods, with their owner (a pod without requests still counts).</summary>
+    public const string UnschedulablePods =
+        """max by (namespace, pod, owner_kind, owner_name) (kube_pod_owner * on(namespace, pod) group_left() (kube_pod_status_unschedulable == 1)) or on(namespace, pod) max by (namespace, pod) (kube_pod_status_unschedulable == 1)""";
+
+    private static string Seconds(TimeSpan span) => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
+}

@@ -1,0 +1,162 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Cluster.Prometheus;
+
+/// <summary>
+/// The cluster snapshot from Prometheus, every query evaluated at the same instant. Pod facts
+/// for scale-down (which pods may be evicted) come from the Kubernetes API, not from here.
+/// </summary>
+public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, ScalingSettings settings) : IMetricsSource
+{
+    private const string ManagedLabel = "label_nodefleet_io_managed";
+    private const string CapacityLabel = "label_nodefleet_io_capacity_type";
+    private const string ZoneLabel = "label_topology_kubernetes_io_zone";
+    private const string TypeLabel = "label_node_kubernetes_io_instance_type";
+
+    public async Task<ClusterSnapshot> CollectAsync(DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        Task<IReadOnlyList<Sample>> Q(string name, string promql) => prometheus.QueryAsync(name, promql, at, cancellationToken);
+
+        var nodesQ = Q("nodes", PromQl.Nodes);
+        var readyQ = Q("ready", PromQl.Ready);
+        var allocatableQ = Q("allocatable", PromQl.Allocatable);
+        var cordonedQ = Q("cordoned", PromQl.Cordoned);
+        var taintedQ = Q("tainted", PromQl.Tainted);
+        var controlPlaneQ = Q("controlPlane", PromQl.ControlPlane);
+        var labelsQ = Q("labels", PromQl.Labels);
+        var createdQ = Q("created", PromQl.Created);
+        var requestedQ = Q("requested", PromQl.Requested);
+        var podCountQ = Q("podCount", PromQl.PodCount);
+        var pendingQ = Q("unschedulablePods", PromQl.UnschedulablePods);
+        var pendingRequestsQ = Q("unschedulableRequests", PromQl.UnschedulableRequests);
+        var cpuNowQ = Q("cpuNow", PromQl.WorkerCpu);
+        var cpuUpQ = Q("cpuMinOverUpWindow", PromQl.MinOver(PromQl.WorkerCpu, settings.ScaleUpCpuWindow));
+        var cpuDownQ = Q("cpuMaxOverDownWindow", PromQl.MaxOver(PromQl.WorkerCpu, settings.ScaleDownWindow));
+        var memoryNowQ = Q("memoryNow", PromQl.WorkerMemory);
+        var memoryDownQ = Q("memoryMaxOverDownWindow", PromQl.MaxOver(PromQl.WorkerMemory, settings.ScaleDownWindow));
+        var predictedQ = settings.PredictiveHorizon > TimeSpan.Zero
+            ? Q("predictedCpuUtilization", PromQl.PredictedCpu(settings.PredictiveLookback, settings.PredictiveHorizon))
+            : null;
+        var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
+        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, pendingQ, pendingRequestsQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
+            .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ])).ConfigureAwait(false);
+
+        var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result, taintedQ.Result,
+            controlPlaneQ.Result, labelsQ.Result, createdQ.Result, requestedQ.Result, podCountQ.Result);
+        var workersReady = nodes.Any(n => n.IsWorker && n.Ready);
+        return new ClusterSnapshot
+        {
+            CapturedAt = at,
+            Nodes = nodes,
+            Utilization = new UtilizationMetrics
+            {
+                CpuNow = Scalar("cpuNow", cpuNowQ.Result, workersReady),
+                CpuMinOverUpWindow = Scalar("cpuMinOverUpWindow", cpuUpQ.Result, workersReady),
+                CpuMaxOverDownWindow = Scalar("cpuMaxOverDownWindow", cpuDownQ.Result, workersReady),
+                MemoryNow = Scalar("memoryNow", memoryNowQ.Result, workersReady),
+                MemoryMaxOverDownWindow = Scalar("memoryMaxOverDownWindow", memoryDownQ.Result, workersReady),
+            },
+            UnschedulablePods = PendingGroups(pendingQ.Result, pendingRequestsQ.Result),
+            PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, workersReady),
+            CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
+        };
+    }
+
+    /// <summary>
+    /// One number from a query that aggregates to a single series. Empty is allowed only when it
+    /// must be (worker utilisation with no Ready worker); otherwise it is missing data, never zero.
+    /// </summary>
+    private static double? Scalar(string name, IReadOnlyList<Sample> samples, bool required)
+    {
+        if (samples.Count == 0)
+        {
+            return required ? throw new MetricsUnavailableException($"{name}: the query returned no series although Ready workers exist (is node-exporter scraped with a node label?)") : null;
+        }
+
+        var value = samples[0].Value;
+        return double.IsFinite(value) ? value : throw new MetricsUnavailableException($"{name}: the query returned {value}");
+    }
+
+    private static List<NodeInfo> BuildNodes(
+        IReadOnlyList<Sample> info, IReadOnlyList<Sample> ready, IReadOnlyList<Sample> allocatable, IReadOnlyList<Sample> cordoned,
+        IReadOnlyList<Sample> tainted, IReadOnlyList<Sample> controlPlane, IReadOnlyList<Sample> labels, IReadOnlyList<Sample> created,
+        IReadOnlyList<Sample> requested, IReadOnlyList<Sample> podCount)
+    {
+        if (info.Count == 0)
+        {
+            throw new MetricsUnavailableException("nodes: kube_node_info returned no series (the control plane always reports: is kube-state-metrics scraped?)");
+        }
+
+        static HashSet<string> Names(IReadOnlyList<Sample> s) => s.Select(x => x.Label("node")).ToHashSet(StringComparer.Ordinal);
+        var readySet = Names(ready);
+        var unschedulable = Names(cordoned).Concat(Names(tainted)).ToHashSet(StringComparer.Ordinal);
+        var controlPlaneSet = Names(controlPlane);
+        var labelsByNode = labels.GroupBy(l => l.Label("node")).ToDictionary(g => g.Key, g => g.First().Labels);
+        var createdByNode = created.GroupBy(c => c.Label("node")).ToDictionary(g => g.Key, g => g.First().Value);
+        var podsByNode = podCount.GroupBy(c => c.Label("node")).ToDictionary(g => g.Key, g => (int)g.First().Value);
+        long Resource(IReadOnlyList<Sample> samples, string node, string resource, double scale) =>
+            (long)Math.Round(samples.Where(s => s.Label("node") == node && s.Label("resource") == resource).Sum(s => s.Value) * scale);
+
+        var nodes = new List<NodeInfo>();
+        foreach (var series in info.DistinctBy(s => s.Label("node")))
+        {
+            var name = series.Label("node");
+            var nodeLabels = labelsByNode.GetValueOrDefault(name) ?? new Dictionary<string, string>();
+            // A node whose provider id is not aws:///zone/i-... maps to no instance (K3s' default k3s://host).
+            var mapped = ProviderId.TryParse(series.Label("provider_id"), out var zone, out var instanceId);
+            var alloc = new Resources(Resource(allocatable, name, "cpu", 1000), Resource(allocatable, name, "memory", 1), (int)Resource(allocatable, name, "pods", 1));
+            var isReady = readySet.Contains(name);
+            if (isReady && (alloc.CpuMillis == 0 || alloc.MemoryBytes == 0))
+            {
+                throw new MetricsUnavailableException($"allocatable: no cpu or memory series for the Ready node {name}");
+            }
+
+            nodes.Add(new NodeInfo
+            {
+                Name = name,
+                InstanceId = mapped ? instanceId : null,
+                Zone = nodeLabels.GetValueOrDefault(ZoneLabel) is { Length: > 0 } z ? z : mapped ? zone : null,
+                InstanceType = nodeLabels.GetValueOrDefault(TypeLabel) is { Length: > 0 } t ? t : null,
+                CapacityType = nodeLabels.GetValueOrDefault(CapacityLabel) switch
+                {
+                    "spot" => CapacityType.Spot,
+                    "on-demand" => CapacityType.OnDemand,
+                    _ => null,
+                },
+                Ready = isReady,
+                Unschedulable = unschedulable.Contains(name),
+                ControlPlane = controlPlaneSet.Contains(name),
+                Managed = nodeLabels.GetValueOrDefault(ManagedLabel) == "true",
+                CreatedAt = createdByNode.TryGetValue(name, out var c) ? DateTimeOffset.FromUnixTimeMilliseconds((long)(c * 1000)) : null,
+                Allocatable = alloc,
+                Requested = new Resources(Resource(requested, name, "cpu", 1000), Resource(requested, name, "memory", 1), podsByNode.GetValueOrDefault(name)),
+            });
+        }
+
+        return nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Unschedulable pods grouped by identical requests and owner.</summary>
+    private static List<PodGroup> PendingGroups(IReadOnlyList<Sample> pods, IReadOnlyList<Sample> requests)
+    {
+        var byPod = requests.GroupBy(r => (Ns: r.Label("namespace"), Pod: r.Label("pod")))
+            .ToDictionary(g => g.Key, g => (Cpu: (long)Math.Round(g.Where(r => r.Label("resource") == "cpu").Sum(r => r.Value) * 1000),
+                Memory: (long)Math.Round(g.Where(r => r.Label("resource") == "memory").Sum(r => r.Value))));
+        return pods
+            .GroupBy(p => (Ns: p.Label("namespace"), Pod: p.Label("pod")))
+            .Select(g => g.OrderByDescending(p => p.Labels.ContainsKey("owner_kind")).First())
+            .Select(p =>
+            {
+                var (cpu, memory) = byPod.GetValueOrDefault((p.Label("namespace"), p.Label("pod")));
+                var owner = p.Labels.TryGetValue("owner_kind", out var kind) ? $"{p.Label("namespace")}/{kind}/{p.Label("owner_name")}" : $"{p.Label("namespace")}/Pod/{p.Label("pod")}";
+                return (cpu, memory, owner);
+            })
+            .GroupBy(x => x)
+            .Select(g => new PodGroup { CpuMillis = g.Key.cpu, MemoryBytes = g.Key.memory, Count = g.Count(), Owner = g.Key.owner })
+            .OrderBy(g => g.Owner, StringComparer.Ordinal)
+            .ToList();
+    }
+}

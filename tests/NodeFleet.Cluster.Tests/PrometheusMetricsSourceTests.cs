@@ -1,0 +1,163 @@
+using System.Net;
+using NodeFleet.Cluster.Prometheus;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Cluster.Tests;
+
+[Collection(PrometheusServerGroup.Name)]
+public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
+{
+    private const long GiB = 1024L * 1024 * 1024;
+
+    private PrometheusMetricsSource Source(ScalingSettings? settings = null, Uri? url = null, TimeSpan? timeout = null) =>
+        new(new PrometheusClient(new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(5) }, url ?? prometheus.Url), settings ?? ScalingSettings.Defaults);
+
+    [Theory]
+    [InlineData(24, 0.2, 0.2, 0.2, 0.3, 0.3)]  // before the step: low everywhere
+    [InlineData(27, 0.8, 0.2, 0.8, 0.8, 0.8)]  // 2 min after: high now, but not for the whole 3-minute window
+    [InlineData(40, 0.8, 0.8, 0.8, 0.8, 0.8)]  // sustained
+    public async Task CollectAsync_AtFixedTimes_ReadsWorkerUtilizationAndItsWindowsExactly(
+        int minute, double cpuNow, double cpuMinUp, double cpuMaxDown, double memoryNow, double memoryMaxDown)
+    {
+        var snapshot = await Source().CollectAsync(ClusterSeries.Start.AddMinutes(minute), default);
+
+        var u = snapshot.Utilization;
+        Assert.Equal(cpuNow, u.CpuNow!.Value, 6);
+        Assert.Equal(cpuMinUp, u.CpuMinOverUpWindow!.Value, 6);
+        Assert.Equal(cpuMaxDown, u.CpuMaxOverDownWindow!.Value, 6);
+        Assert.Equal(memoryNow, u.MemoryNow!.Value, 6);
+        Assert.Equal(memoryMaxDown, u.MemoryMaxOverDownWindow!.Value, 6);
+        Assert.Equal(ClusterSeries.Start.AddMinutes(minute), snapshot.CapturedAt);
+    }
+
+    [Fact]
+    public async Task CollectAsync_Nodes_CarryReadinessCapacityRequestsAndIdentity()
+    {
+        var nodes = (await Source().CollectAsync(ClusterSeries.End, default)).Nodes.ToDictionary(n => n.Name);
+
+        var master = nodes["master"];
+        Assert.True(master.ControlPlane && master.Unschedulable && master.Ready && !master.Managed);
+        Assert.Null(master.InstanceId); // k3s://master maps to no instance
+
+        var w1 = nodes["w1"];
+        Assert.Equal(("i-0aaa1", "us-east-1a", "t3.large", CapacityType.Spot), (w1.InstanceId, w1.Zone, w1.InstanceType, w1.CapacityType));
+        Assert.True(w1.Managed && w1.Ready && !w1.Unschedulable && !w1.ControlPlane);
+        Assert.Equal(new Resources(1930, (long)(7.5 * GiB), 110), w1.Allocatable);
+        Assert.Equal(new Resources(500, GiB, 1), w1.Requested); // the Succeeded pod holds nothing
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1795003000), w1.CreatedAt);
+
+        var w2 = nodes["w2"];
+        Assert.True(w2.Unschedulable); // cordoned
+        Assert.Equal(CapacityType.OnDemand, w2.CapacityType);
+        Assert.Equal(new Resources(350, 0, 2), w2.Requested); // a bound Pending pod holds its requests
+    }
+
+    [Fact]
+    public async Task CollectAsync_UnschedulablePods_AreGroupedWithSummedRequestsAndOwner()
+    {
+        var pending = (await Source().CollectAsync(ClusterSeries.End, default)).UnschedulablePods;
+
+        Assert.Equal(2, pending.Count); // "puller" is Pending but scheduled: not unschedulable
+        var web = Assert.Single(pending, g => g.Owner == "shop/ReplicaSet/web-7c9");
+        Assert.Equal((500, 512L * 1024 * 1024, 2), (web.CpuMillis, web.MemoryBytes, web.Count));
+        var solo = Assert.Single(pending, g => g.Owner == "batch/Pod/solo");
+        Assert.Equal((1000, 0L, 1), (solo.CpuMillis, solo.MemoryBytes, solo.Count));
+    }
+
+    [Fact]
+    public async Task CollectAsync_PredictiveScaling_PredictsTheRisingCpu()
+    {
+        var settings = ScalingSettings.Defaults with { PredictiveHorizon = TimeSpan.FromMinutes(10), PredictiveLookback = TimeSpan.FromMinutes(30) };
+
+        var snapshot = await Source(settings).CollectAsync(ClusterSeries.End, default);
+
+        Assert.True(snapshot.PredictedCpuUtilization > 0.8, $"predicted {snapshot.PredictedCpuUtilization}");
+    }
+
+    [Fact]
+    public async Task CollectAsync_CustomMetric_IsReadAtTheSameInstant()
+    {
+        var settings = ScalingSettings.Defaults with { CustomMetricQuery = "sum(kube_pod_status_unschedulable)", CustomMetricTargetPerNode = 1 };
+
+        var snapshot = await Source(settings).CollectAsync(ClusterSeries.End, default);
+
+        Assert.Equal(3, snapshot.CustomMetricValue);
+    }
+
+    [Fact]
+    public async Task CollectAsync_PrometheusDown_IsMetricsUnavailable()
+    {
+        var closed = new Uri($"http://127.0.0.1:{PrometheusServer.FreePort()}/");
+
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(url: closed).CollectAsync(ClusterSeries.End, default));
+
+        Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_PrometheusSlow_GivesUpAfterTheTimeout()
+    {
+        using var silent = new HttpListener();
+        var url = new Uri($"http://127.0.0.1:{PrometheusServer.FreePort()}/");
+        silent.Prefixes.Add(url.ToString());
+        silent.Start(); // accepts connections, never answers
+
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(url: url, timeout: TimeSpan.FromMilliseconds(300)).CollectAsync(ClusterSeries.End, default));
+
+        Assert.Contains("did not answer within 0.3 s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_ErrorBody_NamesTheQueryAndTheError()
+    {
+        var settings = ScalingSettings.Defaults with { CustomMetricQuery = "sum(", CustomMetricTargetPerNode = 1 };
+
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(settings).CollectAsync(ClusterSeries.End, default));
+
+        Assert.Contains("customMetricValue: Prometheus error bad_data", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_MissingSeries_IsMetricsUnavailableNotZero()
+    {
+        var settings = ScalingSettings.Defaults with { CustomMetricQuery = "sum(nodefleet_no_such_metric)", CustomMetricTargetPerNode = 1 };
+
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(settings).CollectAsync(ClusterSeries.End, default));
+
+        Assert.StartsWith("customMetricValue:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_NoNodeSeries_IsMetricsUnavailable()
+    {
+        // An hour before the data begins: the TSDB answers, but with nothing.
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source().CollectAsync(ClusterSeries.Start.AddHours(-1), default));
+
+        Assert.Contains("kube_node_info returned no series", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_HttpErrorPage_IsMetricsUnavailable()
+    {
+        using var broken = new HttpListener();
+        var url = new Uri($"http://127.0.0.1:{PrometheusServer.FreePort()}/");
+        broken.Prefixes.Add(url.ToString());
+        broken.Start();
+        _ = Task.Run(async () =>
+        {
+            while (broken.IsListening)
+            {
+                var context = await broken.GetContextAsync();
+                context.Response.StatusCode = 502;
+                await context.Response.OutputStream.WriteAsync("<html>bad gateway</html>"u8.ToArray());
+                context.Response.Close();
+            }
+        });
+
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(url: url).CollectAsync(ClusterSeries.End, default));
+
+        Assert.Contains("HTTP 502", error.Message, StringComparison.Ordinal);
+    }
+}
