@@ -1,3 +1,5 @@
+using NodeFleet.Core.Kubernetes;
+
 namespace NodeFleet.Core.Ports;
 
 /// <summary>The Kubernetes API subset the cluster steps use.</summary>
@@ -11,13 +13,21 @@ public interface IClusterApi
     /// <summary>Cordons (<c>true</c>) or uncordons (<c>false</c>) by patching <c>spec.unschedulable</c>.</summary>
     Task SetUnschedulableAsync(string nodeName, bool unschedulable, CancellationToken cancellationToken);
 
+    /// <summary>Pods bound to the node (field selector <c>spec.nodeName</c>), every namespace.</summary>
     Task<IReadOnlyList<ClusterPod>> ListPodsOnNodeAsync(string nodeName, CancellationToken cancellationToken);
 
+    /// <summary>Every pod of the cluster.</summary>
+    Task<IReadOnlyList<ClusterPod>> ListPodsAsync(CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DisruptionBudget>> ListDisruptionBudgetsAsync(CancellationToken cancellationToken);
+
     /// <summary>Evicts through the policy/v1 Eviction subresource, which honours PodDisruptionBudgets.</summary>
-    Task<EvictionResult> EvictAsync(string podNamespace, string podName, CancellationToken cancellationToken);
+    Task<EvictionOutcome> EvictAsync(string podNamespace, string podName, CancellationToken cancellationToken);
 
     Task DeleteNodeAsync(string nodeName, CancellationToken cancellationToken);
 }
+
+public sealed record Taint(string Key, string Effect);
 
 public sealed record ClusterNode(
     string Name,
@@ -25,17 +35,31 @@ public sealed record ClusterNode(
     bool Ready,
     bool Unschedulable,
     IReadOnlyDictionary<string, string> Labels,
-    IReadOnlyList<string> TaintKeys,
+    IReadOnlyList<Taint> Taints,
     DateTimeOffset CreatedAt);
 
 public sealed record ClusterPod(
     string Namespace,
     string Name,
+    string? NodeName,
+    string Phase,
     string? OwnerKind,
     bool IsMirror,
     bool HasLocalStorage,
     IReadOnlyDictionary<string, string> Annotations,
-    string Phase);
+    IReadOnlyDictionary<string, string> Labels,
+    long CpuMillis,
+    long MemoryBytes)
+{
+    /// <summary>Succeeded and Failed pods hold no resources and need no eviction.</summary>
+    public bool IsActive => Phase is "Pending" or "Running" or "Unknown";
+}
+
+/// <summary>A PodDisruptionBudget: which pods it selects and how many may be disrupted now.</summary>
+public sealed record DisruptionBudget(string Namespace, string Name, LabelSelector Selector, int DisruptionsAllowed)
+{
+    public bool Selects(ClusterPod pod) => pod.Namespace == Namespace && Selector.Matches(pod.Labels);
+}
 
 public enum EvictionResult
 {
@@ -48,3 +72,12 @@ public enum EvictionResult
     /// <summary>404: the pod is already gone.</summary>
     AlreadyGone,
 }
+
+/// <summary>An eviction's result; for a refusal, the API's message (which budget, how many healthy pods).</summary>
+public sealed record EvictionOutcome(EvictionResult Result, string? Detail = null);
+
+/// <summary>The API refused the request for lack of permission; the message names the verb and resource the ClusterRole must grant.</summary>
+public sealed class ClusterPermissionException(string message) : Exception(message);
+
+/// <summary>The API server could not be reached or answered with an error that is not the caller's fault (retry).</summary>
+public sealed class ClusterUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
