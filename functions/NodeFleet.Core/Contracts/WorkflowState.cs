@@ -30,6 +30,12 @@ public sealed record WorkflowState
     /// <summary>Set by LaunchNodes.</summary>
     public LaunchOutcome? Launch { get; init; }
 
+    /// <summary>Set by CheckNodesReady.</summary>
+    public ReadinessReport? Readiness { get; init; }
+
+    /// <summary>Set by DrainNode.</summary>
+    public DrainProgress? Drain { get; init; }
+
     /// <summary>Set by the state machine on the path taken: what UpdateState records and Notify reports.</summary>
     public OutcomeReport? Outcome { get; init; }
 

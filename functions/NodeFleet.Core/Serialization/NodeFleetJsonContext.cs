@@ -25,4 +25,8 @@ namespace NodeFleet.Core.Serialization;
 [JsonSerializable(typeof(LaunchOutcome))]
 [JsonSerializable(typeof(TerminateRequest))]
 [JsonSerializable(typeof(StepResult))]
+[JsonSerializable(typeof(Observation))]
+[JsonSerializable(typeof(ReadinessReport))]
+[JsonSerializable(typeof(DrainRequest))]
+[JsonSerializable(typeof(DrainProgress))]
 public sealed partial class NodeFleetJsonContext : JsonSerializerContext;

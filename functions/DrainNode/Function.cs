@@ -1,0 +1,54 @@
+using NodeFleet.Cluster;
+using NodeFleet.Core.Cluster;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+using NodeFleet.Core.Serialization;
+using NodeFleet.Hosting;
+
+namespace NodeFleet.DrainNode;
+
+/// <summary>
+/// One step of a drain: start (cordon, evict), continue (evict what remains), abort (uncordon)
+/// or delete the Node object once its instance is gone. Returns in seconds; the state machine
+/// waits between calls and acts on the status.
+/// </summary>
+public sealed class Function
+{
+    private readonly Drainer drainer;
+    private readonly TimeProvider clock;
+    private readonly StepLog log;
+
+    public Function()
+        : this(Build(out var timeout), timeout, TimeProvider.System, Console.Out)
+    {
+    }
+
+    public Function(IClusterApi cluster, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    {
+        drainer = new Drainer(cluster, drainTimeout);
+        this.clock = clock;
+        log = new StepLog(logOutput, clock, "DrainNode");
+    }
+
+    public async Task<Stream> FunctionHandler(Stream input)
+    {
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.DrainRequest).ConfigureAwait(false);
+        if (string.IsNullOrWhiteSpace(request.Node))
+        {
+            throw new InvalidInputException("Invalid input: $.node: must name the node to drain");
+        }
+
+        var progress = await drainer.RunAsync(request, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
+                + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : ""),
+            new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = progress.Status.ToString() });
+        return StepJson.Write(progress, NodeFleetJsonContext.Default.DrainProgress);
+    }
+
+    private static IClusterApi Build(out TimeSpan drainTimeout)
+    {
+        var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: false);
+        drainTimeout = settings.DrainTimeout;
+        return ClusterAdapters.KubernetesFromEnvironment(settings);
+    }
+}

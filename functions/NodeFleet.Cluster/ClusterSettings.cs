@@ -1,0 +1,129 @@
+using NodeFleet.Aws;
+using NodeFleet.Aws.Notifications;
+using NodeFleet.Cluster.Kubernetes;
+using NodeFleet.Cluster.Prometheus;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Cluster;
+
+/// <summary>
+/// How the cluster steps reach Prometheus and the Kubernetes API. The ServiceAccount token and
+/// the cluster CA are read at run time, by name, from Secrets Manager (or from files for local
+/// runs), so no secret sits in an environment variable or a state machine payload.
+/// </summary>
+public sealed record ClusterSettings
+{
+    public Uri? PrometheusUrl { get; init; }
+    public TimeSpan PrometheusTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public required Uri KubeApiUrl { get; init; }
+    public string? TokenSecret { get; init; }
+    public string? TokenFile { get; init; }
+    public string? CaSecret { get; init; }
+    public string? CaFile { get; init; }
+    public TimeSpan KubeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public static ClusterSettings FromEnvironment(Func<string, string?> get, bool needsPrometheus)
+    {
+        var errors = new List<string>();
+        Uri? Url(string name, bool required)
+        {
+            var value = get(name);
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                if (required)
+                {
+                    errors.Add($"{name}: required");
+                }
+
+                return null;
+            }
+
+            if (Uri.TryCreate(value.Trim().TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                return uri;
+            }
+
+            errors.Add($"{name}: '{value}' is not an http(s) URL");
+            return null;
+        }
+
+        TimeSpan Duration(string name, TimeSpan fallback)
+        {
+            var value = get(name);
+            try
+            {
+                return string.IsNullOrWhiteSpace(value) ? fallback : SettingValue.Duration(value);
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"{name}: {e.Message}");
+                return fallback;
+            }
+        }
+
+        string? Optional(string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
+
+        var settings = new ClusterSettings
+        {
+            PrometheusUrl = Url("NODEFLEET_PROMETHEUS_URL", needsPrometheus),
+            PrometheusTimeout = Duration("NODEFLEET_PROMETHEUS_TIMEOUT", TimeSpan.FromSeconds(5)),
+            KubeApiUrl = Url("NODEFLEET_KUBE_API_URL", true) ?? new Uri("https://invalid/"),
+            TokenSecret = Optional("NODEFLEET_KUBE_TOKEN_SECRET"),
+            TokenFile = Optional("NODEFLEET_KUBE_TOKEN_FILE"),
+            CaSecret = Optional("NODEFLEET_KUBE_CA_SECRET"),
+            CaFile = Optional("NODEFLEET_KUBE_CA_FILE"),
+            KubeTimeout = Duration("NODEFLEET_KUBE_TIMEOUT", TimeSpan.FromSeconds(5)),
+            DrainTimeout = Duration("NODEFLEET_DRAIN_TIMEOUT", TimeSpan.FromMinutes(10)),
+        };
+        if (settings.TokenSecret is null && settings.TokenFile is null)
+        {
+            errors.Add("NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE: one is required");
+        }
+
+        if (settings.CaSecret is null && settings.CaFile is null)
+        {
+            errors.Add("NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE: one is required");
+        }
+
+        return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
+    }
+}
+
+/// <summary>The real cluster adapters, built from <see cref="ClusterSettings"/>.</summary>
+public static class ClusterAdapters
+{
+    /// <param name="secrets">Needed only when the token or CA come from Secrets Manager.</param>
+    public static async Task<KubernetesApi> KubernetesAsync(ClusterSettings settings, ISecretsApi? secrets, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if ((settings.TokenFile is null || settings.CaFile is null) && secrets is null)
+        {
+            throw new InvalidOperationException("The Kubernetes token or CA comes from Secrets Manager, but no Secrets Manager client was given");
+        }
+
+        var token = settings.TokenFile is { } tokenFile
+            ? await File.ReadAllTextAsync(tokenFile, cancellationToken).ConfigureAwait(false)
+            : await secrets!.GetSecretStringAsync(settings.TokenSecret!, cancellationToken).ConfigureAwait(false);
+        var ca = settings.CaFile is { } caFile
+            ? await File.ReadAllTextAsync(caFile, cancellationToken).ConfigureAwait(false)
+            : await secrets!.GetSecretStringAsync(settings.CaSecret!, cancellationToken).ConfigureAwait(false);
+        return new KubernetesApi(KubernetesConnection.CreateHttpClient(ca, settings.KubeTimeout), settings.KubeApiUrl, token.Trim());
+    }
+
+    /// <summary>For the parameterless constructors: Lambda's init phase may block once.</summary>
+    public static KubernetesApi KubernetesFromEnvironment(ClusterSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var secrets = settings.TokenFile is not null && settings.CaFile is not null
+            ? null
+            : SecretsApi.Create(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
+        return KubernetesAsync(settings, secrets, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    public static PrometheusMetricsSource Metrics(ClusterSettings settings, ScalingSettings scaling)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new PrometheusMetricsSource(new PrometheusClient(new HttpClient { Timeout = settings.PrometheusTimeout }, settings.PrometheusUrl!), scaling);
+    }
+}
