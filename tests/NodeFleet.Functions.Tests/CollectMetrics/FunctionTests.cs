@@ -1,0 +1,53 @@
+using NodeFleet.CollectMetrics;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace NodeFleet.Functions.Tests.CollectMetrics;
+
+public class FunctionTests
+{
+    private readonly IMetricsSource metrics = Substitute.For<IMetricsSource>();
+    private readonly IClusterApi cluster = Substitute.For<IClusterApi>();
+    private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
+
+    private Function Create() => new(metrics, cluster, store, new FixedClock(States.Now), TextWriter.Null, "prod");
+
+    private static NodeInfo Worker(string name) => new()
+    {
+        Name = name, InstanceId = "i-" + name, Ready = true, Managed = true,
+        Allocatable = new Resources(2000, 8L << 30, 110), Requested = new Resources(500, 1L << 30, 3),
+    };
+
+    [Fact]
+    public async Task FunctionHandler_Measures_AndAddsEachWorkersPodFactsAndTheState()
+    {
+        metrics.CollectAsync(States.Now, Arg.Any<CancellationToken>()).Returns(new ClusterSnapshot
+        {
+            CapturedAt = States.Now, Utilization = new UtilizationMetrics { CpuNow = 0.4 }, Nodes = [Worker("w1")], UnschedulablePods = [],
+        });
+        cluster.ListPodsAsync(Arg.Any<CancellationToken>()).Returns([
+            new ClusterPod("shop", "api", "w1", "Running", "ReplicaSet", false, false, new Dictionary<string, string>(), new Dictionary<string, string>(), 250, 1L << 28),
+            new ClusterPod("shop", "tmp", "w1", "Running", "ReplicaSet", false, true, new Dictionary<string, string>(), new Dictionary<string, string>(), 100, 1L << 20),
+        ]);
+        cluster.ListDisruptionBudgetsAsync(Arg.Any<CancellationToken>()).Returns([]);
+        store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty with { LastScaleUpAt = States.Now.AddMinutes(-3) });
+
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("{}")));
+
+        var node = output.GetProperty("snapshot").GetProperty("nodes")[0];
+        Assert.Equal(250, node.GetProperty("movablePods")[0].GetProperty("cpuMillis").GetInt64());
+        Assert.Equal("LocalStorage", node.GetProperty("blockers")[0].GetProperty("reason").GetString());
+        Assert.Equal(States.Now.AddMinutes(-3), output.GetProperty("fleet").GetProperty("lastScaleUpAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_PrometheusDown_FailsWithTheNamedError()
+    {
+        metrics.CollectAsync(default, default).ThrowsAsyncForAnyArgs(new MetricsUnavailableException("nodes: Prometheus could not be reached"));
+
+        await Assert.ThrowsAsync<MetricsUnavailableException>(() => Create().FunctionHandler(StreamJson.From("{}")));
+    }
+}
