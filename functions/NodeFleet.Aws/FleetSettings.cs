@@ -26,72 +26,31 @@ public sealed record FleetSettings
     /// <summary>Reads the variables named in <paramref name="required"/> as mandatory; the rest keep their defaults when unset.</summary>
     public static FleetSettings FromEnvironment(Func<string, string?> get, params string[] required)
     {
-        var errors = new List<string>();
-        string Text(string name, string fallback)
-        {
-            var value = get(name);
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                if (required.Contains(name))
-                {
-                    errors.Add($"{name}: required");
-                }
-
-                return fallback;
-            }
-
-            return value.Trim();
-        }
-
-        T Parsed<T>(string name, T fallback, Func<string, T> parse)
-        {
-            var raw = Text(name, "");
-            if (raw.Length == 0)
-            {
-                return fallback;
-            }
-
-            try
-            {
-                return parse(raw);
-            }
-            catch (FormatException e)
-            {
-                errors.Add($"{name}: {e.Message}");
-                return fallback;
-            }
-        }
-
+        var env = new EnvironmentReader(get);
+        bool Required(string name) => required.Contains(name);
         var settings = new FleetSettings
         {
-            ClusterName = Text("NODEFLEET_CLUSTER_NAME", "k3s"),
-            StateTable = Text("NODEFLEET_STATE_TABLE", ""),
-            LaunchTemplateId = Text("NODEFLEET_LAUNCH_TEMPLATE_ID", ""),
-            LaunchTemplateVersion = Text("NODEFLEET_LAUNCH_TEMPLATE_VERSION", "$Default"),
-            Subnets = Parsed("NODEFLEET_WORKER_SUBNETS", (IReadOnlyList<(string, string)>)[], ParseSubnets),
-            InstanceTypes = Parsed("NODEFLEET_INSTANCE_TYPES", (IReadOnlyList<string>)[], v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
-            SpotShare = Parsed("NODEFLEET_SPOT_SHARE", 0.7, v => SettingValue.Fraction(v) is var f && f is >= 0 and <= 1 ? f : throw new FormatException($"'{v}' is not between 0% and 100%")),
-            TopicArn = Text("NODEFLEET_TOPIC_ARN", ""),
-            SlackWebhookSecret = get("NODEFLEET_SLACK_WEBHOOK_SECRET") is { Length: > 0 } s ? s.Trim() : null,
-            LeaseDuration = Parsed("NODEFLEET_LEASE_DURATION", TimeSpan.FromMinutes(20), SettingValue.Duration),
-            HistorySize = Parsed("NODEFLEET_HISTORY_SIZE", 20, SettingValue.WholeNumber),
+            ClusterName = env.Text("NODEFLEET_CLUSTER_NAME") ?? "k3s",
+            StateTable = env.Text("NODEFLEET_STATE_TABLE", Required("NODEFLEET_STATE_TABLE")) ?? "",
+            LaunchTemplateId = env.Text("NODEFLEET_LAUNCH_TEMPLATE_ID", Required("NODEFLEET_LAUNCH_TEMPLATE_ID")) ?? "",
+            LaunchTemplateVersion = env.Text("NODEFLEET_LAUNCH_TEMPLATE_VERSION") ?? "$Default",
+            Subnets = env.Parse("NODEFLEET_WORKER_SUBNETS", (IReadOnlyList<(string, string)>)[], ParseSubnets, Required("NODEFLEET_WORKER_SUBNETS")),
+            InstanceTypes = env.Parse("NODEFLEET_INSTANCE_TYPES", (IReadOnlyList<string>)[], ParseInstanceTypes, Required("NODEFLEET_INSTANCE_TYPES")),
+            SpotShare = env.Parse("NODEFLEET_SPOT_SHARE", 0.7, v => SettingValue.Fraction(v) is var f && f is >= 0 and <= 1 ? f : throw new FormatException($"'{v}' is not between 0% and 100%")),
+            TopicArn = env.Text("NODEFLEET_TOPIC_ARN", Required("NODEFLEET_TOPIC_ARN")) ?? "",
+            SlackWebhookSecret = env.Text("NODEFLEET_SLACK_WEBHOOK_SECRET"),
+            LeaseDuration = env.Parse("NODEFLEET_LEASE_DURATION", TimeSpan.FromMinutes(20), SettingValue.Duration),
+            HistorySize = env.Parse("NODEFLEET_HISTORY_SIZE", 20, SettingValue.WholeNumber),
         };
-        if (required.Contains("NODEFLEET_INSTANCE_TYPES") && settings.InstanceTypes.Count == 0 && get("NODEFLEET_INSTANCE_TYPES") is { Length: > 0 })
-        {
-            errors.Add("NODEFLEET_INSTANCE_TYPES: lists no instance type");
-        }
+        env.Require(settings.LeaseDuration > TimeSpan.Zero, "NODEFLEET_LEASE_DURATION: must be positive");
+        env.Require(settings.HistorySize >= 1, "NODEFLEET_HISTORY_SIZE: must be 1 or more");
+        return env.Valid(settings);
+    }
 
-        if (settings.LeaseDuration <= TimeSpan.Zero)
-        {
-            errors.Add("NODEFLEET_LEASE_DURATION: must be positive");
-        }
-
-        if (settings.HistorySize < 1)
-        {
-            errors.Add("NODEFLEET_HISTORY_SIZE: must be 1 or more");
-        }
-
-        return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
+    private static IReadOnlyList<string> ParseInstanceTypes(string text)
+    {
+        var types = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return types.Length > 0 ? types : throw new FormatException("lists no instance type");
     }
 
     /// <summary><c>us-east-1a=subnet-0abc,us-east-1b=subnet-0def</c>.</summary>

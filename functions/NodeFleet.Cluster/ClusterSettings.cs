@@ -25,69 +25,28 @@ public sealed record ClusterSettings
 
     public static ClusterSettings FromEnvironment(Func<string, string?> get, bool needsPrometheus)
     {
-        var errors = new List<string>();
-        Uri? Url(string name, bool required)
-        {
-            var value = get(name);
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                if (required)
-                {
-                    errors.Add($"{name}: required");
-                }
-
-                return null;
-            }
-
-            if (Uri.TryCreate(value.Trim().TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
-            {
-                return uri;
-            }
-
-            errors.Add($"{name}: '{value}' is not an http(s) URL");
-            return null;
-        }
-
-        TimeSpan Duration(string name, TimeSpan fallback)
-        {
-            var value = get(name);
-            try
-            {
-                return string.IsNullOrWhiteSpace(value) ? fallback : SettingValue.Duration(value);
-            }
-            catch (FormatException e)
-            {
-                errors.Add($"{name}: {e.Message}");
-                return fallback;
-            }
-        }
-
-        string? Optional(string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
-
+        var env = new EnvironmentReader(get);
         var settings = new ClusterSettings
         {
-            PrometheusUrl = Url("NODEFLEET_PROMETHEUS_URL", needsPrometheus),
-            PrometheusTimeout = Duration("NODEFLEET_PROMETHEUS_TIMEOUT", TimeSpan.FromSeconds(5)),
-            KubeApiUrl = Url("NODEFLEET_KUBE_API_URL", true) ?? new Uri("https://invalid/"),
-            TokenSecret = Optional("NODEFLEET_KUBE_TOKEN_SECRET"),
-            TokenFile = Optional("NODEFLEET_KUBE_TOKEN_FILE"),
-            CaSecret = Optional("NODEFLEET_KUBE_CA_SECRET"),
-            CaFile = Optional("NODEFLEET_KUBE_CA_FILE"),
-            KubeTimeout = Duration("NODEFLEET_KUBE_TIMEOUT", TimeSpan.FromSeconds(5)),
-            DrainTimeout = Duration("NODEFLEET_DRAIN_TIMEOUT", TimeSpan.FromMinutes(10)),
+            PrometheusUrl = env.Parse<Uri?>("NODEFLEET_PROMETHEUS_URL", null, HttpUrl, needsPrometheus),
+            PrometheusTimeout = env.Parse("NODEFLEET_PROMETHEUS_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
+            KubeApiUrl = env.Parse("NODEFLEET_KUBE_API_URL", new Uri("https://unset.invalid/"), HttpUrl, required: true),
+            TokenSecret = env.Text("NODEFLEET_KUBE_TOKEN_SECRET"),
+            TokenFile = env.Text("NODEFLEET_KUBE_TOKEN_FILE"),
+            CaSecret = env.Text("NODEFLEET_KUBE_CA_SECRET"),
+            CaFile = env.Text("NODEFLEET_KUBE_CA_FILE"),
+            KubeTimeout = env.Parse("NODEFLEET_KUBE_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
+            DrainTimeout = env.Parse("NODEFLEET_DRAIN_TIMEOUT", TimeSpan.FromMinutes(10), SettingValue.Duration),
         };
-        if (settings.TokenSecret is null && settings.TokenFile is null)
-        {
-            errors.Add("NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE: one is required");
-        }
-
-        if (settings.CaSecret is null && settings.CaFile is null)
-        {
-            errors.Add("NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE: one is required");
-        }
-
-        return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
+        env.Require(settings.TokenSecret is not null || settings.TokenFile is not null, "NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE: one is required");
+        env.Require(settings.CaSecret is not null || settings.CaFile is not null, "NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE: one is required");
+        return env.Valid(settings);
     }
+
+    private static Uri HttpUrl(string text) =>
+        Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"'{text}' is not an http(s) URL");
 }
 
 /// <summary>The real cluster adapters, built from <see cref="ClusterSettings"/>.</summary>

@@ -1,11 +1,9 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Amazon;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
+using NodeFleet.Testbed;
 
 namespace NodeFleet.Aws.Tests;
 
@@ -15,7 +13,7 @@ namespace NodeFleet.Aws.Tests;
 /// </summary>
 public sealed class MotoServer : IAsyncLifetime
 {
-    private Process? process;
+    private ServerProcess? process;
 
     public Uri Url { get; private set; } = null!;
 
@@ -33,40 +31,8 @@ public sealed class MotoServer : IAsyncLifetime
     {
         var port = FreePort();
         Url = new Uri($"http://127.0.0.1:{port}/");
-        process = Process.Start(new ProcessStartInfo("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("moto_server did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync(new Uri(Url, "moto-api/"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    break;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-            }
-
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"moto_server did not answer on {Url} within 30 s");
-            }
-
-            await Task.Delay(200);
-        }
+        process = await ServerProcess.StartAsync("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            new Uri(Url, "moto-api/"), TimeSpan.FromSeconds(30));
 
         var vpc = Cli("ec2", "create-vpc", "--cidr-block", "10.40.0.0/16").GetProperty("Vpc").GetProperty("VpcId").GetString()!;
         Subnets =
@@ -81,12 +47,6 @@ public sealed class MotoServer : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        if (process is { HasExited: false })
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-
         process?.Dispose();
         return Task.CompletedTask;
     }
@@ -94,25 +54,8 @@ public sealed class MotoServer : IAsyncLifetime
     /// <summary>Runs the AWS CLI against this server and returns its JSON output.</summary>
     public JsonElement Cli(params string[] args)
     {
-        var info = new ProcessStartInfo("aws", [.. args, "--endpoint-url", Url.ToString().TrimEnd('/'), "--region", "us-east-1", "--output", "json"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["AWS_ACCESS_KEY_ID"] = "test";
-        info.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
-        info.Environment["AWS_PAGER"] = "";
-        using var cli = Process.Start(info)!;
-        var stdout = cli.StandardOutput.ReadToEndAsync();
-        var stderr = cli.StandardError.ReadToEnd();
-        cli.WaitForExit();
-        if (cli.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"aws {string.Join(' ', args)} failed: {stderr}");
-        }
-
-        var text = stdout.Result;
+        var text = Tool.Run("aws", [.. args, "--endpoint-url", Url.ToString().TrimEnd('/'), "--region", "us-east-1", "--output", "json"],
+            new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "test", ["AWS_SECRET_ACCESS_KEY"] = "test", ["AWS_PAGER"] = "" });
         return string.IsNullOrWhiteSpace(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
@@ -142,12 +85,7 @@ public sealed class MotoServer : IAsyncLifetime
         return name;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Loopback.FreePort();
 }
 
 [CollectionDefinition(Name)]

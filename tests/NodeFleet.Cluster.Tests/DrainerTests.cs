@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using NodeFleet.Cluster.Kubernetes;
 using NodeFleet.Core.Cluster;
@@ -106,9 +105,7 @@ public sealed class DrainerTests : IAsyncLifetime
         Assert.Equal(DrainStatus.Aborted, progress.Status);
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubeconfig-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(kubeconfig, server.Kubeconfig());
-        using var kubectl = Process.Start(new ProcessStartInfo("kubectl", ["--kubeconfig", kubeconfig, "get", "node", "w2", "-o", "json"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
-        using var node = JsonDocument.Parse(await kubectl.StandardOutput.ReadToEndAsync());
-        await kubectl.WaitForExitAsync();
+        using var node = JsonDocument.Parse(Tool.Run("kubectl", ["--kubeconfig", kubeconfig, "get", "node", "w2", "-o", "json"]));
         File.Delete(kubeconfig);
         Assert.False(node.RootElement.GetProperty("spec").TryGetProperty("unschedulable", out _));
     }

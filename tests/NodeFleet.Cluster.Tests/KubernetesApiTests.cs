@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using NodeFleet.Cluster.Kubernetes;
 using NodeFleet.Core.Ports;
@@ -37,23 +36,18 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     private KubernetesApi Api(string token = KubeApiServer.AdminToken, string? caPem = null) =>
         new(KubernetesConnection.CreateHttpClient(caPem ?? server.Certificates.AuthorityPem, TimeSpan.FromSeconds(5)), server.Url, token);
 
-    private JsonElement Kubectl(params string[] args)
-    {
-        using var kubectl = Process.Start(new ProcessStartInfo("kubectl", ["--kubeconfig", kubeconfig, .. args, "-o", "json"])
-        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
-        var output = kubectl.StandardOutput.ReadToEndAsync();
-        var error = kubectl.StandardError.ReadToEnd();
-        kubectl.WaitForExit();
-        Assert.True(kubectl.ExitCode == 0, $"kubectl {string.Join(' ', args)}: {error}");
-        return JsonDocument.Parse(output.Result).RootElement.Clone();
-    }
+    private JsonElement Kubectl(params string[] args) =>
+        JsonDocument.Parse(Tool.Run("kubectl", ["--kubeconfig", kubeconfig, .. args, "-o", "json"])).RootElement.Clone();
 
     [Fact]
     public async Task ListNodesAsync_LabelSelector_ReturnsManagedNodesWithReadinessAndProviderId()
     {
         var nodes = await Api().ListNodesAsync("nodefleet.io/managed=true", default);
+        var seen = Kubectl("get", "nodes", "-l", "nodefleet.io/managed=true");
 
         Assert.Equal(["w1", "w2"], nodes.Select(n => n.Name).Order());
+        Assert.Equal(nodes.Select(n => n.ProviderId).Order(),
+            seen.GetProperty("items").EnumerateArray().Select(n => n.GetProperty("spec").GetProperty("providerID").GetString()).Order());
         var w2 = nodes.Single(n => n.Name == "w2");
         Assert.False(w2.Ready);
         Assert.Equal("aws:///us-east-1b/i-0bbb2", w2.ProviderId);
@@ -152,5 +146,37 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api(caPem: other.AuthorityPem).ListNodesAsync(null, default));
 
         Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
+    }
+}
+
+public class ClusterSettingsTests
+{
+    [Fact]
+    public void FromEnvironment_NothingSet_ListsEveryMissingSetting()
+    {
+        var error = Assert.Throws<Core.Settings.InvalidSettingsException>(() => ClusterSettings.FromEnvironment(_ => null, needsPrometheus: true));
+
+        Assert.Contains("NODEFLEET_PROMETHEUS_URL: required", error.Errors);
+        Assert.Contains("NODEFLEET_KUBE_API_URL: required", error.Errors);
+        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void FromEnvironment_Malformed_NamesTheVariable()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["NODEFLEET_KUBE_API_URL"] = "ftp://master:6443",
+            ["NODEFLEET_KUBE_TOKEN_FILE"] = "/tmp/token",
+            ["NODEFLEET_KUBE_CA_SECRET"] = "nodefleet/ca",
+            ["NODEFLEET_DRAIN_TIMEOUT"] = "ten minutes",
+        };
+
+        var error = Assert.Throws<Core.Settings.InvalidSettingsException>(() => ClusterSettings.FromEnvironment(n => env.GetValueOrDefault(n), needsPrometheus: false));
+
+        Assert.Equal(2, error.Errors.Count);
+        Assert.Contains("NODEFLEET_KUBE_API_URL: 'ftp://master:6443' is not an http(s) URL", error.Errors);
+        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_DRAIN_TIMEOUT:", StringComparison.Ordinal));
     }
 }

@@ -1,0 +1,59 @@
+namespace NodeFleet.Core.Settings;
+
+/// <summary>
+/// Reads a function's environment variables, collecting every missing or malformed one so that
+/// one error lists them all, by variable name.
+/// </summary>
+public sealed class EnvironmentReader(Func<string, string?> get)
+{
+    private readonly List<string> errors = [];
+
+    /// <summary>The trimmed value, or null when unset or blank; a required one that is missing is recorded.</summary>
+    public string? Text(string name, bool required = false)
+    {
+        var value = get(name);
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            return value.Trim();
+        }
+
+        if (required)
+        {
+            errors.Add($"{name}: required");
+        }
+
+        return null;
+    }
+
+    /// <summary>The parsed value, <paramref name="fallback"/> when unset; a value the parser refuses is recorded.</summary>
+    public T Parse<T>(string name, T fallback, Func<string, T> parse, bool required = false)
+    {
+        var raw = Text(name, required);
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return parse(raw);
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{name}: {e.Message}");
+            return fallback;
+        }
+    }
+
+    /// <summary>Records a rule the values together break.</summary>
+    public void Require(bool ok, string error)
+    {
+        if (!ok)
+        {
+            errors.Add(error);
+        }
+    }
+
+    /// <summary>Returns <paramref name="settings"/>, or throws <see cref="InvalidSettingsException"/> listing every problem.</summary>
+    public T Valid<T>(T settings) => errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
+}
