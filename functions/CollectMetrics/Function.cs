@@ -38,29 +38,47 @@ public sealed class Function
         log = new StepLog(logOutput, clock, "CollectMetrics");
     }
 
-    /// <summary>The input (the trigger) is not read: every tick measures the same things.</summary>
+    /// <summary>
+    /// The input is the execution's trigger. A tick measures everything; an EC2 event needs only
+    /// the nodes, read from the Kubernetes API, so a Prometheus outage cannot delay an interruption.
+    /// </summary>
     public async Task<Stream> FunctionHandler(Stream input)
     {
+        var trigger = Trigger.Parse(await StepJson.ReadElementAsync(input).ConfigureAwait(false));
         var now = clock.GetUtcNow();
-        var snapshotTask = metrics.CollectAsync(now, CancellationToken.None);
-        var podsTask = cluster.ListPodsAsync(CancellationToken.None);
-        var budgetsTask = cluster.ListDisruptionBudgetsAsync(CancellationToken.None);
         var fleetTask = store.LoadAsync(CancellationToken.None);
-        await Task.WhenAll(snapshotTask, podsTask, budgetsTask, fleetTask).ConfigureAwait(false);
+        var snapshot = trigger.IsInterruption ? await NodesOnlyAsync(now).ConfigureAwait(false) : await MeasureAsync(now).ConfigureAwait(false);
+        var fleet = await fleetTask.ConfigureAwait(false);
 
-        var snapshot = PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
         var u = snapshot.Utilization;
         log.Metrics(
-            $"Measured {snapshot.Nodes.Count} node(s), {snapshot.UnschedulablePods.Sum(g => g.Count)} unschedulable pod(s)",
+            $"{trigger.Kind}{(trigger.InstanceId is null ? "" : " " + trigger.InstanceId)}: {snapshot.Nodes.Count} node(s), {snapshot.UnschedulablePods.Sum(g => g.Count)} unschedulable pod(s)",
             clusterName,
             new Dictionary<string, double>
             {
                 ["Nodes"] = snapshot.Nodes.Count,
                 ["PendingPods"] = snapshot.UnschedulablePods.Sum(g => g.Count),
             },
-            new Dictionary<string, object?> { ["cpuNow"] = u.CpuNow, ["memoryNow"] = u.MemoryNow, ["inFlight"] = fleetTask.Result.InFlight.Count });
-        return StepJson.Write(new Observation { Snapshot = snapshot, Fleet = fleetTask.Result }, NodeFleetJsonContext.Default.Observation);
+            new Dictionary<string, object?> { ["trigger"] = trigger.Kind.ToString(), ["cpuNow"] = u.CpuNow, ["memoryNow"] = u.MemoryNow, ["inFlight"] = fleet.InFlight.Count });
+        return StepJson.Write(new Observation { Trigger = trigger, Snapshot = snapshot, Fleet = fleet }, NodeFleetJsonContext.Default.Observation);
     }
+
+    private async Task<ClusterSnapshot> MeasureAsync(DateTimeOffset now)
+    {
+        var snapshotTask = metrics.CollectAsync(now, CancellationToken.None);
+        var podsTask = cluster.ListPodsAsync(CancellationToken.None);
+        var budgetsTask = cluster.ListDisruptionBudgetsAsync(CancellationToken.None);
+        await Task.WhenAll(snapshotTask, podsTask, budgetsTask).ConfigureAwait(false);
+        return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
+    }
+
+    private async Task<ClusterSnapshot> NodesOnlyAsync(DateTimeOffset now) => new()
+    {
+        CapturedAt = now,
+        Utilization = new UtilizationMetrics(),
+        Nodes = (await cluster.ListNodesAsync(null, CancellationToken.None).ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
+        UnschedulablePods = [],
+    };
 
     private static IMetricsSource FromEnvironment(out IClusterApi cluster, out IFleetStateStore store, out string clusterName)
     {

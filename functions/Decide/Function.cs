@@ -33,7 +33,7 @@ public sealed class Function
     {
         var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
         var (snapshot, fleet) = ContractValidation.RequireDecideInput(state);
-        var decision = ScalingPolicy.Decide(snapshot, fleet, settings, clock.GetUtcNow());
+        var decision = ScalingPolicy.Decide(state.Trigger ?? Trigger.Schedule, snapshot, fleet, settings, clock.GetUtcNow());
         LogDecision(decision);
         return StepJson.Write(decision, NodeFleetJsonContext.Default.Decision);
     }

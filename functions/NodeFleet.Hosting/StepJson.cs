@@ -13,6 +13,35 @@ public static class StepJson
     /// <summary>Parses <paramref name="input"/>; any malformed, missing or mistyped field becomes <see cref="InvalidInputException"/> naming it.</summary>
     public static async Task<T> ReadAsync<T>(Stream input, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
     {
+        var bytes = await ReadPayloadAsync(input, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return JsonSerializer.Deserialize(bytes.Span, typeInfo)
+                ?? throw new InvalidInputException("Invalid input: the payload is JSON null (expected an object)");
+        }
+        catch (JsonException e)
+        {
+            throw Invalid(e);
+        }
+    }
+
+    /// <summary>Parses an input whose shape the step inspects itself (an EventBridge event).</summary>
+    public static async Task<JsonElement> ReadElementAsync(Stream input, CancellationToken cancellationToken = default)
+    {
+        var bytes = await ReadPayloadAsync(input, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw Invalid(e);
+        }
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadPayloadAsync(Stream input, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(input);
         using var buffer = new MemoryStream();
         await input.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -26,16 +55,13 @@ public static class StepJson
             throw new InvalidInputException($"Invalid input: the payload is {buffer.Length} bytes, above the Step Functions limit of 256 KB ({MaxPayloadBytes} bytes)");
         }
 
-        try
-        {
-            return JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), typeInfo)
-                ?? throw new InvalidInputException("Invalid input: the payload is JSON null (expected an object)");
-        }
-        catch (JsonException e)
-        {
-            var where = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
-            throw new InvalidInputException($"Invalid input{where}: {FirstSentence(e.Message)}", e);
-        }
+        return buffer.ToArray();
+    }
+
+    private static InvalidInputException Invalid(JsonException e)
+    {
+        var where = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
+        return new InvalidInputException($"Invalid input{where}: {FirstSentence(e.Message)}", e);
     }
 
     public static Stream Write<T>(T value, JsonTypeInfo<T> typeInfo)

@@ -173,6 +173,7 @@ public sealed class KubernetesApi(HttpClient http, Uri server, string token) : I
             .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True");
         var taints = (spec?["taints"] as JsonArray ?? []).OfType<JsonObject>()
             .Select(t => new Taint(t["key"]?.GetValue<string>() ?? "", t["effect"]?.GetValue<string>() ?? "")).ToList();
+        var allocatable = node["status"]?["allocatable"];
         return new ClusterNode(
             Text(metadata, "name"),
             spec?["providerID"]?.GetValue<string>(),
@@ -180,7 +181,13 @@ public sealed class KubernetesApi(HttpClient http, Uri server, string token) : I
             spec?["unschedulable"]?.GetValue<bool>() ?? false,
             Map(metadata?["labels"]),
             taints,
-            DateTimeOffset.Parse(Text(metadata, "creationTimestamp"), System.Globalization.CultureInfo.InvariantCulture));
+            DateTimeOffset.Parse(Text(metadata, "creationTimestamp"), System.Globalization.CultureInfo.InvariantCulture))
+        {
+            Allocatable = new Core.Contracts.Resources(
+                allocatable?["cpu"] is { } cpu ? Quantity.CpuMillis(cpu.ToString()) : 0,
+                allocatable?["memory"] is { } memory ? Quantity.Bytes(memory.ToString()) : 0,
+                allocatable?["pods"] is { } pods ? (int)Quantity.Value(pods.ToString()) : 0),
+        };
     }
 
     private static ClusterPod ParsePod(JsonObject pod)

@@ -3,6 +3,9 @@ namespace NodeFleet.Core.Contracts;
 /// <summary>CollectMetrics' output: what was measured, and what NodeFleet remembers.</summary>
 public sealed record Observation
 {
+    public required Trigger Trigger { get; init; }
+
+    /// <summary>For an interruption, only the nodes (from the Kubernetes API): Prometheus is not needed, so cannot delay it.</summary>
     public required ClusterSnapshot Snapshot { get; init; }
     public required FleetState Fleet { get; init; }
 }

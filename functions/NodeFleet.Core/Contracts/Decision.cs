@@ -5,6 +5,9 @@ public enum ScalingAction
     None,
     ScaleUp,
     ScaleDown,
+
+    /// <summary>An interrupted worker: drain it at once and launch a replacement (no cooldown, within the maximum).</summary>
+    Replace,
 }
 
 /// <summary>The rule that produced a decision; stable names for dashboards, alarms and tests.</summary>
@@ -50,6 +53,12 @@ public enum DecisionReason
 
     /// <summary>Nothing to do.</summary>
     WithinThresholds,
+
+    /// <summary>EC2 is taking one of our workers away (spot interruption, rebalance, or it stopped).</summary>
+    Interrupted,
+
+    /// <summary>An EC2 event about an instance that is not one of this cluster's managed workers.</summary>
+    NotManaged,
 }
 
 /// <summary>Which cooldown an action must respect when the lock is taken.</summary>

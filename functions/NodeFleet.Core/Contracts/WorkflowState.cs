@@ -12,6 +12,9 @@ public sealed record WorkflowState
     /// <summary>Contract version; a step refuses a version it does not know.</summary>
     public required int Version { get; init; }
 
+    /// <summary>What started the execution; set by CollectMetrics from the execution input.</summary>
+    public Trigger? Trigger { get; init; }
+
     /// <summary>Set by CollectMetrics.</summary>
     public ClusterSnapshot? Snapshot { get; init; }
 

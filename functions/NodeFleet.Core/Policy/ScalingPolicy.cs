@@ -17,6 +17,16 @@ public static class ScalingPolicy
     /// </summary>
     public static readonly TimeSpan RecentlyJoinedGrace = TimeSpan.FromMinutes(2);
 
+    /// <summary>The decision for whatever started the execution: a tick measures and scales, an EC2 event replaces.</summary>
+    public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        ArgumentNullException.ThrowIfNull(settings);
+        return trigger.IsInterruption
+            ? InterruptionPolicy.Decide(trigger, snapshot, fleet, settings, now)
+            : Decide(snapshot, fleet, settings, now);
+    }
+
     public static Decision Decide(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(snapshot);

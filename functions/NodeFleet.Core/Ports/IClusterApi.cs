@@ -36,7 +36,11 @@ public sealed record ClusterNode(
     bool Unschedulable,
     IReadOnlyDictionary<string, string> Labels,
     IReadOnlyList<Taint> Taints,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>status.allocatable; zero when the API did not report it.</summary>
+    public Contracts.Resources Allocatable { get; init; }
+}
 
 public sealed record ClusterPod(
     string Namespace,

@@ -26,6 +26,7 @@ namespace NodeFleet.Core.Serialization;
 [JsonSerializable(typeof(TerminateRequest))]
 [JsonSerializable(typeof(StepResult))]
 [JsonSerializable(typeof(Observation))]
+[JsonSerializable(typeof(Trigger))]
 [JsonSerializable(typeof(ReadinessReport))]
 [JsonSerializable(typeof(DrainRequest))]
 [JsonSerializable(typeof(DrainProgress))]

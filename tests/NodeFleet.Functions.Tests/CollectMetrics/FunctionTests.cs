@@ -50,4 +50,33 @@ public class FunctionTests
 
         await Assert.ThrowsAsync<MetricsUnavailableException>(() => Create().FunctionHandler(StreamJson.From("{}")));
     }
+
+    [Fact]
+    public async Task FunctionHandler_SpotInterruption_ReadsNodesFromTheApiNotPrometheus()
+    {
+        cluster.ListNodesAsync(null, Arg.Any<CancellationToken>()).Returns([
+            new ClusterNode("w1", "aws:///us-east-1a/i-0aaa1", true, false, new Dictionary<string, string> { ["nodefleet.io/managed"] = "true" }, [], States.Now)
+            {
+                Allocatable = new Resources(2000, 8L << 30, 110),
+            }]);
+        store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty);
+        const string warning = """{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}""";
+
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From(warning)));
+
+        await metrics.DidNotReceiveWithAnyArgs().CollectAsync(default, default);
+        Assert.Equal("SpotInterruption", output.GetProperty("trigger").GetProperty("kind").GetString());
+        var node = output.GetProperty("snapshot").GetProperty("nodes")[0];
+        Assert.Equal(("i-0aaa1", true), (node.GetProperty("instanceId").GetString(), node.GetProperty("managed").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task FunctionHandler_MalformedTrigger_FailsBeforeTouchingAnything()
+    {
+        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}""")));
+
+        Assert.Empty(metrics.ReceivedCalls());
+        Assert.Empty(cluster.ReceivedCalls());
+        Assert.Empty(store.ReceivedCalls());
+    }
 }

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using NodeFleet.Core.Errors;
+
+namespace NodeFleet.Core.Contracts;
+
+public enum TriggerKind
+{
+    /// <summary>The EventBridge schedule: measure and decide.</summary>
+    Schedule,
+
+    /// <summary>EC2 Spot Instance Interruption Warning: about two minutes left.</summary>
+    SpotInterruption,
+
+    /// <summary>EC2 Instance Rebalance Recommendation: elevated risk of interruption.</summary>
+    Rebalance,
+
+    /// <summary>EC2 Instance State-change Notification (stopping, stopped, shutting-down, terminated).</summary>
+    StateChange,
+}
+
+/// <summary>What started the execution.</summary>
+public sealed record Trigger
+{
+    public required TriggerKind Kind { get; init; }
+
+    /// <summary>The instance an EC2 event is about.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>For a state change, the new state.</summary>
+    public string? State { get; init; }
+
+    public DateTimeOffset? Time { get; init; }
+
+    public bool IsInterruption => Kind != TriggerKind.Schedule;
+
+    public static Trigger Schedule => new() { Kind = TriggerKind.Schedule };
+
+    private static readonly string[] StoppingStates = ["stopping", "stopped", "shutting-down", "terminated"];
+
+    /// <summary>
+    /// Reads the execution input as EventBridge delivers it. An empty object, or a scheduled
+    /// event, is a tick; the three EC2 events carry <c>detail.instance-id</c>. Anything else is
+    /// refused with <see cref="InvalidInputException"/> before anything is touched.
+    /// </summary>
+    public static Trigger Parse(JsonElement input)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidInputException($"Invalid trigger: the execution input is a JSON {input.ValueKind}, expected an object");
+        }
+
+        if (!input.TryGetProperty("detail-type", out var detailType))
+        {
+            return input.EnumerateObject().Any() && !input.TryGetProperty("source", out _)
+                ? throw new InvalidInputException("Invalid trigger: an object without detail-type is not an EventBridge event (send {} for a tick)")
+                : Schedule;
+        }
+
+        var time = input.TryGetProperty("time", out var t) && t.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(t.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTimeOffset?)null;
+        var kind = detailType.GetString() switch
+        {
+            "Scheduled Event" => TriggerKind.Schedule,
+            "EC2 Spot Instance Interruption Warning" => TriggerKind.SpotInterruption,
+            "EC2 Instance Rebalance Recommendation" => TriggerKind.Rebalance,
+            "EC2 Instance State-change Notification" => TriggerKind.StateChange,
+            var other => throw new InvalidInputException($"Invalid trigger: $.detail-type '{other}' is not one NodeFleet handles"),
+        };
+        if (kind == TriggerKind.Schedule)
+        {
+            return Schedule with { Time = time };
+        }
+
+        if (!input.TryGetProperty("detail", out var detail) || detail.ValueKind != JsonValueKind.Object
+            || !detail.TryGetProperty("instance-id", out var id) || id.ValueKind != JsonValueKind.String || !(id.GetString() ?? "").StartsWith("i-", StringComparison.Ordinal))
+        {
+            throw new InvalidInputException($"Invalid trigger: $.detail.instance-id is missing or not an instance id in a '{detailType.GetString()}' event");
+        }
+
+        string? state = null;
+        if (kind == TriggerKind.StateChange)
+        {
+            state = detail.TryGetProperty("state", out var s) ? s.GetString() : null;
+            if (state is null || !StoppingStates.Contains(state))
+            {
+                throw new InvalidInputException($"Invalid trigger: $.detail.state '{state}' is not a state NodeFleet acts on ({string.Join(", ", StoppingStates)})");
+            }
+        }
+
+        return new Trigger { Kind = kind, InstanceId = id.GetString(), State = state, Time = time };
+    }
+}
