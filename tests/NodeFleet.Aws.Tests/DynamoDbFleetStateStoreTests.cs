@@ -26,9 +26,16 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
     [Fact]
     public async Task AcquireAsync_TwoExecutionsAtOnce_ExactlyOneWins()
     {
-        for (var round = 0; round < 5; round++)
+        // moto evaluates a condition and applies the update without a lock between them, so two
+        // racing writes can both pass; DynamoDB makes each conditional write atomic. The proxy
+        // serializes requests to give moto that guarantee; the race itself stays in this test.
+        using var serial = new FaultProxy(moto.Url, _ => null);
+        using var dynamo = new Amazon.DynamoDBv2.AmazonDynamoDBClient(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
+            new Amazon.DynamoDBv2.AmazonDynamoDBConfig { ServiceURL = serial.Url.ToString(), AuthenticationRegion = "us-east-1" });
+        for (var round = 0; round < 20; round++)
         {
-            var store = await StoreAsync();
+            await StoreAsync();
+            var store = new DynamoDbFleetStateStore(dynamo, table, "prod");
 
             var grants = await Task.WhenAll(store.AcquireAsync(Ask("exec-a"), default), store.AcquireAsync(Ask("exec-b"), default));
 

@@ -8,9 +8,11 @@ public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
 
 /// <summary>
 /// An HTTP proxy on a loopback port in front of moto_server, which cannot return errors on
-/// demand. A rule sees each request's form parameters and may answer with a fault instead;
-/// with <see cref="Fault.ForwardFirst"/> the request still reaches moto (its effect happens)
-/// and the caller gets the fault, as when a response is lost.
+/// demand. A rule sees each request's form parameters (Query protocol; empty for JSON) and may
+/// answer with a fault instead; with <see cref="Fault.ForwardFirst"/> the request still reaches
+/// moto (its effect happens) and the caller gets the fault, as when a response is lost.
+/// Requests are handled one at a time, which also gives moto the atomicity of conditional
+/// writes that DynamoDB guarantees and moto's threaded server does not.
 /// </summary>
 public sealed class FaultProxy : IDisposable
 {
@@ -58,7 +60,8 @@ public sealed class FaultProxy : IDisposable
     {
         using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
-        var form = body.Split('&', StringSplitOptions.RemoveEmptyEntries)
+        var isForm = context.Request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal) == true;
+        var form = (isForm ? body : "").Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => p.Length > 1 ? Uri.UnescapeDataString(p[1].Replace('+', ' ')) : "");
         lock (Requests)
@@ -73,8 +76,9 @@ public sealed class FaultProxy : IDisposable
         {
             using var forward = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(target, context.Request.RawUrl))
             {
-                Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+                Content = new StringContent(body, Encoding.UTF8),
             };
+            forward.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(context.Request.ContentType ?? "application/octet-stream");
             foreach (var name in context.Request.Headers.AllKeys.Where(k => k is not null && k.StartsWith("X-Amz", StringComparison.OrdinalIgnoreCase) || k == "Authorization"))
             {
                 forward.Headers.TryAddWithoutValidation(name!, context.Request.Headers[name]);
@@ -97,7 +101,7 @@ public sealed class FaultProxy : IDisposable
 
         var bytes = Encoding.UTF8.GetBytes(responseBody);
         context.Response.StatusCode = status;
-        context.Response.ContentType = "text/xml";
+        context.Response.ContentType = isForm ? "text/xml" : "application/x-amz-json-1.0";
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();
     }
