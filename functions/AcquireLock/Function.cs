@@ -36,9 +36,10 @@ public sealed class Function
     public async Task<Stream> FunctionHandler(Stream input)
     {
         var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp, ScalingAction.ScaleDown);
+        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp, ScalingAction.ScaleDown, ScalingAction.Replace);
         var grant = await store.AcquireAsync(
-            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, decision.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown),
+            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, decision.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown,
+                Preempt: decision.Action == ScalingAction.Replace),
             CancellationToken.None).ConfigureAwait(false);
         var result = grant.Lease is { } lease
             ? new LockResult { Acquired = true, Owner = lease.Owner, Fence = lease.Fence, ExpiresAt = lease.ExpiresAt }

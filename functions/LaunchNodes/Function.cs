@@ -35,7 +35,7 @@ public sealed class Function
     public async Task<Stream> FunctionHandler(Stream input)
     {
         var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp);
+        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp, ScalingAction.Replace);
         var lease = ContractValidation.RequireLease(state);
         var launchId = LaunchIds.For(executionId);
         var startedAt = clock.GetUtcNow();

@@ -59,6 +59,7 @@ public sealed class Function
             OutcomeKind.ScaledUp => new(NotificationKind.ScaleUp, cluster, $"Added {launched} worker(s)", reason, before, before + launched, figures),
             OutcomeKind.ScaledDown => new(NotificationKind.ScaleDown, cluster, $"Removed {decision?.NodeToRemove?.Name ?? "a worker"}", reason, before, Math.Max(0, before - 1), figures),
             OutcomeKind.LaunchFailed => new(NotificationKind.Failure, cluster, $"Launch failed: {launched} of {state.Launch?.Requested ?? decision?.NodesToAdd} worker(s) launched, those that did not join were removed", $"{state.Outcome.Detail ?? ""} {reason}".Trim(), before, before, figures),
+            OutcomeKind.Replaced => new(NotificationKind.Interruption, cluster, $"Replaced {decision?.NodeToRemove?.Name ?? "an interrupted worker"}" + (launched > 0 ? $" with {launched} new worker(s)" : " (no replacement: at the maximum)"), reason, before, Math.Max(0, before - 1) + launched, figures),
             OutcomeKind.ScaleDownAborted => new(NotificationKind.Failure, cluster, $"Scale-down of {decision?.NodeToRemove?.Name} aborted, node uncordoned", $"{state.Outcome.Detail ?? ""} {reason}".Trim(), before, before, figures),
             OutcomeKind.Failed => new(NotificationKind.Failure, cluster, "Execution failed", $"{state.Outcome.Detail ?? ""} {reason}".Trim(), before, before, figures),
             _ when decision is { DryRun: true } => new(NotificationKind.DryRun, cluster, $"Dry run: would {decision.Action}", reason, before, before, figures),

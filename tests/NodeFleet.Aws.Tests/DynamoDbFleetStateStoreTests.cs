@@ -192,4 +192,19 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         Assert.Equal(FleetState.Empty.InFlight, state.InFlight);
         Assert.Null(state.LastScaleUpAt);
     }
+
+    [Fact]
+    public async Task AcquireAsync_Preempting_TakesALiveLeaseAndFencesOutTheOldHolder()
+    {
+        var store = await StoreAsync();
+        var routine = (await store.AcquireAsync(Ask("exec-scale-down"), default)).Lease!;
+
+        var interruption = await store.AcquireAsync(Ask("exec-interruption") with { Preempt = true }, default);
+
+        Assert.True(interruption.Acquired);
+        Assert.True(interruption.Lease!.Fence > routine.Fence);
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.ReleaseAsync(routine, default));
+        await store.RecordAndReleaseAsync(interruption.Lease, new ScalingOutcome { Kind = OutcomeKind.Replaced, At = Now, Summary = "replaced w2" }, default);
+        Assert.Null((await store.LoadAsync(default)).LastScaleUpAt); // a replacement starts no cooldown
+    }
 }

@@ -49,16 +49,25 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             [":zero"] = new() { N = "0" },
             [":one"] = new() { N = "1" },
         };
-        var condition = "(attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner)";
+        var conditions = new List<string>();
+        if (!request.Preempt)
+        {
+            conditions.Add("(attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner)");
+        }
+        else
+        {
+            values.Remove(":now");
+        }
+
         if (request.Cooldown is CooldownScope.ScaleUp or CooldownScope.ScaleDown)
         {
-            condition += " AND (attribute_not_exists(lastScaleUpAt) OR lastScaleUpAt <= :upCutoff)";
+            conditions.Add("(attribute_not_exists(lastScaleUpAt) OR lastScaleUpAt <= :upCutoff)");
             values[":upCutoff"] = N(request.Now - request.ScaleUpCooldown);
         }
 
         if (request.Cooldown == CooldownScope.ScaleDown)
         {
-            condition += " AND (attribute_not_exists(lastScaleDownAt) OR lastScaleDownAt <= :downCutoff)";
+            conditions.Add("(attribute_not_exists(lastScaleDownAt) OR lastScaleDownAt <= :downCutoff)");
             values[":downCutoff"] = N(request.Now - request.ScaleDownCooldown);
         }
 
@@ -69,7 +78,7 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
                 TableName = table,
                 Key = KeyAttribute(),
                 UpdateExpression = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one",
-                ConditionExpression = condition,
+                ConditionExpression = conditions.Count == 0 ? null : string.Join(" AND ", conditions),
                 ExpressionAttributeValues = values,
                 ReturnValues = ReturnValue.ALL_NEW,
             }, cancellationToken).ConfigureAwait(false);

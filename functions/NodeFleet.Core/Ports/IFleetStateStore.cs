@@ -34,9 +34,11 @@ public sealed record Lease(string Owner, long Fence, DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// Who asks, when, for how long, and which cooldown must have run out: for a scale-up the
-/// scale-up cooldown; for a scale-down both (no removal right after a launch).
+/// scale-up cooldown; for a scale-down both (no removal right after a launch). With
+/// <see cref="Preempt"/> (interruptions) the lease is taken even from a live holder: routine
+/// scaling must not delay an interruption for minutes, and the fence stops the old holder's writes.
 /// </summary>
-public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown, TimeSpan ScaleUpCooldown, TimeSpan ScaleDownCooldown);
+public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown, TimeSpan ScaleUpCooldown, TimeSpan ScaleDownCooldown, bool Preempt = false);
 
 /// <summary>The caller does not hold the lease (another execution took it over, or it was never taken).</summary>
 public sealed class LeaseNotHeldException(string message, Exception? inner = null) : Exception(message, inner);
@@ -53,6 +55,9 @@ public enum OutcomeKind
     LaunchFailed,
     ScaledDown,
     ScaleDownAborted,
+
+    /// <summary>An interrupted worker was drained and a replacement launched; starts no cooldown.</summary>
+    Replaced,
     Failed,
 }
 

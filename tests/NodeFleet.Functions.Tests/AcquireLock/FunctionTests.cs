@@ -69,4 +69,16 @@ public class FunctionTests
 
         Assert.Contains("$.executionId", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(ScalingAction.Replace, true)]
+    [InlineData(ScalingAction.ScaleUp, false)]
+    public async Task FunctionHandler_OnlyInterruptions_PreemptTheLease(ScalingAction action, bool preempt)
+    {
+        store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(new Lease(States.ExecutionId, 1, States.Now), null));
+
+        await Create().FunctionHandler(States.Json(States.With(States.ScaleUp() with { Action = action })));
+
+        await store.Received(1).AcquireAsync(Arg.Is<LeaseRequest>(r => r.Preempt == preempt), Arg.Any<CancellationToken>());
+    }
 }

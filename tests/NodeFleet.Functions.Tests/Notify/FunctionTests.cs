@@ -23,6 +23,7 @@ public class FunctionTests
         { States.With(States.ScaleUp()) with { Launch = Launched(1), Outcome = new OutcomeReport { Kind = OutcomeKind.LaunchFailed, Detail = "i-1 never joined" } }, NotificationKind.Failure, 3, 3 },
         { States.With(States.ScaleDown()) with { Outcome = new OutcomeReport { Kind = OutcomeKind.ScaleDownAborted, Detail = "PDB web blocks" } }, NotificationKind.Failure, 4, 4 },
         { States.With(States.ScaleUp()) with { Error = new StepError { Error = "MetricsUnavailableException", Cause = "Prometheus down" } }, NotificationKind.Failure, 3, 3 },
+        { States.With(States.ScaleDown() with { Action = ScalingAction.Replace, NodesToAdd = 1 }) with { Launch = Launched(1), Outcome = new OutcomeReport { Kind = OutcomeKind.Replaced } }, NotificationKind.Interruption, 4, 4 },
         { States.With(States.ScaleUp() with { DryRun = true }), NotificationKind.DryRun, 3, 3 },
         { States.With(States.ScaleUp() with { Action = ScalingAction.None, ReasonCode = DecisionReason.AtMaximum }), NotificationKind.AtMaximum, 3, 3 },
     };
