@@ -1,0 +1,256 @@
+// The state machine's structure and paths, executed by aws-local-stepfunctions with stand-in
+// handlers per Task (the real C# handlers run in the end-to-end suite). Run: node --test tests/workflow
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// aws-local-stepfunctions needs Promise.withResolvers, which node 20 lacks (without it every Task
+// fails with a TypeError that Catch would hide).
+if (!Promise.withResolvers) {
+  Promise.withResolvers = () => { let resolve, reject; const promise = new Promise((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };
+}
+const { StateMachine } = await import('aws-local-stepfunctions');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const raw = readFileSync(join(root, 'statemachines', 'autoscaler.asl.json'), 'utf8');
+const steps = ['CollectMetrics', 'Decide', 'AcquireLock', 'LaunchNodes', 'CheckNodesReady', 'DrainNode', 'TerminateNode', 'UpdateState', 'Notify'];
+const substitutions = Object.fromEntries([
+  ...steps.map(s => [`${s}FunctionArn`, `arn:aws:lambda:us-east-1:123456789012:function:nodefleet-${s}`]),
+  ['ReadyPollSeconds', '30'], ['DrainPollSeconds', '20'],
+]);
+const substituted = raw.replace(/\$\{(\w+)\}/g, (_, key) => { if (!(key in substitutions)) throw new Error(`unknown placeholder ${key}`); return substitutions[key]; });
+const definition = JSON.parse(substituted);
+const states = definition.States;
+
+test('every placeholder is one the deployment substitutes, and none is left', () => {
+  const used = new Set([...raw.matchAll(/\$\{(\w+)\}/g)].map(m => m[1]));
+  assert.deepEqual([...used].sort(), Object.keys(substitutions).sort());
+  assert.ok(!substituted.includes('${'));
+});
+
+test('asl-validator accepts the substituted definition', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'nodefleet-asl-')), 'autoscaler.asl.json');
+  writeFileSync(file, substituted);
+  const run = spawnSync(join(root, 'node_modules', '.bin', 'asl-validator'), ['--json-path', file], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+});
+
+test('every Task retries transient errors with backoff and full jitter', () => {
+  for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    const first = state.Retry?.[0];
+    assert.ok(first, `${name} has no Retry`);
+    for (const error of ['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'AwsThrottledException', 'AwsUnavailableException']) {
+      assert.ok(first.ErrorEquals.includes(error), `${name} does not retry ${error}`);
+    }
+    assert.ok(first.BackoffRate > 1 && first.JitterStrategy === 'FULL', `${name}: no backoff with jitter`);
+  }
+});
+
+/** Every state reachable from a state, following Next, Default, Choices and Catch. */
+function reachable(from, skip = new Set()) {
+  const seen = new Set(); const queue = [from];
+  while (queue.length) {
+    const name = queue.shift();
+    if (seen.has(name) || skip.has(name)) continue;
+    seen.add(name);
+    const s = states[name];
+    for (const next of [s.Next, s.Default, ...(s.Choices ?? []).map(c => c.Next), ...(s.Catch ?? []).map(c => c.Next)]) if (next) queue.push(next);
+  }
+  return seen;
+}
+
+test('every Task after the lock is caught by a path that releases the lease', () => {
+  const releasing = new Set(['ReleaseAfterError', 'NotifyFailure', 'Failed', 'Notify', 'Done']);
+  const afterLock = [...reachable('Locked?', releasing)].filter(n => states[n].Type === 'Task');
+  assert.ok(afterLock.length >= 10);
+  for (const name of afterLock) {
+    const catcher = states[name].Catch?.find(c => c.ErrorEquals.includes('States.ALL'));
+    assert.ok(catcher, `${name} has no Catch`);
+    assert.ok(reachable(catcher.Next).has('ReleaseAfterError'), `${name}'s Catch does not lead to ReleaseAfterError`);
+  }
+});
+
+// ---- Paths, executed ----
+
+const base = { version: 1, executionId: 'exec-1' };
+const decision = (action, extra = {}) => ({ action, reasonCode: 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], ...extra });
+const named = (name, message = name) => Object.assign(new Error(message), { name });
+
+/** Runs the machine; each Task state is answered by the handler of the step its Resource names. Calls are kept per step. */
+async function run(handlers, input = {}) {
+  const calls = {};
+  const wrapped = {};
+  for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    const step = state.Resource.split(':function:nodefleet-')[1];
+    if (!handlers[step]) continue;
+    wrapped[stateName] = async (event) => {
+      (calls[step] ??= []).push(event);
+      return handlers[step](event, calls[step].length);
+    };
+  }
+  const execution = new StateMachine(definition, { validationOptions: { checkArn: false } }).run(input, {
+    overrides: {
+      taskResourceLocalHandlers: wrapped,
+      waitTimeOverrides: Object.fromEntries(Object.entries(states).filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0])),
+      retryIntervalOverrides: Object.fromEntries(Object.keys(states).map(n => [n, 0])),
+    },
+    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1' } },
+  });
+  const entered = [];
+  const logs = (async () => { for await (const e of execution.eventLogs) if (e.type === 'StateEntered') entered.push(e.state.name); })();
+  let output, error;
+  try { output = await execution.result; } catch (e) { error = e; }
+  await logs;
+  return { output, error, entered, calls };
+}
+
+const observe = () => ({ trigger: { kind: 'Schedule' }, snapshot: { nodes: ['big'] }, fleet: {} });
+const ok = () => ({ summary: 'ok', ids: [] });
+
+test('a no-op tick takes four state transitions', async () => {
+  const { entered, error } = await run({ CollectMetrics: observe, Decide: () => decision('None') });
+  assert.equal(error, undefined);
+  assert.deepEqual(entered, ['CollectMetrics', 'Decide', 'Act?', 'Done']);
+});
+
+test('scale up: lock, launch, wait until Ready, record, notify; the snapshot is gone by then', async () => {
+  const { entered, calls, error } = await run({
+    CollectMetrics: observe,
+    Decide: () => decision('ScaleUp', { nodesToAdd: 2 }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 3 }),
+    LaunchNodes: () => ({ launchId: 'launch-exec-1', requested: 2, startedAt: '2026-11-18T12:00:00Z', instances: [{ instanceId: 'i-1' }, { instanceId: 'i-2' }] }),
+    CheckNodesReady: (_, n) => ({ status: n < 3 ? 'Waiting' : 'AllReady', deadline: '2026-11-18T12:10:00Z' }),
+    UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.equal(calls.CheckNodesReady.length, 3);
+  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledUp');
+  assert.equal(calls.UpdateState[0].lock.fence, 3);
+  assert.ok(!('snapshot' in calls.UpdateState[0]), 'the snapshot travelled past Decide');
+  assert.equal(calls.Decide[0].version, 1);
+  assert.ok(JSON.stringify(calls.Notify[0]).length < 256 * 1024);
+  assert.ok(entered.includes('WaitForNodes'));
+});
+
+test('another execution holds the lease: stop early, launch nothing', async () => {
+  const { entered, calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1 }),
+    AcquireLock: () => ({ acquired: false, refusedBecause: 'held by exec-0' }),
+  });
+  assert.equal(error, undefined);
+  assert.equal(entered.at(-1), 'Busy');
+  assert.equal(calls.LaunchNodes, undefined);
+});
+
+test('instances that never join are terminated and the launch is recorded as failed', async () => {
+  const { calls } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 2 }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    LaunchNodes: () => ({ launchId: 'l', requested: 2, startedAt: 't', instances: [{ instanceId: 'i-1' }, { instanceId: 'i-2' }] }),
+    CheckNodesReady: () => ({ status: 'Overdue', ready: [{ instanceId: 'i-1', node: 'n1' }], overdue: ['i-2'] }),
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-2'] });
+  assert.equal(calls.UpdateState[0].outcome.kind, 'LaunchFailed');
+});
+
+test('scale down: drain until empty, terminate, delete the node, record', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, cooldown: 'ScaleDown' }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    DrainNode: (e, n) => e.action === 'Delete' ? { node: 'w3', status: 'Deleted', startedAt: 't' } : { node: 'w3', status: n === 1 ? 'Draining' : 'Drained', startedAt: 't0' },
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Delete']);
+  assert.equal(calls.DrainNode[1].startedAt, 't0');
+  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledDown');
+});
+
+test('a blocked drain uncordons and is recorded as aborted', async () => {
+  const { calls } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Abort' ? 'Aborted' : 'Blocked', startedAt: 't' }),
+    UpdateState: ok, Notify: ok,
+  });
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Abort']);
+  assert.equal(calls.TerminateNode, undefined);
+  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaleDownAborted');
+});
+
+test('a failure after the lock releases it, notifies, and fails the execution visibly', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1 }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    LaunchNodes: () => { throw named('AwsAccessDeniedException', 'ec2:CreateFleet denied'); },
+    UpdateState: ok, Notify: ok,
+  });
+  assert.ok(error, 'the execution should fail');
+  assert.equal(calls.UpdateState[0].error.Error, 'AwsAccessDeniedException');
+  assert.equal(calls.Notify[0].error.Error, 'AwsAccessDeniedException');
+});
+
+test('a throttled step is retried, not failed', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1 }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    LaunchNodes: (_, n) => { if (n < 3) throw named('AwsThrottledException'); return { launchId: 'l', requested: 1, startedAt: 't', instances: [{ instanceId: 'i-1' }] }; },
+    CheckNodesReady: () => ({ status: 'AllReady' }), UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.equal(calls.LaunchNodes.length, 3);
+  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledUp');
+});
+
+test('Prometheus down: no lock, no scaling, the failure is notified', async () => {
+  const { calls, error, entered } = await run({
+    CollectMetrics: () => { throw named('MetricsUnavailableException', 'Prometheus could not be reached'); },
+    Notify: ok,
+  });
+  assert.ok(error);
+  assert.equal(calls.CollectMetrics.length, 2); // one retry
+  assert.equal(calls.AcquireLock, undefined);
+  assert.equal(calls.Notify[0].error.Error, 'MetricsUnavailableException');
+  assert.equal(calls.Notify[0].version, 1);
+  assert.equal(entered.at(-1), 'Failed');
+});
+
+test('a spot interruption drains at once, launches a replacement, then retires the node', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: () => ({ trigger: { kind: 'SpotInterruption', instanceId: 'i-3' }, snapshot: {}, fleet: {} }),
+    Decide: () => decision('Replace', { nodesToAdd: 1, nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 9 }),
+    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : 'Draining', startedAt: 't' }),
+    LaunchNodes: () => ({ launchId: 'l', requested: 1, startedAt: 't', instances: [{ instanceId: 'i-9' }] }),
+    CheckNodesReady: () => ({ status: 'AllReady' }),
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  }, { 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', detail: { 'instance-id': 'i-3' } });
+  assert.equal(error, undefined);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
+  assert.equal(calls.LaunchNodes.length, 1);
+  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.equal(calls.UpdateState[0].outcome.kind, 'Replaced');
+});
+
+test('dry run notifies what would be done and touches nothing', async () => {
+  const { calls, error } = await run({ CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 2, dryRun: true }), Notify: ok });
+  assert.equal(error, undefined);
+  assert.equal(calls.AcquireLock, undefined);
+  assert.equal(calls.Notify.length, 1);
+});
+
+test('a malformed trigger fails clearly before anything is touched', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: () => { throw named('InvalidInputException', 'Invalid trigger: $.detail.instance-id is missing'); },
+    Notify: ok,
+  }, { 'detail-type': 'EC2 Spot Instance Interruption Warning', detail: {} });
+  assert.ok(error);
+  assert.equal(calls.CollectMetrics.length, 1); // not retried
+  assert.equal(calls.Decide, undefined);
+});
