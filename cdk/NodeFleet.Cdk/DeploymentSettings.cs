@@ -8,8 +8,21 @@ namespace NodeFleet.Cdk;
 public sealed record DeploymentSettings
 {
     public required string StackName { get; init; }
-
     public required ScalingSettings Scaling { get; init; }
+    public TimeSpan ScheduleRate { get; init; } = TimeSpan.FromMinutes(2);
+    public string? NotificationEmail { get; init; }
+    public string? SlackWebhookSecretName { get; init; }
+    public IReadOnlyList<string> InstanceTypes { get; init; } = ["t3.large", "t3a.large", "m5.large"];
+    public double SpotShare { get; init; } = 0.7;
+    public string MasterInstanceType { get; init; } = "t3.medium";
+    public string K3sVersion { get; init; } = "v1.31.4+k3s1";
+    public string? SshCidr { get; init; }
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(20);
+    public int ReadyPollSeconds { get; init; } = 30;
+    public int DrainPollSeconds { get; init; } = 20;
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public const string Prefix = SettingsCatalog.ContextPrefix;
 
     /// <summary>
     /// Reads <c>nodefleet:*</c> context keys. Every malformed or impossible value is reported at
@@ -18,14 +31,48 @@ public sealed record DeploymentSettings
     public static DeploymentSettings FromContext(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var scaling = SettingsCatalog.Load(
-            d => ContextString(node, SettingsCatalog.ContextPrefix + d.Key),
-            d => SettingsCatalog.ContextPrefix + d.Key);
-        return new DeploymentSettings
+        var errors = new List<string>();
+        ScalingSettings scaling = ScalingSettings.Defaults;
+        try
         {
-            StackName = ContextString(node, "nodefleet:stackName") ?? $"NodeFleet-{scaling.ClusterName}",
+            scaling = SettingsCatalog.Load(d => ContextString(node, Prefix + d.Key), d => Prefix + d.Key);
+        }
+        catch (InvalidSettingsException e)
+        {
+            errors.AddRange(e.Errors);
+        }
+
+        var context = new EnvironmentReader(key => ContextString(node, key));
+        int Seconds(string key, int fallback) => context.Parse(Prefix + key, fallback, v => SettingValue.Duration(v) is var d && d >= TimeSpan.FromSeconds(1) ? (int)d.TotalSeconds : throw new FormatException($"'{v}' must be at least 1s"));
+        var settings = new DeploymentSettings
+        {
+            StackName = context.Text(Prefix + "stackName") ?? $"NodeFleet-{scaling.ClusterName}",
             Scaling = scaling,
+            ScheduleRate = context.Parse(Prefix + "scheduleRate", TimeSpan.FromMinutes(2), v => SettingValue.Duration(v) is var d && d >= TimeSpan.FromMinutes(1) && d.Seconds == 0 ? d : throw new FormatException($"'{v}' is not a whole number of minutes, at least 1m (EventBridge's rate unit)")),
+            NotificationEmail = context.Parse<string?>(Prefix + "notificationEmail", null, v => v.Contains('@', StringComparison.Ordinal) ? v : throw new FormatException($"'{v}' is not an email address")),
+            SlackWebhookSecretName = context.Text(Prefix + "slackWebhookSecretName"),
+            InstanceTypes = context.Parse<IReadOnlyList<string>>(Prefix + "instanceTypes", ["t3.large", "t3a.large", "m5.large"], v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } t ? t : throw new FormatException("lists no instance type")),
+            SpotShare = context.Parse(Prefix + "spotShare", 0.7, v => SettingValue.Fraction(v) is var f && f >= 0 ? f : throw new FormatException($"'{v}' is negative")),
+            MasterInstanceType = context.Text(Prefix + "masterInstanceType") ?? "t3.medium",
+            K3sVersion = context.Text(Prefix + "k3sVersion") ?? "v1.31.4+k3s1",
+            SshCidr = context.Parse<string?>(Prefix + "sshCidr", null, v => System.Net.IPNetwork.TryParse(v, out _) ? v : throw new FormatException($"'{v}' is not a CIDR block")),
+            LeaseDuration = context.Parse(Prefix + "leaseDuration", TimeSpan.FromMinutes(20), SettingValue.Duration),
+            ReadyPollSeconds = Seconds("readyPollInterval", 30),
+            DrainPollSeconds = Seconds("drainPollInterval", 20),
+            DrainTimeout = context.Parse(Prefix + "drainTimeout", TimeSpan.FromMinutes(10), SettingValue.Duration),
         };
+        context.Require(settings.LeaseDuration > settings.Scaling.NodeJoinTimeout,
+            $"{Prefix}leaseDuration ({SettingValue.FormatDuration(settings.LeaseDuration)}) must exceed nodeJoinTimeout ({SettingValue.FormatDuration(settings.Scaling.NodeJoinTimeout)}), or a scale-up loses its lease while waiting");
+        try
+        {
+            context.Valid(settings);
+        }
+        catch (InvalidSettingsException e)
+        {
+            errors.AddRange(e.Errors);
+        }
+
+        return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
     }
 
     // Context values arrive as JSON (numbers, booleans) from cdk.json and as strings from -c.

@@ -6,18 +6,37 @@ namespace NodeFleet.Cdk;
 public sealed class NodeFleetStackProps : StackProps
 {
     public required DeploymentSettings Settings { get; init; }
+
+    /// <summary>The repository root: functions/, statemachines/ and scripts/ are read from it.</summary>
+    public required string RepositoryRoot { get; init; }
 }
 
-/// <summary>
-/// The deployment, composed of one construct per concern (functions, workflow, cluster,
-/// alarms) as those land; the stack itself stays thin.
-/// </summary>
+/// <summary>The deployment, composed of one construct per concern; the stack itself stays thin.</summary>
 public sealed class NodeFleetStack : Stack
 {
     public NodeFleetStack(Construct scope, string id, NodeFleetStackProps props)
         : base(scope, id, props)
     {
         ArgumentNullException.ThrowIfNull(props);
-        Amazon.CDK.Tags.Of(this).Add("nodefleet:cluster", props.Settings.Scaling.ClusterName);
+        var settings = props.Settings;
+        Amazon.CDK.Tags.Of(this).Add("nodefleet:cluster", settings.Scaling.ClusterName);
+
+        Cluster = new ClusterConstruct(this, "Cluster", new ClusterProps { Settings = settings, RepositoryRoot = props.RepositoryRoot });
+        var state = new StateConstruct(this, "State");
+        var notifications = new NotificationsConstruct(this, "Notifications", new NotificationsProps { Settings = settings });
+        Functions = new FunctionsConstruct(this, "Functions", new FunctionsProps
+        {
+            Settings = settings, RepositoryRoot = props.RepositoryRoot, Cluster = Cluster, State = state, Notifications = notifications,
+        });
+        Workflow = new WorkflowConstruct(this, "Workflow", new WorkflowProps { Settings = settings, RepositoryRoot = props.RepositoryRoot, Functions = Functions });
+        _ = new ObservabilityConstruct(this, "Observability", new ObservabilityProps { Settings = settings, Workflow = Workflow, Notifications = notifications });
+
+        _ = new CfnOutput(this, "StateMachineArn", new CfnOutputProps { Value = Workflow.StateMachine.StateMachineArn });
+        _ = new CfnOutput(this, "TopicArn", new CfnOutputProps { Value = notifications.Topic.TopicArn });
+        _ = new CfnOutput(this, "StateTable", new CfnOutputProps { Value = state.Table.TableName });
     }
+
+    public ClusterConstruct Cluster { get; }
+    public FunctionsConstruct Functions { get; }
+    public WorkflowConstruct Workflow { get; }
 }

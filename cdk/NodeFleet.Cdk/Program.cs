@@ -23,6 +23,7 @@ catch (InvalidSettingsException e)
 _ = new NodeFleetStack(app, settings.StackName, new NodeFleetStackProps
 {
     Settings = settings,
+    RepositoryRoot = RepositoryRoot(),
     Description = $"NodeFleet autoscaler for the K3s cluster '{settings.Scaling.ClusterName}'",
     Env = new Amazon.CDK.Environment
     {
@@ -32,3 +33,15 @@ _ = new NodeFleetStack(app, settings.StackName, new NodeFleetStackProps
 });
 app.Synth();
 return 0;
+
+// cdk.json runs the app from the repository root; tests may run it from elsewhere.
+static string RepositoryRoot()
+{
+    var dir = new DirectoryInfo(Directory.GetCurrentDirectory());
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "NodeFleet.sln")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir?.FullName ?? throw new InvalidOperationException("NodeFleet.sln not found above the working directory: run from the repository");
+}

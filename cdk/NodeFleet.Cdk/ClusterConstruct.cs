@@ -1,0 +1,159 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.EC2;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.SecretsManager;
+using Constructs;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Cdk;
+
+public sealed record ClusterProps
+{
+    public required DeploymentSettings Settings { get; init; }
+
+    /// <summary>The repository root, where scripts/ holds the node user data.</summary>
+    public required string RepositoryRoot { get; init; }
+}
+
+/// <summary>
+/// The K3s cluster: a VPC with public subnets in two zones and no NAT gateway, the master, the
+/// worker launch template, the security groups K3s needs, and the secrets that carry the join
+/// token, NodeFleet's ServiceAccount token and the cluster CA (the master writes the latter two).
+/// The functions that reach the cluster run in this VPC and reach AWS through endpoints.
+/// </summary>
+public sealed class ClusterConstruct : Construct
+{
+    public const int PrometheusNodePort = 30090;
+
+    public ClusterConstruct(Construct scope, string id, ClusterProps props)
+        : base(scope, id)
+    {
+        ArgumentNullException.ThrowIfNull(props);
+        var settings = props.Settings;
+        var cluster = settings.Scaling.ClusterName;
+
+        Vpc = new Vpc(this, "Vpc", new VpcProps
+        {
+            MaxAzs = 2,
+            NatGateways = 0,
+            SubnetConfiguration = [new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = 24 }],
+        });
+
+        Nodes = new SecurityGroup(this, "NodesSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "K3s nodes: only what K3s needs between them", AllowAllOutbound = true });
+        Nodes.AddIngressRule(Nodes, Port.Tcp(6443), "K3s API server");
+        Nodes.AddIngressRule(Nodes, Port.Tcp(10250), "kubelet");
+        Nodes.AddIngressRule(Nodes, Port.Udp(8472), "flannel VXLAN");
+        Nodes.AddIngressRule(Nodes, Port.Tcp(9100), "node-exporter, scraped by Prometheus on the master");
+        Functions = new SecurityGroup(this, "FunctionsSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "NodeFleet's cluster steps", AllowAllOutbound = true });
+        Nodes.AddIngressRule(Functions, Port.Tcp(6443), "NodeFleet to the Kubernetes API");
+        Nodes.AddIngressRule(Functions, Port.Tcp(PrometheusNodePort), "NodeFleet to Prometheus");
+        if (settings.SshCidr is { } ssh)
+        {
+            Nodes.AddIngressRule(Peer.Ipv4(ssh), Port.Tcp(22), "SSH from the operator's network");
+        }
+
+        // Functions in the VPC have no route to the internet: DynamoDB through a (free) gateway
+        // endpoint, Secrets Manager through one interface endpoint in one zone (README: cost).
+        Vpc.AddGatewayEndpoint("DynamoDb", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.DYNAMODB });
+        var endpointSecurityGroup = new SecurityGroup(this, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "Secrets Manager endpoint", AllowAllOutbound = false });
+        endpointSecurityGroup.AddIngressRule(Functions, Port.Tcp(443), "NodeFleet's cluster steps");
+        Vpc.AddInterfaceEndpoint("SecretsManager", new InterfaceVpcEndpointOptions
+        {
+            Service = InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+            Subnets = new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true, AvailabilityZones = [Vpc.AvailabilityZones[0]] },
+            SecurityGroups = [endpointSecurityGroup],
+            PrivateDnsEnabled = true,
+        });
+
+        JoinToken = new Secret(this, "JoinToken", new SecretProps
+        {
+            Description = $"K3s join token of cluster {cluster}",
+            GenerateSecretString = new SecretStringGenerator { ExcludePunctuation = true, PasswordLength = 48 },
+        });
+        KubeToken = new Secret(this, "KubeToken", new SecretProps { Description = $"NodeFleet's ServiceAccount token for cluster {cluster} (written by the master)" });
+        KubeCa = new Secret(this, "KubeCa", new SecretProps { Description = $"The CA of cluster {cluster}'s API server (written by the master)" });
+
+        var masterRole = new Role(this, "MasterRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
+        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:GetSecretValue"], Resources = [JoinToken.SecretArn] }));
+        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:PutSecretValue"], Resources = [KubeToken.SecretArn, KubeCa.SecretArn] }));
+        var workerRole = WorkerRole = new Role(this, "WorkerRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
+        workerRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:GetSecretValue"], Resources = [JoinToken.SecretArn] }));
+
+        var image = MachineImage.LatestAmazonLinux2023();
+        BlockDevice[] EncryptedRoot(int gib) =>
+            [new BlockDevice { DeviceName = "/dev/xvda", Volume = BlockDeviceVolume.Ebs(gib, new EbsDeviceOptions { Encrypted = true, VolumeType = EbsDeviceVolumeType.GP3 }) }];
+        var region = Stack.Of(this).Region;
+        var master = new Instance_(this, "Master", new InstanceProps
+        {
+            Vpc = Vpc,
+            VpcSubnets = new SubnetSelection { SubnetType = SubnetType.PUBLIC },
+            InstanceType = new InstanceType(settings.MasterInstanceType),
+            MachineImage = image,
+            SecurityGroup = Nodes,
+            Role = masterRole,
+            RequireImdsv2 = true,
+            AssociatePublicIpAddress = true,
+            BlockDevices = EncryptedRoot(30),
+            UserData = UserData.Custom(Render(props.RepositoryRoot, "master-user-data.sh", new Dictionary<string, string>
+            {
+                ["__REGION__"] = region,
+                ["__CLUSTER_NAME__"] = cluster,
+                ["__JOIN_SECRET_ARN__"] = JoinToken.SecretArn,
+                ["__KUBE_TOKEN_SECRET_ARN__"] = KubeToken.SecretArn,
+                ["__KUBE_CA_SECRET_ARN__"] = KubeCa.SecretArn,
+                ["__K3S_VERSION__"] = settings.K3sVersion,
+                ["__PROMETHEUS_NODE_PORT__"] = PrometheusNodePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            })),
+        });
+        Amazon.CDK.Tags.Of(master).Add(FleetTags.Role, "master");
+        Amazon.CDK.Tags.Of(master).Add("Name", $"{cluster}-master");
+        KubeApiUrl = $"https://{master.InstancePrivateIp}:6443";
+        PrometheusUrl = $"http://{master.InstancePrivateIp}:{PrometheusNodePort}";
+
+        WorkerTemplate = new LaunchTemplate(this, "WorkerTemplate", new LaunchTemplateProps
+        {
+            MachineImage = image,
+            SecurityGroup = Nodes,
+            Role = workerRole,
+            RequireImdsv2 = true,
+            AssociatePublicIpAddress = true,
+            BlockDevices = EncryptedRoot(30),
+            UserData = UserData.Custom(Render(props.RepositoryRoot, "worker-user-data.sh", new Dictionary<string, string>
+            {
+                ["__REGION__"] = region,
+                ["__CLUSTER_NAME__"] = cluster,
+                ["__MASTER_URL__"] = KubeApiUrl,
+                ["__JOIN_SECRET_ARN__"] = JoinToken.SecretArn,
+                ["__K3S_VERSION__"] = settings.K3sVersion,
+            })),
+        });
+
+        WorkerSubnets = Fn.Join(",", Vpc.PublicSubnets.Select(s => $"{s.AvailabilityZone}={s.SubnetId}").ToArray());
+    }
+
+    public Vpc Vpc { get; }
+    public SecurityGroup Nodes { get; }
+    public SecurityGroup Functions { get; }
+    public Secret JoinToken { get; }
+    public Secret KubeToken { get; }
+    public Secret KubeCa { get; }
+    public Role WorkerRole { get; }
+    public LaunchTemplate WorkerTemplate { get; }
+    public string KubeApiUrl { get; }
+    public string PrometheusUrl { get; }
+
+    /// <summary><c>zone=subnet-id</c> pairs for LaunchNodes.</summary>
+    public string WorkerSubnets { get; }
+
+    private static string Render(string root, string script, IReadOnlyDictionary<string, string> values)
+    {
+        var text = File.ReadAllText(Path.Combine(root, "scripts", script));
+        foreach (var (key, value) in values)
+        {
+            text = text.Replace(key, value, StringComparison.Ordinal);
+        }
+
+        var left = System.Text.RegularExpressions.Regex.Match(text, "__[A-Z_]+__");
+        return left.Success ? throw new InvalidOperationException($"scripts/{script}: {left.Value} has no value") : text;
+    }
+}

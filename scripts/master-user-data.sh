@@ -1,0 +1,201 @@
+#!/bin/bash
+# NodeFleet K3s master: the control plane, Prometheus with node-exporter and kube-state-metrics,
+# and NodeFleet's ServiceAccount, whose token and the cluster CA it stores in Secrets Manager.
+# CDK renders this file: it fills in the upper-case placeholders below at synth time.
+set -euo pipefail
+exec > >(tee -a /var/log/nodefleet-master.log) 2>&1
+
+REGION="__REGION__"
+CLUSTER="__CLUSTER_NAME__"
+JOIN_SECRET="__JOIN_SECRET_ARN__"
+KUBE_TOKEN_SECRET="__KUBE_TOKEN_SECRET_ARN__"
+KUBE_CA_SECRET="__KUBE_CA_SECRET_ARN__"
+K3S_VERSION="__K3S_VERSION__"
+PROMETHEUS_NODE_PORT="__PROMETHEUS_NODE_PORT__"
+
+imds() {
+  local token
+  token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+ZONE=$(imds placement/availability-zone)
+INSTANCE_ID=$(imds instance-id)
+PRIVATE_IP=$(imds local-ipv4)
+JOIN_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id "$JOIN_SECRET" --query SecretString --output text)
+
+# The control plane takes no ordinary workloads, so every workload pod lands on workers NodeFleet manages.
+curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" K3S_TOKEN="$JOIN_TOKEN" sh -s - server \
+  --node-name "$(hostname -s)" \
+  --kubelet-arg "provider-id=aws:///${ZONE}/${INSTANCE_ID}" \
+  --node-taint "node-role.kubernetes.io/control-plane=true:NoSchedule" \
+  --tls-san "$PRIVATE_IP" \
+  --write-kubeconfig-mode 0600 \
+  --disable traefik
+
+export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+until kubectl get --raw /readyz >/dev/null 2>&1; do sleep 3; done
+
+# NodeFleet's identity: the narrow ClusterRole its steps need (README: "The ClusterRole").
+kubectl apply -f - <<'YAML'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: nodefleet, namespace: kube-system}
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata:
+  name: nodefleet-token
+  namespace: kube-system
+  annotations: {kubernetes.io/service-account.name: nodefleet}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: nodefleet}
+rules:
+- {apiGroups: [""], resources: [nodes], verbs: [get, list, patch, delete]}
+- {apiGroups: [""], resources: [pods], verbs: [list]}
+- {apiGroups: [""], resources: [pods/eviction], verbs: [create]}
+- {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: nodefleet}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodefleet}
+subjects: [{kind: ServiceAccount, name: nodefleet, namespace: kube-system}]
+YAML
+
+# Monitoring: node-exporter on every node, kube-state-metrics with the label allowlist NodeFleet's
+# queries read, Prometheus scraping both with a node label, exposed on a node port that only the
+# functions' security group may reach.
+kubectl apply -f - <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: prometheus, namespace: monitoring}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: nodefleet-prometheus}
+rules:
+- {apiGroups: [""], resources: [nodes, pods, endpoints, services], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: nodefleet-prometheus}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodefleet-prometheus}
+subjects: [{kind: ServiceAccount, name: prometheus, namespace: monitoring}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kube-state-metrics, namespace: monitoring}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: nodefleet-kube-state-metrics}
+rules:
+- {apiGroups: [""], resources: [nodes, pods], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: nodefleet-kube-state-metrics}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodefleet-kube-state-metrics}
+subjects: [{kind: ServiceAccount, name: kube-state-metrics, namespace: monitoring}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: node-exporter}}
+  template:
+    metadata: {labels: {app: node-exporter}}
+    spec:
+      hostNetwork: true
+      hostPID: true
+      tolerations: [{operator: Exists}]
+      containers:
+      - name: node-exporter
+        image: quay.io/prometheus/node-exporter:v1.8.2
+        args: [--path.rootfs=/host, --web.listen-address=:9100]
+        volumeMounts: [{name: root, mountPath: /host, readOnly: true}]
+        resources: {requests: {cpu: 20m, memory: 32Mi}}
+      volumes: [{name: root, hostPath: {path: /}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kube-state-metrics, namespace: monitoring}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: kube-state-metrics}}
+  template:
+    metadata: {labels: {app: kube-state-metrics}}
+    spec:
+      serviceAccountName: kube-state-metrics
+      nodeSelector: {node-role.kubernetes.io/control-plane: "true"}
+      tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
+      containers:
+      - name: kube-state-metrics
+        image: registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0
+        args:
+        - --resources=nodes,pods
+        - --metric-labels-allowlist=nodes=[nodefleet.io/managed,nodefleet.io/capacity-type,topology.kubernetes.io/zone,node.kubernetes.io/instance-type]
+        resources: {requests: {cpu: 20m, memory: 64Mi}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: prometheus, namespace: monitoring}
+data:
+  prometheus.yml: |
+    global: {scrape_interval: 15s}
+    scrape_configs:
+    - job_name: node-exporter
+      kubernetes_sd_configs: [{role: pod, namespaces: {names: [monitoring]}}]
+      relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_label_app], regex: node-exporter, action: keep}
+      - {source_labels: [__meta_kubernetes_pod_node_name], target_label: node}
+      - {source_labels: [__address__], regex: '([^:]+)(:.*)?', replacement: '\$1:9100', target_label: __address__}
+    - job_name: kube-state-metrics
+      kubernetes_sd_configs: [{role: pod, namespaces: {names: [monitoring]}}]
+      relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_label_app], regex: kube-state-metrics, action: keep}
+      - {source_labels: [__address__], regex: '([^:]+)(:.*)?', replacement: '\$1:8080', target_label: __address__}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus, namespace: monitoring}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: prometheus}}
+  template:
+    metadata: {labels: {app: prometheus}}
+    spec:
+      serviceAccountName: prometheus
+      nodeSelector: {node-role.kubernetes.io/control-plane: "true"}
+      tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
+      containers:
+      - name: prometheus
+        image: quay.io/prometheus/prometheus:v2.54.1
+        args: [--config.file=/etc/prometheus/prometheus.yml, --storage.tsdb.retention.time=2d]
+        volumeMounts: [{name: config, mountPath: /etc/prometheus}]
+        resources: {requests: {cpu: 100m, memory: 256Mi}}
+      volumes: [{name: config, configMap: {name: prometheus}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: monitoring}
+spec:
+  type: NodePort
+  selector: {app: prometheus}
+  ports: [{port: 9090, nodePort: ${PROMETHEUS_NODE_PORT}}]
+YAML
+
+# Hand NodeFleet its token and the cluster CA by name; they never appear in configuration.
+until kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | grep -q .; do sleep 2; done
+KUBE_TOKEN=$(kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | base64 -d)
+aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBE_TOKEN_SECRET" --secret-string "$KUBE_TOKEN" >/dev/null
+aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBE_CA_SECRET" --secret-string "$(cat /var/lib/rancher/k3s/server/tls/server-ca.crt)" >/dev/null
+echo "NodeFleet master ready for cluster ${CLUSTER}"
