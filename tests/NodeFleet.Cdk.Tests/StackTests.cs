@@ -1,0 +1,222 @@
+using System.Reflection;
+using System.Text.Json;
+using Regex = System.Text.RegularExpressions.Regex;
+using Amazon.CDK.Assertions;
+using NodeFleet.Cdk;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Cdk.Tests;
+
+[Collection(TemplateGroup.Name)]
+public class StackTests(SynthesizedTemplate synthesized)
+{
+    private static readonly Dictionary<string, string[]> AllowedActions = new()
+    {
+        ["CollectMetrics"] = ["dynamodb:GetItem", "secretsmanager:GetSecretValue"],
+        ["Decide"] = [],
+        ["AcquireLock"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        ["LaunchNodes"] = ["dynamodb:GetItem", "dynamodb:UpdateItem", "ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "iam:PassRole"],
+        ["CheckNodesReady"] = ["secretsmanager:GetSecretValue"],
+        ["DrainNode"] = ["secretsmanager:GetSecretValue"],
+        ["TerminateNode"] = ["ec2:DescribeInstances", "ec2:TerminateInstances"],
+        ["UpdateState"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        ["Notify"] = ["sns:Publish"],
+    };
+
+    [Fact]
+    public void Template_HasOneFunctionPerStep_OnTheDotnet10Runtime()
+    {
+        synthesized.Template.ResourceCountIs("AWS::Lambda::Function", 9);
+        synthesized.Template.AllResourcesProperties("AWS::Lambda::Function", new Dictionary<string, object>
+        {
+            ["Runtime"] = "dotnet10",
+            ["MemorySize"] = 512,
+            ["Timeout"] = 30,
+            ["Architectures"] = new[] { "x86_64" },
+        });
+        synthesized.Template.ResourceCountIs("AWS::StepFunctions::StateMachine", 1);
+        synthesized.Template.ResourceCountIs("AWS::Events::Rule", 3);
+        synthesized.Template.ResourceCountIs("AWS::CloudWatch::Alarm", 3);
+    }
+
+    [Fact]
+    public void EveryHandler_NamesAPublicStreamMethodThatExists()
+    {
+        foreach (var (_, function) in synthesized.Resources("AWS::Lambda::Function"))
+        {
+            var handler = function.GetProperty("Properties").GetProperty("Handler").GetString()!.Split("::");
+            var assembly = Assembly.Load(handler[0]);
+            var type = assembly.GetType(handler[1]);
+            Assert.True(type is not null, $"{handler[1]} is not in {handler[0]}");
+            Assert.NotNull(type.GetConstructor(Type.EmptyTypes));
+            var method = type.GetMethod(handler[2], BindingFlags.Public | BindingFlags.Instance, [typeof(Stream)]);
+            Assert.True(method is not null, $"{string.Join("::", handler)} has no public FunctionHandler(Stream)");
+            Assert.Equal(typeof(Task<Stream>), method.ReturnType);
+        }
+    }
+
+    private IEnumerable<(string Role, JsonElement Statement)> Statements()
+    {
+        foreach (var (_, policy) in synthesized.Resources("AWS::IAM::Policy"))
+        {
+            var properties = policy.GetProperty("Properties");
+            var role = properties.GetProperty("Roles")[0].GetProperty("Ref").GetString()!;
+            foreach (var statement in properties.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
+            {
+                yield return (role, statement);
+            }
+        }
+    }
+
+    private static IEnumerable<string> Actions(JsonElement statement) =>
+        statement.GetProperty("Action") is var a && a.ValueKind == JsonValueKind.Array ? a.EnumerateArray().Select(x => x.GetString()!) : [a.GetString()!];
+
+    [Fact]
+    public void Iam_NoWildcardActions()
+    {
+        foreach (var (role, statement) in Statements())
+        {
+            Assert.All(Actions(statement), action => Assert.False(action == "*" || action.EndsWith(":*", StringComparison.Ordinal), $"{role} allows {action}"));
+        }
+    }
+
+    [Fact]
+    public void Iam_EachFunctionRoleGrantsOnlyItsStepsCalls()
+    {
+        var statements = Statements().ToList();
+        foreach (var (step, allowed) in AllowedActions)
+        {
+            var roleId = synthesized.Stack.GetLogicalId((Amazon.CDK.CfnElement)synthesized.Stack.Functions.Roles[step].Node.DefaultChild!);
+            var granted = statements.Where(s => s.Role == roleId).SelectMany(s => Actions(s.Statement)).Distinct().Order().ToList();
+            Assert.Equal(allowed.Order().ToList(), granted);
+        }
+    }
+
+    [Fact]
+    public void Iam_TerminateIsConditionedOnThisClustersManagedTag()
+    {
+        var terminate = Assert.Single(Statements(), s => Actions(s.Statement).Contains("ec2:TerminateInstances")).Statement;
+        var condition = terminate.GetProperty("Condition").GetProperty("StringEquals");
+
+        Assert.Equal("k3s", condition.GetProperty("aws:ResourceTag/nodefleet.io/cluster").GetString());
+        Assert.Equal("true", condition.GetProperty("aws:ResourceTag/nodefleet.io/managed").GetString());
+    }
+
+    [Fact]
+    public void Triggers_ScheduleAndEc2Events()
+    {
+        synthesized.Template.HasResourceProperties("AWS::Events::Rule", new Dictionary<string, object> { ["ScheduleExpression"] = "rate(2 minutes)" });
+        synthesized.Template.HasResourceProperties("AWS::Events::Rule", new Dictionary<string, object>
+        {
+            ["EventPattern"] = new Dictionary<string, object>
+            {
+                ["source"] = new[] { "aws.ec2" },
+                ["detail-type"] = new[] { "EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation" },
+            },
+        });
+        synthesized.Template.HasResourceProperties("AWS::Events::Rule", new Dictionary<string, object>
+        {
+            ["EventPattern"] = Match.ObjectLike(new Dictionary<string, object>
+            {
+                ["detail"] = new Dictionary<string, object> { ["state"] = new[] { "stopping", "stopped", "shutting-down", "terminated" } },
+            }),
+        });
+    }
+
+    [Fact]
+    public void StateMachine_EveryPlaceholderIsSubstituted_AndTheResultIsJson()
+    {
+        var machine = Assert.Single(synthesized.Resources("AWS::StepFunctions::StateMachine")).Resource.GetProperty("Properties");
+        // DefinitionBody.FromFile uploads the file as it is (an S3 asset); CloudFormation substitutes.
+        Assert.True(machine.TryGetProperty("DefinitionS3Location", out _));
+        var definition = File.ReadAllText(Path.Combine(SynthesizedTemplate.RepositoryRoot, "statemachines", "autoscaler.asl.json"));
+        var substitutions = machine.GetProperty("DefinitionSubstitutions").EnumerateObject().Select(p => p.Name).ToHashSet();
+
+        var placeholders = Regex.Matches(definition, @"\$\{(\w+)\}").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Equal(placeholders.Order(), substitutions.Order());
+        Assert.DoesNotMatch(@"\$\{(?!\w+\})", definition); // every placeholder is a plain name CloudFormation substitutes
+        using var parsed = JsonDocument.Parse(Regex.Replace(definition, @"\$\{(\w+)\}", "1"));
+        Assert.Equal("CollectMetrics", parsed.RootElement.GetProperty("StartAt").GetString());
+        Assert.True(machine.GetProperty("TracingConfiguration").GetProperty("Enabled").GetBoolean());
+        Assert.False(machine.GetProperty("LoggingConfiguration").GetProperty("IncludeExecutionData").GetBoolean());
+    }
+
+    [Fact]
+    public void Nodes_RequireImdsv2AndEncryptedVolumes()
+    {
+        foreach (var (id, template) in synthesized.Resources("AWS::EC2::LaunchTemplate"))
+        {
+            var data = template.GetProperty("Properties").GetProperty("LaunchTemplateData");
+            Assert.Equal("required", data.GetProperty("MetadataOptions").GetProperty("HttpTokens").GetString());
+            if (data.TryGetProperty("BlockDeviceMappings", out var devices))
+            {
+                Assert.All(devices.EnumerateArray(), d => Assert.True(d.GetProperty("Ebs").GetProperty("Encrypted").GetBoolean(), id));
+            }
+        }
+
+        var master = Assert.Single(synthesized.Resources("AWS::EC2::Instance")).Resource.GetProperty("Properties");
+        Assert.True(master.GetProperty("BlockDeviceMappings")[0].GetProperty("Ebs").GetProperty("Encrypted").GetBoolean());
+        Assert.Contains(master.GetProperty("Tags").EnumerateArray(), t => t.GetProperty("Key").GetString() == "nodefleet.io/role" && t.GetProperty("Value").GetString() == "master");
+    }
+
+    [Fact]
+    public void Network_NothingOpenToTheInternet_AndOnlyClusterStepsInTheVpc()
+    {
+        var text = synthesized.Json.GetRawText();
+        Assert.DoesNotContain("0.0.0.0/0\",\"Description\":\"SSH", text, StringComparison.Ordinal);
+        foreach (var (_, ingress) in synthesized.Resources("AWS::EC2::SecurityGroupIngress"))
+        {
+            Assert.False(ingress.GetProperty("Properties").TryGetProperty("CidrIp", out _), "an ingress rule opens a CIDR");
+        }
+
+        synthesized.Template.ResourceCountIs("AWS::EC2::NatGateway", 0);
+        var inVpc = synthesized.Resources("AWS::Lambda::Function")
+            .Where(f => f.Resource.GetProperty("Properties").TryGetProperty("VpcConfig", out _))
+            .Select(f => f.Resource.GetProperty("Properties").GetProperty("Handler").GetString()!.Split("::")[0]).Order();
+        Assert.Equal(["NodeFleet.CheckNodesReady", "NodeFleet.CollectMetrics", "NodeFleet.DrainNode"], inVpc);
+    }
+
+    [Fact]
+    public void Secrets_NeverInAnEnvironmentOrOutput_OnlyTheirArns()
+    {
+        foreach (var (_, function) in synthesized.Resources("AWS::Lambda::Function"))
+        {
+            var variables = function.GetProperty("Properties").GetProperty("Environment").GetProperty("Variables");
+            foreach (var variable in variables.EnumerateObject().Where(v => v.Name.Contains("TOKEN", StringComparison.Ordinal) || v.Name.Contains("_CA_", StringComparison.Ordinal) || v.Name.Contains("WEBHOOK", StringComparison.Ordinal)))
+            {
+                Assert.True(variable.Value.ValueKind == JsonValueKind.Object, $"{variable.Name} holds a literal value, not a reference to a secret");
+                Assert.Contains("Ref", variable.Value.GetRawText(), StringComparison.Ordinal);
+            }
+        }
+
+        var outputs = synthesized.Json.GetProperty("Outputs").GetRawText();
+        Assert.DoesNotContain("Secret", outputs, StringComparison.Ordinal);
+        Assert.All(synthesized.Resources("AWS::SecretsManager::Secret"), secret =>
+            Assert.False(secret.Resource.GetProperty("Properties").TryGetProperty("SecretString", out _), $"{secret.Id} holds a literal secret"));
+    }
+
+    [Theory]
+    [InlineData("nodefleet:scheduleRate", "90s", "nodefleet:scheduleRate: '90s' is not a whole number of minutes")]
+    [InlineData("nodefleet:spotShare", "1.5", "nodefleet:spotShare: '1.5' is not a fraction")]
+    [InlineData("nodefleet:sshCidr", "my office", "nodefleet:sshCidr: 'my office' is not a CIDR block")]
+    [InlineData("nodefleet:notificationEmail", "ops", "nodefleet:notificationEmail: 'ops' is not an email address")]
+    [InlineData("nodefleet:maxNodes", "0", "maxNodes: must be between 1 and 100")]
+    [InlineData("nodefleet:leaseDuration", "5m", "nodefleet:leaseDuration (5m) must exceed nodeJoinTimeout (10m)")]
+    public void Settings_BadContext_IsRefusedNamingTheKey(string key, string value, string expected)
+    {
+        var error = Assert.Throws<InvalidSettingsException>(() => SynthesizedTemplate.Synthesize(new Dictionary<string, object> { [key] = value }));
+
+        Assert.Contains(error.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Settings_SshCidrGiven_OpensSshOnlyToIt()
+    {
+        var (_, template) = SynthesizedTemplate.Synthesize(new Dictionary<string, object> { ["nodefleet:sshCidr"] = "203.0.113.0/24" });
+
+        template.HasResourceProperties("AWS::EC2::SecurityGroup", Match.ObjectLike(new Dictionary<string, object>
+        {
+            ["SecurityGroupIngress"] = Match.ArrayWith([Match.ObjectLike(new Dictionary<string, object> { ["CidrIp"] = "203.0.113.0/24", ["FromPort"] = 22 })]),
+        }));
+    }
+}
