@@ -7,6 +7,28 @@ using NodeFleet.Core.Ports;
 
 namespace NodeFleet.Cdk;
 
+/// <summary>What the functions need to know about the cluster, whether NodeFleet created it or was pointed at it.</summary>
+public interface IClusterResources
+{
+    IVpc Vpc { get; }
+
+    /// <summary>The security group the cluster steps run in; the nodes accept the API and Prometheus from it.</summary>
+    ISecurityGroup Functions { get; }
+
+    ISecret KubeToken { get; }
+    ISecret KubeCa { get; }
+    string KubeApiUrl { get; }
+    string PrometheusUrl { get; }
+    string LaunchTemplateId { get; }
+    string LaunchTemplateVersion { get; }
+
+    /// <summary>The role the workers' instance profile carries (LaunchNodes passes it to EC2).</summary>
+    string WorkerRoleArn { get; }
+
+    /// <summary><c>zone=subnet-id</c> pairs for LaunchNodes.</summary>
+    string WorkerSubnets { get; }
+}
+
 public sealed record ClusterProps
 {
     public required DeploymentSettings Settings { get; init; }
@@ -21,7 +43,7 @@ public sealed record ClusterProps
 /// token, NodeFleet's ServiceAccount token and the cluster CA (the master writes the latter two).
 /// The functions that reach the cluster run in this VPC and reach AWS through endpoints.
 /// </summary>
-public sealed class ClusterConstruct : Construct
+public sealed class ClusterConstruct : Construct, IClusterResources
 {
     public const int PrometheusNodePort = 30090;
 
@@ -32,38 +54,29 @@ public sealed class ClusterConstruct : Construct
         var settings = props.Settings;
         var cluster = settings.Scaling.ClusterName;
 
-        Vpc = new Vpc(this, "Vpc", new VpcProps
+        var vpc = new Vpc(this, "Vpc", new VpcProps
         {
             MaxAzs = 2,
             NatGateways = 0,
             SubnetConfiguration = [new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = 24 }],
         });
+        Vpc = vpc;
 
         Nodes = new SecurityGroup(this, "NodesSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "K3s nodes: only what K3s needs between them", AllowAllOutbound = true });
         Nodes.AddIngressRule(Nodes, Port.Tcp(6443), "K3s API server");
         Nodes.AddIngressRule(Nodes, Port.Tcp(10250), "kubelet");
         Nodes.AddIngressRule(Nodes, Port.Udp(8472), "flannel VXLAN");
         Nodes.AddIngressRule(Nodes, Port.Tcp(9100), "node-exporter, scraped by Prometheus on the master");
-        Functions = new SecurityGroup(this, "FunctionsSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "NodeFleet's cluster steps", AllowAllOutbound = true });
-        Nodes.AddIngressRule(Functions, Port.Tcp(6443), "NodeFleet to the Kubernetes API");
-        Nodes.AddIngressRule(Functions, Port.Tcp(PrometheusNodePort), "NodeFleet to Prometheus");
+        var functions = new SecurityGroup(this, "FunctionsSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "NodeFleet's cluster steps", AllowAllOutbound = true });
+        Functions = functions;
+        Nodes.AddIngressRule(functions, Port.Tcp(6443), "NodeFleet to the Kubernetes API");
+        Nodes.AddIngressRule(functions, Port.Tcp(PrometheusNodePort), "NodeFleet to Prometheus");
         if (settings.SshCidr is { } ssh)
         {
             Nodes.AddIngressRule(Peer.Ipv4(ssh), Port.Tcp(22), "SSH from the operator's network");
         }
 
-        // Functions in the VPC have no route to the internet: DynamoDB through a (free) gateway
-        // endpoint, Secrets Manager through one interface endpoint in one zone (README: cost).
-        Vpc.AddGatewayEndpoint("DynamoDb", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.DYNAMODB });
-        var endpointSecurityGroup = new SecurityGroup(this, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = Vpc, Description = "Secrets Manager endpoint", AllowAllOutbound = false });
-        endpointSecurityGroup.AddIngressRule(Functions, Port.Tcp(443), "NodeFleet's cluster steps");
-        Vpc.AddInterfaceEndpoint("SecretsManager", new InterfaceVpcEndpointOptions
-        {
-            Service = InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-            Subnets = new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true, AvailabilityZones = [Vpc.AvailabilityZones[0]] },
-            SecurityGroups = [endpointSecurityGroup],
-            PrivateDnsEnabled = true,
-        });
+        AddEndpoints(this, Vpc, functions, new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true, AvailabilityZones = [Vpc.AvailabilityZones[0]] });
 
         JoinToken = new Secret(this, "JoinToken", new SecretProps
         {
@@ -85,7 +98,7 @@ public sealed class ClusterConstruct : Construct
         var region = Stack.Of(this).Region;
         var master = new Instance_(this, "Master", new InstanceProps
         {
-            Vpc = Vpc,
+            Vpc = vpc,
             VpcSubnets = new SubnetSelection { SubnetType = SubnetType.PUBLIC },
             InstanceType = new InstanceType(settings.MasterInstanceType),
             MachineImage = image,
@@ -131,19 +144,39 @@ public sealed class ClusterConstruct : Construct
         WorkerSubnets = Fn.Join(",", Vpc.PublicSubnets.Select(s => $"{s.AvailabilityZone}={s.SubnetId}").ToArray());
     }
 
-    public Vpc Vpc { get; }
+    /// <summary>
+    /// Functions in the VPC have no route to the internet: DynamoDB through a (free) gateway
+    /// endpoint, Secrets Manager through one interface endpoint in one zone (README: cost).
+    /// </summary>
+    public static void AddEndpoints(Construct scope, IVpc vpc, ISecurityGroup functions, SubnetSelection endpointSubnet)
+    {
+        ArgumentNullException.ThrowIfNull(vpc);
+        vpc.AddGatewayEndpoint("DynamoDb", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.DYNAMODB });
+        var endpointSecurityGroup = new SecurityGroup(scope, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = vpc, Description = "Secrets Manager endpoint", AllowAllOutbound = false });
+        endpointSecurityGroup.AddIngressRule(functions, Port.Tcp(443), "NodeFleet's cluster steps");
+        vpc.AddInterfaceEndpoint("SecretsManager", new InterfaceVpcEndpointOptions
+        {
+            Service = InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+            Subnets = endpointSubnet,
+            SecurityGroups = [endpointSecurityGroup],
+            PrivateDnsEnabled = true,
+        });
+    }
+
+    public IVpc Vpc { get; }
     public SecurityGroup Nodes { get; }
-    public SecurityGroup Functions { get; }
+    public ISecurityGroup Functions { get; }
     public Secret JoinToken { get; }
-    public Secret KubeToken { get; }
-    public Secret KubeCa { get; }
+    public ISecret KubeToken { get; }
+    public ISecret KubeCa { get; }
     public Role WorkerRole { get; }
     public LaunchTemplate WorkerTemplate { get; }
     public string KubeApiUrl { get; }
     public string PrometheusUrl { get; }
-
-    /// <summary><c>zone=subnet-id</c> pairs for LaunchNodes.</summary>
     public string WorkerSubnets { get; }
+    public string LaunchTemplateId => WorkerTemplate.LaunchTemplateId!;
+    public string LaunchTemplateVersion => WorkerTemplate.LatestVersionNumber;
+    public string WorkerRoleArn => WorkerRole.RoleArn;
 
     private static string Render(string root, string script, IReadOnlyDictionary<string, string> values)
     {

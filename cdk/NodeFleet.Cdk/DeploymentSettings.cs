@@ -22,6 +22,9 @@ public sealed record DeploymentSettings
     public int DrainPollSeconds { get; init; } = 20;
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Set when NodeFleet joins a cluster that already exists instead of creating one.</summary>
+    public ExistingCluster? Existing { get; init; }
+
     public const string Prefix = SettingsCatalog.ContextPrefix;
 
     /// <summary>
@@ -44,7 +47,7 @@ public sealed record DeploymentSettings
 
         var context = new EnvironmentReader(key => ContextString(node, key));
         int Seconds(string key, int fallback) => context.Parse(Prefix + key, fallback, v => SettingValue.Duration(v) is var d && d >= TimeSpan.FromSeconds(1) ? (int)d.TotalSeconds : throw new FormatException($"'{v}' must be at least 1s"));
-        var settings = new DeploymentSettings
+        DeploymentSettings settings = new()
         {
             StackName = context.Text(Prefix + "stackName") ?? $"NodeFleet-{scaling.ClusterName}",
             Scaling = scaling,
@@ -61,6 +64,7 @@ public sealed record DeploymentSettings
             DrainPollSeconds = Seconds("drainPollInterval", 20),
             DrainTimeout = context.Parse(Prefix + "drainTimeout", TimeSpan.FromMinutes(10), SettingValue.Duration),
         };
+        settings = settings with { Existing = ExistingCluster.FromContext(context, key => ContextString(node, Prefix + key) is not null) };
         context.Require(settings.LeaseDuration > settings.Scaling.NodeJoinTimeout,
             $"{Prefix}leaseDuration ({SettingValue.FormatDuration(settings.LeaseDuration)}) must exceed nodeJoinTimeout ({SettingValue.FormatDuration(settings.Scaling.NodeJoinTimeout)}), or a scale-up loses its lease while waiting");
         try
@@ -84,4 +88,55 @@ public sealed record DeploymentSettings
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         var other => other.ToString(),
     };
+}
+
+/// <summary>
+/// A cluster NodeFleet is pointed at rather than one it creates: its VPC, worker subnets, the
+/// nodes' security group, the worker launch template and role, the API and Prometheus addresses,
+/// and the secrets holding NodeFleet's ServiceAccount token and the cluster CA.
+/// </summary>
+public sealed record ExistingCluster
+{
+    public required string VpcId { get; init; }
+    public required IReadOnlyList<(string Zone, string SubnetId)> Subnets { get; init; }
+    public required string NodesSecurityGroupId { get; init; }
+    public required string LaunchTemplateId { get; init; }
+    public string LaunchTemplateVersion { get; init; } = "$Default";
+    public required string WorkerRoleArn { get; init; }
+    public required Uri KubeApiUrl { get; init; }
+    public required Uri PrometheusUrl { get; init; }
+    public required string KubeTokenSecretName { get; init; }
+    public required string KubeCaSecretName { get; init; }
+
+    private static readonly string[] Keys =
+    [
+        "existing.vpcId", "existing.subnets", "existing.nodesSecurityGroupId", "existing.launchTemplateId", "existing.launchTemplateVersion",
+        "existing.workerRoleArn", "existing.kubeApiUrl", "existing.prometheusUrl", "existing.kubeTokenSecretName", "existing.kubeCaSecretName",
+    ];
+
+    /// <summary>Null when no <c>existing.*</c> key is set; otherwise every required one must be.</summary>
+    internal static ExistingCluster? FromContext(EnvironmentReader context, Func<string, bool> isSet)
+    {
+        if (!Keys.Any(isSet))
+        {
+            return null;
+        }
+
+        string Required(string key) => context.Text(DeploymentSettings.Prefix + key, required: true) ?? "";
+        Uri Url(string key) => context.Parse(DeploymentSettings.Prefix + key, new Uri("https://unset.invalid/"),
+            v => Uri.TryCreate(v, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u : throw new FormatException($"'{v}' is not an http(s) URL"), required: true);
+        return new ExistingCluster
+        {
+            VpcId = Required("existing.vpcId"),
+            Subnets = context.Parse<IReadOnlyList<(string, string)>>(DeploymentSettings.Prefix + "existing.subnets", [], Aws.FleetSettings.ParseSubnets, required: true),
+            NodesSecurityGroupId = Required("existing.nodesSecurityGroupId"),
+            LaunchTemplateId = Required("existing.launchTemplateId"),
+            LaunchTemplateVersion = context.Text(DeploymentSettings.Prefix + "existing.launchTemplateVersion") ?? "$Default",
+            WorkerRoleArn = Required("existing.workerRoleArn"),
+            KubeApiUrl = Url("existing.kubeApiUrl"),
+            PrometheusUrl = Url("existing.prometheusUrl"),
+            KubeTokenSecretName = Required("existing.kubeTokenSecretName"),
+            KubeCaSecretName = Required("existing.kubeCaSecretName"),
+        };
+    }
 }

@@ -16,7 +16,7 @@ public sealed record FunctionsProps
 {
     public required DeploymentSettings Settings { get; init; }
     public required string RepositoryRoot { get; init; }
-    public required ClusterConstruct Cluster { get; init; }
+    public required IClusterResources Cluster { get; init; }
     public required StateConstruct State { get; init; }
     public required NotificationsConstruct Notifications { get; init; }
 }
@@ -44,8 +44,8 @@ public sealed class FunctionsConstruct : Construct
         var clusterAccess = new Dictionary<string, string>
         {
             ["NODEFLEET_KUBE_API_URL"] = cluster.KubeApiUrl,
-            ["NODEFLEET_KUBE_TOKEN_SECRET"] = cluster.KubeToken.SecretArn,
-            ["NODEFLEET_KUBE_CA_SECRET"] = cluster.KubeCa.SecretArn,
+            ["NODEFLEET_KUBE_TOKEN_SECRET"] = cluster.KubeToken.SecretName,
+            ["NODEFLEET_KUBE_CA_SECRET"] = cluster.KubeCa.SecretName,
         };
         var stateTable = new Dictionary<string, string> { ["NODEFLEET_STATE_TABLE"] = table.TableName };
 
@@ -56,8 +56,8 @@ public sealed class FunctionsConstruct : Construct
             ["AcquireLock"] = Merge(stateTable, new() { ["NODEFLEET_LEASE_DURATION"] = SettingValue.FormatDuration(settings.LeaseDuration) }),
             ["LaunchNodes"] = Merge(stateTable, new()
             {
-                ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = cluster.WorkerTemplate.LaunchTemplateId!,
-                ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = cluster.WorkerTemplate.LatestVersionNumber,
+                ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = cluster.LaunchTemplateId,
+                ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = cluster.LaunchTemplateVersion,
                 ["NODEFLEET_WORKER_SUBNETS"] = cluster.WorkerSubnets,
                 ["NODEFLEET_INSTANCE_TYPES"] = string.Join(",", settings.InstanceTypes),
                 ["NODEFLEET_SPOT_SHARE"] = settings.SpotShare.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -116,7 +116,7 @@ public sealed class FunctionsConstruct : Construct
         Grant("UpdateState", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
         foreach (var step in ClusterSteps)
         {
-            Grant(step, ["secretsmanager:GetSecretValue"], cluster.KubeToken.SecretArn, cluster.KubeCa.SecretArn);
+            Grant(step, ["secretsmanager:GetSecretValue"], ArnOf(cluster.KubeToken), ArnOf(cluster.KubeCa));
         }
 
         var stack = Stack.Of(this);
@@ -132,7 +132,7 @@ public sealed class FunctionsConstruct : Construct
         Roles["LaunchNodes"].AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Actions = ["iam:PassRole"],
-            Resources = [cluster.WorkerRole.RoleArn],
+            Resources = [cluster.WorkerRoleArn],
             Conditions = new Dictionary<string, object> { ["StringEquals"] = new Dictionary<string, object> { ["iam:PassedToService"] = "ec2.amazonaws.com" } },
         }));
         Grant("TerminateNode", ["ec2:DescribeInstances"], "*");
@@ -152,7 +152,7 @@ public sealed class FunctionsConstruct : Construct
         Grant("Notify", ["sns:Publish"], props.Notifications.Topic.TopicArn);
         if (props.Notifications.SlackWebhook is { } webhook)
         {
-            Grant("Notify", ["secretsmanager:GetSecretValue"], $"{webhook.SecretArn}*");
+            Grant("Notify", ["secretsmanager:GetSecretValue"], ArnOf(webhook));
         }
     }
 
@@ -162,6 +162,9 @@ public sealed class FunctionsConstruct : Construct
 
     /// <summary>The Lambda handler string of a step: assembly::type::method.</summary>
     public static string HandlerOf(string step) => $"NodeFleet.{step}::NodeFleet.{step}.Function::FunctionHandler";
+
+    /// <summary>A secret's ARN for IAM: the full one when known; a secret imported by name ends in six random characters.</summary>
+    private static string ArnOf(Amazon.CDK.AWS.SecretsManager.ISecret secret) => secret.SecretFullArn ?? $"{secret.SecretArn}-??????";
 
     private void Grant(string step, string[] actions, params string[] resources) =>
         Roles[step].AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = actions, Resources = resources }));

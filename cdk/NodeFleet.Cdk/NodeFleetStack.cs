@@ -21,7 +21,9 @@ public sealed class NodeFleetStack : Stack
         var settings = props.Settings;
         Amazon.CDK.Tags.Of(this).Add("nodefleet:cluster", settings.Scaling.ClusterName);
 
-        Cluster = new ClusterConstruct(this, "Cluster", new ClusterProps { Settings = settings, RepositoryRoot = props.RepositoryRoot });
+        Cluster = settings.Existing is { } existing
+            ? new ExistingClusterConstruct(this, "Cluster", existing)
+            : new ClusterConstruct(this, "Cluster", new ClusterProps { Settings = settings, RepositoryRoot = props.RepositoryRoot });
         var state = new StateConstruct(this, "State");
         var notifications = new NotificationsConstruct(this, "Notifications", new NotificationsProps { Settings = settings });
         Functions = new FunctionsConstruct(this, "Functions", new FunctionsProps
@@ -36,7 +38,7 @@ public sealed class NodeFleetStack : Stack
         _ = new CfnOutput(this, "StateTable", new CfnOutputProps { Value = state.Table.TableName });
     }
 
-    public ClusterConstruct Cluster { get; }
+    public IClusterResources Cluster { get; }
     public FunctionsConstruct Functions { get; }
     public WorkflowConstruct Workflow { get; }
 }

@@ -113,4 +113,25 @@ public class SnsNotifierTests(MotoServer moto)
         Assert.Equal(expected, NotificationFormat.Subject(ScaleUp with { Title = title }));
         Assert.True(NotificationFormat.Subject(ScaleUp with { Title = new string('x', 300) }).Length < 100);
     }
+
+    [Fact]
+    public async Task SlackWebhook_Refusing_ErrorNeverCarriesTheWebhookUrl()
+    {
+        using var slack = new HttpListener();
+        var url = $"http://127.0.0.1:{MotoServer.FreePort()}/services/T000/B000/SECRETPART/";
+        slack.Prefixes.Add(url);
+        slack.Start();
+        _ = Task.Run(async () =>
+        {
+            var context = await slack.GetContextAsync();
+            context.Response.StatusCode = 404;
+            await context.Response.OutputStream.WriteAsync("no_service"u8.ToArray());
+            context.Response.Close();
+        });
+
+        var error = await Assert.ThrowsAnyAsync<AwsException>(() => new SlackWebhook(new HttpClient()).PostAsync(new Uri(url), "{}", default));
+
+        Assert.Contains("no_service", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRETPART", error.ToString(), StringComparison.Ordinal);
+    }
 }

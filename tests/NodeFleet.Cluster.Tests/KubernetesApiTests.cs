@@ -128,6 +128,7 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<ClusterPermissionException>(() => Api("stolen").ListNodesAsync(null, default));
 
         Assert.Contains("rejected NodeFleet's token (401)", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("stolen", error.Message, StringComparison.Ordinal); // errors reach logs: never the token
     }
 
     [Fact]
