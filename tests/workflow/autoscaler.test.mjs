@@ -2,27 +2,15 @@
 // handlers per Task (the real C# handlers run in the end-to-end suite). Run: node --test tests/workflow
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { root, raw, substitute, substitutions as defaults, stepOf } from './definition.mjs';
 
-// aws-local-stepfunctions needs Promise.withResolvers, which node 20 lacks (without it every Task
-// fails with a TypeError that Catch would hide).
-if (!Promise.withResolvers) {
-  Promise.withResolvers = () => { let resolve, reject; const promise = new Promise((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };
-}
 const { StateMachine } = await import('aws-local-stepfunctions');
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const raw = readFileSync(join(root, 'statemachines', 'autoscaler.asl.json'), 'utf8');
-const steps = ['CollectMetrics', 'Decide', 'AcquireLock', 'LaunchNodes', 'CheckNodesReady', 'DrainNode', 'TerminateNode', 'UpdateState', 'Notify'];
-const substitutions = Object.fromEntries([
-  ...steps.map(s => [`${s}FunctionArn`, `arn:aws:lambda:us-east-1:123456789012:function:nodefleet-${s}`]),
-  ['ReadyPollSeconds', '30'], ['DrainPollSeconds', '20'],
-]);
-const substituted = raw.replace(/\$\{(\w+)\}/g, (_, key) => { if (!(key in substitutions)) throw new Error(`unknown placeholder ${key}`); return substitutions[key]; });
+const substitutions = defaults();
+const substituted = substitute(substitutions);
 const definition = JSON.parse(substituted);
 const states = definition.States;
 
@@ -85,7 +73,7 @@ async function run(handlers, input = {}) {
   const calls = {};
   const wrapped = {};
   for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
-    const step = state.Resource.split(':function:nodefleet-')[1];
+    const step = stepOf(state);
     if (!handlers[step]) continue;
     wrapped[stateName] = async (event) => {
       (calls[step] ??= []).push(event);
