@@ -21,6 +21,9 @@ public sealed class LocalCloud : IAsyncLifetime
     public Uri MotoUrl { get; private set; } = null!;
     public Uri HostUrl { get; private set; } = null!;
     public KubeApiServer Kube { get; private set; } = null!;
+
+    /// <summary>Turns launched instances into nodes after a one-second boot.</summary>
+    public InstanceNodes Nodes { get; private set; } = null!;
     public ClusterModel Model { get; } = new();
     public string Table { get; } = "nodefleet-e2e";
     public string QueueUrl { get; private set; } = "";
@@ -57,6 +60,8 @@ public sealed class LocalCloud : IAsyncLifetime
         Aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", queueArn);
 
         Kube = await KubeApiServer.StartAsync(Model);
+        var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), TimeSpan.FromSeconds(10));
+        Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250));
         var token = Path.Combine(directory, "token");
         var ca = Path.Combine(directory, "ca.pem");
         await File.WriteAllTextAsync(token, KubeApiServer.AdminToken);
@@ -74,7 +79,7 @@ public sealed class LocalCloud : IAsyncLifetime
             ["AWS_ACCESS_KEY_ID"] = "test",
             ["AWS_SECRET_ACCESS_KEY"] = "test",
             ["NODEFLEET_CLUSTER_NAME"] = Cluster,
-            ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "3s",
+            ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "10s",
             ["NODEFLEET_STATE_TABLE"] = Table,
             ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
             ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
@@ -123,6 +128,7 @@ public sealed class LocalCloud : IAsyncLifetime
         }
 
         host?.Dispose();
+        await Nodes.DisposeAsync();
         moto?.Dispose();
         await Kube.DisposeAsync();
         Directory.Delete(directory, recursive: true);
@@ -167,9 +173,9 @@ public sealed class LocalCloud : IAsyncLifetime
         }
     }
 
-    /// <summary>Instances of this cluster, as the AWS CLI sees them.</summary>
-    public List<(string Id, string State)> Instances() =>
-        Aws("ec2", "describe-instances", "--filters", $"Name=tag:nodefleet.io/cluster,Values={Cluster}")
+    /// <summary>Instances of this cluster (or of one launch), as the AWS CLI sees them.</summary>
+    public List<(string Id, string State)> Instances(string? launchId = null) =>
+        Aws("ec2", "describe-instances", "--filters", launchId is null ? $"Name=tag:nodefleet.io/cluster,Values={Cluster}" : $"Name=tag:nodefleet.io/launch-id,Values={launchId}")
             .GetProperty("Reservations").EnumerateArray().SelectMany(r => r.GetProperty("Instances").EnumerateArray())
             .Select(i => (i.GetProperty("InstanceId").GetString()!, i.GetProperty("State").GetProperty("Name").GetString()!)).ToList();
 

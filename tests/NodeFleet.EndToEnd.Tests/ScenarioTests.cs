@@ -48,31 +48,59 @@ public class ScenarioTests(LocalCloud cloud)
         AssertNoLeaseHeld();
     }
 
-    [Fact]
-    public void SpotInterruption_DrainsAtOnce_LaunchesAReplacement_CleansItUpWhenItNeverJoins()
+    private static Dictionary<string, object> SpotWarning(string instanceId) => new()
     {
-        cloud.Model.Add(new TestNode { Name = "w-spot", ProviderId = "aws:///us-east-1a/i-0spot0000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
-        cloud.Model.Add(new TestNode { Name = "w-other", ProviderId = "aws:///us-east-1a/i-0other000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
-        cloud.Model.Add(new TestPod { Namespace = "shop", Name = "api-1", NodeName = "w-spot" });
+        ["detail-type"] = "EC2 Spot Instance Interruption Warning",
+        ["source"] = "aws.ec2",
+        ["detail"] = new Dictionary<string, object> { ["instance-id"] = instanceId, ["instance-action"] = "terminate" },
+    };
+
+    private static string LaunchIdOf(JsonElement run) => "launch-" + run.GetProperty("executionId").GetString()!.Split(':')[^1];
+
+    [Fact]
+    public void SpotInterruption_DrainsAtOnce_ReplacementJoins_InterruptedNodeRetired()
+    {
+        cloud.Model.Add(new TestNode { Name = "w-spot-a", ProviderId = "aws:///us-east-1a/i-0spota000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        cloud.Model.Add(new TestPod { Namespace = "shop", Name = "api-a", NodeName = "w-spot-a" });
         cloud.Notifications();
 
-        var run = cloud.Run(new Dictionary<string, object>
-        {
-            ["detail-type"] = "EC2 Spot Instance Interruption Warning",
-            ["source"] = "aws.ec2",
-            ["detail"] = new Dictionary<string, object> { ["instance-id"] = "i-0spot0000000000001", ["instance-action"] = "terminate" },
-        });
+        var run = cloud.Run(SpotWarning("i-0spota000000000001"));
 
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
         var path = Path(run);
         Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "NeedsReplacement?", "LaunchNodes", "Launched?"], path.Take(9));
-        Assert.Contains("CleanUpUnjoined", path); // the testbed never turns the instance into a node
-        Assert.True(cloud.Model.Node("w-spot")!.Unschedulable);
-        Assert.Empty(cloud.Model.Read((_, pods, _) => pods.Where(p => p.NodeName == "w-spot").ToList()));
-        // Invariant: no instance without a node past its deadline.
-        Assert.All(cloud.Instances(), i => Assert.Contains(i.State, new[] { "shutting-down", "terminated" }));
-        Assert.Single(cloud.Instances());
+        Assert.Equal(["AfterJoin", "RetireInterrupted", "DeleteInterruptedNode", "Replaced", "UpdateState", "Notify", "Done"], path.TakeLast(7));
+        Assert.Null(cloud.Model.Node("w-spot-a")); // drained, then its Node object deleted
+        var replacement = Assert.Single(cloud.Instances(LaunchIdOf(run)));
+        Assert.Equal("running", replacement.State);
+        Assert.True(cloud.Model.Read((nodes, _, _) => nodes.Any(n => n.ProviderId == $"aws:///us-east-1a/{replacement.Id}" && n.Ready)));
         AssertNoLeaseHeld();
-        Assert.Contains("Launch failed", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
+        Assert.Contains("Replaced w-spot-a with 1 new worker(s)", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SpotInterruption_ReplacementNeverJoins_IsTerminatedAndRecordedAsFailed()
+    {
+        cloud.Model.Add(new TestNode { Name = "w-spot-b", ProviderId = "aws:///us-east-1a/i-0spotb000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        cloud.Notifications();
+        cloud.Nodes.Joining = false;
+        try
+        {
+            var run = cloud.Run(SpotWarning("i-0spotb000000000001"));
+
+            Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
+            Assert.Contains("CleanUpUnjoined", Path(run));
+            // Invariant: no instance without a node past its deadline.
+            var launched = Assert.Single(cloud.Instances(LaunchIdOf(run)));
+            Assert.Contains(launched.State, new[] { "shutting-down", "terminated" });
+            AssertNoLeaseHeld();
+            Assert.Contains("Launch failed", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
+            var history = cloud.StateItem().GetProperty("history").GetProperty("S").GetString()!;
+            Assert.Contains("LaunchFailed", history, StringComparison.Ordinal);
+        }
+        finally
+        {
+            cloud.Nodes.Joining = true;
+        }
     }
 }

@@ -67,7 +67,15 @@ public sealed class ClusterModel
 
     public TestNode? Node(string name) { lock (gate) { return nodes.FirstOrDefault(n => n.Name == name); } }
 
-    public bool RemoveNode(string name) { lock (gate) { return nodes.RemoveAll(n => n.Name == name) > 0; } }
+    /// <summary>Removes the node and the pods bound to it (their controllers' job is to recreate them).</summary>
+    public bool RemoveNode(string name)
+    {
+        lock (gate)
+        {
+            pods.RemoveAll(p => p.NodeName == name);
+            return nodes.RemoveAll(n => n.Name == name) > 0;
+        }
+    }
 
     public int DisruptionsAllowed(TestBudget budget)
     {

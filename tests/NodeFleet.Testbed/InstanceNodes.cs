@@ -1,0 +1,110 @@
+using NodeFleet.Aws.Ec2;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Testbed;
+
+/// <summary>
+/// Plays the kubelet of every worker: a running instance tagged for the cluster becomes a Ready
+/// node (provider id, labels, allocatable from its type) once it has been running for the boot
+/// delay; a node whose instance is gone disappears with its pods. <see cref="Joining"/> set to
+/// false keeps new instances from ever joining.
+/// </summary>
+public sealed class InstanceNodes : IAsyncDisposable
+{
+    private static readonly Dictionary<string, (long Cpu, long Memory)> Shapes = new(StringComparer.Ordinal)
+    {
+        ["t3.large"] = (2000, 8L << 30),
+        ["t3a.large"] = (2000, 8L << 30),
+        ["m5.large"] = (2000, 8L << 30),
+        ["t3.xlarge"] = (4000, 16L << 30),
+    };
+
+    private readonly IEc2Api ec2;
+    private readonly ClusterModel cluster;
+    private readonly string clusterName;
+    private readonly TimeSpan bootDelay;
+    private readonly Dictionary<string, DateTimeOffset> firstSeen = [];
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task loop;
+
+    public InstanceNodes(IEc2Api ec2, ClusterModel cluster, string clusterName, TimeSpan bootDelay, TimeSpan interval)
+    {
+        this.ec2 = ec2;
+        this.cluster = cluster;
+        this.clusterName = clusterName;
+        this.bootDelay = bootDelay;
+        loop = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await SyncAsync(stop.Token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LastError = e;
+                }
+
+                await Task.Delay(interval, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        });
+    }
+
+    public bool Joining { get; set; } = true;
+
+    public Exception? LastError { get; private set; }
+
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        var instances = await ec2.DescribeInstancesAsync([new Ec2Filter($"tag:{FleetTags.Cluster}", clusterName), new Ec2Filter($"tag:{FleetTags.Managed}", "true")], [], cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        var alive = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var instance in instances)
+        {
+            var providerId = ProviderId.For(instance.Zone, instance.InstanceId);
+            if (instance.State is not ("pending" or "running"))
+            {
+                continue;
+            }
+
+            alive.Add(providerId);
+            if (!firstSeen.TryAdd(instance.InstanceId, now) && Joining && now - firstSeen[instance.InstanceId] >= bootDelay
+                && cluster.Read((nodes, _, _) => nodes.All(n => n.ProviderId != providerId)))
+            {
+                var (cpu, memory) = Shapes.GetValueOrDefault(instance.InstanceType, (2000, 8L << 30));
+                cluster.Add(new TestNode
+                {
+                    Name = "ip-" + instance.InstanceId[2..],
+                    ProviderId = providerId,
+                    CpuMillis = cpu,
+                    MemoryBytes = memory,
+                    Labels =
+                    {
+                        ["nodefleet.io/managed"] = "true",
+                        ["nodefleet.io/cluster"] = clusterName,
+                        ["nodefleet.io/capacity-type"] = instance.Spot ? "spot" : "on-demand",
+                        ["topology.kubernetes.io/zone"] = instance.Zone,
+                        ["node.kubernetes.io/instance-type"] = instance.InstanceType,
+                    },
+                });
+            }
+        }
+
+        // Nodes of instances that were ours and are gone leave the cluster, with their pods.
+        var gone = cluster.Read((nodes, _, _) => nodes
+            .Where(n => n.ProviderId is { } p && p.StartsWith("aws:///", StringComparison.Ordinal) && n.Labels.GetValueOrDefault("nodefleet.io/cluster") == clusterName && !alive.Contains(p))
+            .Select(n => n.Name).ToList());
+        foreach (var name in gone)
+        {
+            cluster.RemoveNode(name);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        await loop;
+        stop.Dispose();
+    }
+}
