@@ -27,6 +27,12 @@ public sealed class TestPod
     public bool EmptyDir { get; init; }
     public long CpuMillis { get; init; } = 100;
     public long MemoryBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>CPU the pod actually burns, in millicores (the load model).</summary>
+    public long CpuUsageMillis { get; set; }
+
+    /// <summary>True while the scheduler finds no node with room for the pod.</summary>
+    public bool Unschedulable { get; set; }
 }
 
 /// <summary>A PodDisruptionBudget with either minAvailable or maxUnavailable, over matchLabels.</summary>
@@ -89,6 +95,36 @@ public sealed class ClusterModel
         }
     }
 
+    /// <summary>
+    /// Binds every pod without a node to the first Ready, schedulable node with room for its
+    /// requests (CPU, memory, pod slots), as the scheduler would; a pod that fits nowhere is
+    /// marked unschedulable until room appears.
+    /// </summary>
+    public void Schedule()
+    {
+        lock (gate)
+        {
+            foreach (var pod in pods.Where(p => p.NodeName is null && p.Phase is "Pending" or "Running"))
+            {
+                var node = nodes.FirstOrDefault(n => n.Ready && !n.Unschedulable && !n.Taints.Any(t => t.Effect is "NoSchedule" or "NoExecute") && Fits(n, pod));
+                pod.Unschedulable = node is null;
+                if (node is not null)
+                {
+                    pod.NodeName = node.Name;
+                    pod.Phase = "Running";
+                }
+            }
+        }
+    }
+
+    private bool Fits(TestNode node, TestPod pod)
+    {
+        var bound = pods.Where(p => p.NodeName == node.Name && p.Phase is "Pending" or "Running").ToList();
+        return bound.Sum(p => p.CpuMillis) + pod.CpuMillis <= node.CpuMillis
+            && bound.Sum(p => p.MemoryBytes) + pod.MemoryBytes <= node.MemoryBytes
+            && bound.Count + 1 <= node.MaxPods;
+    }
+
     public static bool Selects(TestBudget budget, TestPod pod) =>
         pod.Namespace == budget.Namespace && budget.MatchLabels.All(m => pod.Labels.TryGetValue(m.Key, out var v) && v == m.Value);
 
@@ -110,7 +146,18 @@ public sealed class ClusterModel
                 return (429, $"The disruption budget {blocking.Name} needs {blocking.MinAvailable ?? healthy} healthy pods and has {healthy} currently");
             }
 
+            // A controller-owned pod comes back unbound, as its ReplicaSet would recreate it.
             pods.Remove(pod);
+            if (pod.OwnerKind is not null and not "DaemonSet")
+            {
+                pods.Add(new TestPod
+                {
+                    Namespace = pod.Namespace, Name = pod.Name + "-r", OwnerKind = pod.OwnerKind, OwnerName = pod.OwnerName,
+                    Labels = pod.Labels, Annotations = pod.Annotations, CpuMillis = pod.CpuMillis, MemoryBytes = pod.MemoryBytes,
+                    CpuUsageMillis = pod.CpuUsageMillis, Phase = "Pending",
+                });
+            }
+
             return (201, "");
         }
     }

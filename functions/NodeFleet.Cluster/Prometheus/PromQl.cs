@@ -14,23 +14,27 @@ public static class PromQl
 {
     private const string NotControlPlane = """unless on(node) kube_node_role{role=~"control-plane|master"}""";
 
-    /// <summary>Share of the workers' CPU cores busy (not idle), over the last minute.</summary>
-    public const string WorkerCpu =
-        $$"""(sum(rate(node_cpu_seconds_total{mode!="idle"}[1m]) {{NotControlPlane}}) / sum(count by (node, cpu) (node_cpu_seconds_total{mode="idle"}) {{NotControlPlane}}))""";
+    /// <summary>Share of the workers' CPU cores busy (not idle), over <paramref name="rateWindow"/> (setting cpuRateWindow).</summary>
+    public static string WorkerCpu(TimeSpan rateWindow) =>
+        $$"""(sum(rate(node_cpu_seconds_total{mode!="idle"}[{{Seconds(rateWindow)}}]) {{NotControlPlane}}) / sum(count by (node, cpu) (node_cpu_seconds_total{mode="idle"}) {{NotControlPlane}}))""";
 
     /// <summary>Share of the workers' memory in use (total minus available).</summary>
     public const string WorkerMemory =
         $$"""(1 - sum(node_memory_MemAvailable_bytes {{NotControlPlane}}) / sum(node_memory_MemTotal_bytes {{NotControlPlane}}))""";
 
-    /// <summary>The lowest value over <paramref name="window"/> (subquery at 15 s): above a threshold means it held the whole window.</summary>
-    public static string MinOver(string expression, TimeSpan window) => $"min_over_time({expression}[{Seconds(window)}:15s])";
+    /// <summary>The lowest value over <paramref name="window"/>: above a threshold means it held the whole window.</summary>
+    public static string MinOver(string expression, TimeSpan window) => $"min_over_time({expression}[{Seconds(window)}:{Step(window, 12, 15)}])";
 
     /// <summary>The highest value over <paramref name="window"/>: below a threshold means it held the whole window.</summary>
-    public static string MaxOver(string expression, TimeSpan window) => $"max_over_time({expression}[{Seconds(window)}:15s])";
+    public static string MaxOver(string expression, TimeSpan window) => $"max_over_time({expression}[{Seconds(window)}:{Step(window, 12, 15)}])";
 
     /// <summary>CPU utilisation <paramref name="horizon"/> ahead, by a straight line fitted to <paramref name="lookback"/>.</summary>
-    public static string PredictedCpu(TimeSpan lookback, TimeSpan horizon) =>
-        $"predict_linear({WorkerCpu}[{Seconds(lookback)}:1m], {Seconds(horizon).TrimEnd('s')})";
+    public static string PredictedCpu(string cpu, TimeSpan lookback, TimeSpan horizon) =>
+        $"predict_linear({cpu}[{Seconds(lookback)}:{Step(lookback, 30, 60)}], {Seconds(horizon).TrimEnd('s')})";
+
+    /// <summary>A subquery resolution giving about <paramref name="points"/> points over the window, between 1 s and <paramref name="most"/> s.</summary>
+    private static string Step(TimeSpan window, int points, int most) =>
+        Math.Clamp((long)(window.TotalSeconds / points), 1, most).ToString(CultureInfo.InvariantCulture) + "s";
 
     /// <summary>Every node (one series each): the node name and its provider id.</summary>
     public const string Nodes = "kube_node_info";

@@ -19,6 +19,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
     public async Task<ClusterSnapshot> CollectAsync(DateTimeOffset at, CancellationToken cancellationToken)
     {
         Task<IReadOnlyList<Sample>> Q(string name, string promql) => prometheus.QueryAsync(name, promql, at, cancellationToken);
+        var cpu = PromQl.WorkerCpu(settings.CpuRateWindow);
 
         var nodesQ = Q("nodes", PromQl.Nodes);
         var readyQ = Q("ready", PromQl.Ready);
@@ -32,13 +33,13 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var podCountQ = Q("podCount", PromQl.PodCount);
         var pendingQ = Q("unschedulablePods", PromQl.UnschedulablePods);
         var pendingRequestsQ = Q("unschedulableRequests", PromQl.UnschedulableRequests);
-        var cpuNowQ = Q("cpuNow", PromQl.WorkerCpu);
-        var cpuUpQ = Q("cpuMinOverUpWindow", PromQl.MinOver(PromQl.WorkerCpu, settings.ScaleUpCpuWindow));
-        var cpuDownQ = Q("cpuMaxOverDownWindow", PromQl.MaxOver(PromQl.WorkerCpu, settings.ScaleDownWindow));
+        var cpuNowQ = Q("cpuNow", cpu);
+        var cpuUpQ = Q("cpuMinOverUpWindow", PromQl.MinOver(cpu, settings.ScaleUpCpuWindow));
+        var cpuDownQ = Q("cpuMaxOverDownWindow", PromQl.MaxOver(cpu, settings.ScaleDownWindow));
         var memoryNowQ = Q("memoryNow", PromQl.WorkerMemory);
         var memoryDownQ = Q("memoryMaxOverDownWindow", PromQl.MaxOver(PromQl.WorkerMemory, settings.ScaleDownWindow));
         var predictedQ = settings.PredictiveHorizon > TimeSpan.Zero
-            ? Q("predictedCpuUtilization", PromQl.PredictedCpu(settings.PredictiveLookback, settings.PredictiveHorizon))
+            ? Q("predictedCpuUtilization", PromQl.PredictedCpu(cpu, settings.PredictiveLookback, settings.PredictiveHorizon))
             : null;
         var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
         await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, pendingQ, pendingRequestsQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }

@@ -36,6 +36,7 @@ public sealed record ScalingSettings
     public double? CustomMetricTargetPerNode { get; init; }
     public TimeSpan PredictiveHorizon { get; init; } = TimeSpan.Zero;
     public TimeSpan PredictiveLookback { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan CpuRateWindow { get; init; } = TimeSpan.FromMinutes(1);
 
     public static ScalingSettings Defaults { get; } = new();
 
@@ -71,6 +72,7 @@ public sealed record ScalingSettings
         CheckPositive(errors, "scaleDownWindow", ScaleDownWindow);
         CheckPositive(errors, "nodeJoinTimeout", NodeJoinTimeout);
         CheckPositive(errors, "maxSnapshotAge", MaxSnapshotAge);
+        CheckPositive(errors, "cpuRateWindow", CpuRateWindow);
         Check(ScaleUpCooldown >= TimeSpan.Zero, "scaleUpCooldown: must not be negative");
         Check(ScaleDownCooldown >= TimeSpan.Zero, "scaleDownCooldown: must not be negative");
         Check(WorkerShape.CpuMillis > 0, $"workerCpuMillis: must be positive (got {WorkerShape.CpuMillis})");
