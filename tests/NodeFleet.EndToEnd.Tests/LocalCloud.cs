@@ -8,18 +8,25 @@ namespace NodeFleet.EndToEnd.Tests;
 /// <summary>
 /// Everything NodeFleet talks to, on loopback: moto_server (EC2, DynamoDB, SNS, SQS), the emulated
 /// Kubernetes API, and the local invoke host running the real handlers with the environment the
-/// stack would give them. Prometheus is absent: these scenarios need none, and "Prometheus down"
-/// is one of them.
+/// stack would give them, with timings compressed from minutes to seconds. A real Prometheus
+/// scrapes the emulated cluster every second; a second host points at a Prometheus that is down.
 /// </summary>
-public sealed class LocalCloud : IAsyncLifetime
+public class LocalCloud : IAsyncLifetime
 {
     public const string Cluster = "e2e";
     private ServerProcess? moto;
-    private Process? host;
+    private ServerProcess? prometheus;
+    private MetricsExporter? exporter;
+    private readonly List<Process> hosts = [];
     private readonly string directory = Path.Combine(Path.GetTempPath(), "nodefleet-e2e-" + Guid.NewGuid().ToString("N")[..8]);
 
     public Uri MotoUrl { get; private set; } = null!;
     public Uri HostUrl { get; private set; } = null!;
+
+    public Uri PrometheusUrl { get; private set; } = null!;
+
+    /// <summary>A host whose Prometheus is unreachable.</summary>
+    public Uri DeadMetricsHostUrl { get; private set; } = null!;
     public KubeApiServer Kube { get; private set; } = null!;
 
     /// <summary>Turns launched instances into nodes after a one-second boot.</summary>
@@ -67,19 +74,28 @@ public sealed class LocalCloud : IAsyncLifetime
         await File.WriteAllTextAsync(token, KubeApiServer.AdminToken);
         await File.WriteAllTextAsync(ca, Kube.Certificates.AuthorityPem);
 
-        var hostPort = Loopback.FreePort();
-        HostUrl = new Uri($"http://127.0.0.1:{hostPort}/");
-        var dll = Path.Combine(RepositoryRoot, "tests", "NodeFleet.LocalHost", "bin", Configuration, "net10.0", "NodeFleet.LocalHost.dll");
-        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (key, value) in new Dictionary<string, string>
+        exporter = new MetricsExporter(Model);
+        var prometheusPort = Loopback.FreePort();
+        await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"),
+            $"global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
+        prometheus = await ServerProcess.StartAsync("prometheus",
+            [$"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "tsdb")}", $"--web.listen-address=127.0.0.1:{prometheusPort}", "--log.level=warn"],
+            new Uri($"http://127.0.0.1:{prometheusPort}/-/ready"), TimeSpan.FromSeconds(60));
+        PrometheusUrl = new Uri($"http://127.0.0.1:{prometheusPort}/");
+
+        var environment = new Dictionary<string, string>
         {
-            ["NODEFLEET_LOCALHOST_PORT"] = hostPort.ToString(CultureInfo.InvariantCulture),
             ["AWS_ENDPOINT_URL"] = MotoUrl.ToString().TrimEnd('/'),
             ["AWS_REGION"] = "us-east-1",
             ["AWS_ACCESS_KEY_ID"] = "test",
             ["AWS_SECRET_ACCESS_KEY"] = "test",
             ["NODEFLEET_CLUSTER_NAME"] = Cluster,
             ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "10s",
+            ["NODEFLEET_SCALE_UP_CPU_WINDOW"] = "6s",
+            ["NODEFLEET_SCALE_DOWN_WINDOW"] = "12s",
+            ["NODEFLEET_CPU_RATE_WINDOW"] = "4s",
+            ["NODEFLEET_SCALE_UP_COOLDOWN"] = "5s",
+            ["NODEFLEET_SCALE_DOWN_COOLDOWN"] = "10s",
             ["NODEFLEET_STATE_TABLE"] = Table,
             ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
             ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
@@ -89,15 +105,28 @@ public sealed class LocalCloud : IAsyncLifetime
             ["NODEFLEET_KUBE_API_URL"] = Kube.Url.ToString(),
             ["NODEFLEET_KUBE_TOKEN_FILE"] = token,
             ["NODEFLEET_KUBE_CA_FILE"] = ca,
-            // Nothing listens here: the "Prometheus down" scenario, and proof that interruptions never ask it.
-            ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{Loopback.FreePort()}",
-            ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "1s",
-        })
+            ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{prometheusPort}",
+            ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "2s",
+        };
+        HostUrl = await StartHostAsync(environment);
+        // Nothing listens here: the "Prometheus down" scenario, and proof that interruptions never ask it.
+        DeadMetricsHostUrl = await StartHostAsync(new Dictionary<string, string>(environment) { ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{Loopback.FreePort()}" });
+    }
+
+    private async Task<Uri> StartHostAsync(Dictionary<string, string> environment)
+    {
+        var port = Loopback.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var dll = Path.Combine(RepositoryRoot, "tests", "NodeFleet.LocalHost", "bin", Configuration, "net10.0", "NodeFleet.LocalHost.dll");
+        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
         }
 
-        host = Process.Start(info)!;
+        info.Environment["NODEFLEET_LOCALHOST_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        var host = Process.Start(info)!;
+        hosts.Add(host);
         host.OutputDataReceived += (_, _) => { };
         host.ErrorDataReceived += (_, _) => { };
         host.BeginOutputReadLine();
@@ -107,9 +136,9 @@ public sealed class LocalCloud : IAsyncLifetime
         {
             try
             {
-                if ((await http.GetAsync(new Uri(HostUrl, "health"))).IsSuccessStatusCode)
+                if ((await http.GetAsync(new Uri(url, "health"))).IsSuccessStatusCode)
                 {
-                    break;
+                    return url;
                 }
             }
             catch (HttpRequestException) when (i < 150 && !host.HasExited)
@@ -121,14 +150,20 @@ public sealed class LocalCloud : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (host is { HasExited: false })
+        foreach (var host in hosts)
         {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
+            if (!host.HasExited)
+            {
+                host.Kill(entireProcessTree: true);
+                await host.WaitForExitAsync();
+            }
+
+            host.Dispose();
         }
 
-        host?.Dispose();
         await Nodes.DisposeAsync();
+        prometheus?.Dispose();
+        exporter?.Dispose();
         moto?.Dispose();
         await Kube.DisposeAsync();
         Directory.Delete(directory, recursive: true);
@@ -144,12 +179,35 @@ public sealed class LocalCloud : IAsyncLifetime
     }
 
     /// <summary>One execution of the real state machine; the result as the runner reports it.</summary>
-    public JsonElement Run(object trigger, int waitSeconds = 1)
+    public JsonElement Run(object trigger, int waitSeconds = 1, Uri? host = null)
     {
         var input = Path.Combine(directory, $"input-{Guid.NewGuid():N}.json");
         File.WriteAllText(input, JsonSerializer.Serialize(trigger));
-        var output = Tool.Run("node", [Path.Combine(RepositoryRoot, "tests", "workflow", "local-runner.mjs"), "--host", HostUrl.ToString(), "--input", input, "--wait-seconds", waitSeconds.ToString(CultureInfo.InvariantCulture)]);
+        var output = Tool.Run("node", [Path.Combine(RepositoryRoot, "tests", "workflow", "local-runner.mjs"), "--host", (host ?? HostUrl).ToString(), "--input", input, "--wait-seconds", waitSeconds.ToString(CultureInfo.InvariantCulture)]);
         return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
+    }
+
+    /// <summary>Waits until Prometheus answers <paramref name="promql"/> with <paramref name="expected"/> (what a tick would read).</summary>
+    public async Task WaitForAsync(string promql, double expected, TimeSpan timeout)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(PrometheusUrl, $"api/v1/query?query={Uri.EscapeDataString(promql)}")));
+            var result = json.RootElement.GetProperty("data").GetProperty("result");
+            if (result.GetArrayLength() > 0 && Math.Abs(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) - expected) < 1e-6)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Prometheus did not report {promql} = {expected} within {timeout.TotalSeconds} s");
+            }
+
+            await Task.Delay(250);
+        }
     }
 
     /// <summary>Notifications delivered to the topic's SQS subscription since the last call.</summary>
@@ -188,8 +246,20 @@ public sealed class LocalCloud : IAsyncLifetime
     }
 }
 
+/// <summary>A fresh cloud for the interruption and failure scenarios.</summary>
+public sealed class InterruptionCloud : LocalCloud;
+
+/// <summary>A fresh cloud for the scaling scenarios.</summary>
+public sealed class ScalingCloud : LocalCloud;
+
 [CollectionDefinition(Name)]
-public sealed class LocalCloudGroup : ICollectionFixture<LocalCloud>
+public sealed class LocalCloudGroup : ICollectionFixture<InterruptionCloud>
 {
     public const string Name = "local-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class ScalingCloudGroup : ICollectionFixture<ScalingCloud>
+{
+    public const string Name = "scaling-cloud";
 }

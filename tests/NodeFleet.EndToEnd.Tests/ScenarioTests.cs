@@ -8,7 +8,7 @@ namespace NodeFleet.EndToEnd.Tests;
 /// followed by the invariants: no instance left without a node past its deadline, no lease held.
 /// </summary>
 [Collection(LocalCloudGroup.Name)]
-public class ScenarioTests(LocalCloud cloud)
+public class ScenarioTests(InterruptionCloud cloud)
 {
     private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
 
@@ -40,7 +40,7 @@ public class ScenarioTests(LocalCloud cloud)
     {
         cloud.Notifications();
 
-        var run = cloud.Run(new Dictionary<string, object>());
+        var run = cloud.Run(new Dictionary<string, object>(), host: cloud.DeadMetricsHostUrl);
 
         Assert.Equal("FAILED", run.GetProperty("status").GetString());
         Assert.DoesNotContain("AcquireLock", Path(run));

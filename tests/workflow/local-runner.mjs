@@ -3,7 +3,8 @@
 //
 //   node tests/workflow/local-runner.mjs --host http://127.0.0.1:PORT [--input FILE] [--wait-seconds N] [--name NAME]
 //
-// Prints one JSON object: status, the states entered in order, transitions, output or error.
+// Prints one JSON object: status, start time, the states entered in order, their count (state
+// transitions), each Task invocation with its time (ms since the epoch), and the output or error.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -16,9 +17,11 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
   const definition = JSON.parse(substitute(substitutions({ readyPollSeconds: Math.max(1, waitSeconds), drainPollSeconds: Math.max(1, waitSeconds) })));
   const states = definition.States;
   const handlers = {};
+  const calls = [];
   for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
     const step = stepOf(state);
     handlers[stateName] = async (event) => {
+      calls.push({ state: stateName, step, at: Date.now() });
       const response = await fetch(new URL(`invoke/${step}`, host), { method: 'POST', body: JSON.stringify(event), headers: { 'content-type': 'application/json' } });
       const body = await response.json();
       if (!response.ok) {
@@ -38,12 +41,13 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
     overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     context: { Execution: { Id: executionId, Name: name } },
   });
+  const startedAt = Date.now();
   const entered = [];
   const events = (async () => { for await (const e of execution.eventLogs) if (e.type === 'StateEntered') entered.push(e.state.name); })();
   let output, error;
   try { output = await execution.result; } catch (e) { error = { name: e.name, message: e.message }; }
   await events;
-  return { executionId, status: error ? 'FAILED' : 'SUCCEEDED', entered, transitions: entered.length, output, error };
+  return { executionId, status: error ? 'FAILED' : 'SUCCEEDED', startedAt, entered, transitions: entered.length, calls, output, error };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using NodeFleet.Testbed;
+using Xunit.Abstractions;
+
+namespace NodeFleet.EndToEnd.Tests;
+
+/// <summary>Scaling driven by what Prometheus scrapes from the emulated cluster.</summary>
+[Collection(ScalingCloudGroup.Name)]
+public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
+{
+    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
+
+    [Fact]
+    public async Task PendingPods_LaunchTheRightNumberInOneExecution_ThenABalancedTickIsANoOp()
+    {
+        cloud.Model.Add(new TestNode
+        {
+            Name = "master", ProviderId = "k3s://master",
+            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+        });
+        cloud.Model.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0w10000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        cloud.Model.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1a/i-0w20000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        // Six 1.5-core pods: one fits per 2-core worker, so two run and four wait for four new nodes.
+        for (var i = 0; i < 6; i++)
+        {
+            cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"web-{i}", Phase = "Pending", OwnerName = "web-7c9", CpuMillis = 1500, MemoryBytes = 256L << 20, CpuUsageMillis = 1000 });
+        }
+
+        cloud.Model.Schedule();
+        var unschedulableAt = DateTimeOffset.UtcNow;
+        await cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", 4, TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(5)); // let the CPU rate window fill
+
+        var run = cloud.Run(new Dictionary<string, object>());
+
+        Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
+        var state = run.GetProperty("output");
+        Assert.Equal("PendingPods", state.GetProperty("decision").GetProperty("reasonCode").GetString());
+        Assert.Equal(4, state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32());
+        Assert.Equal(4, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
+        Assert.Single(Path(run), s => s == "LaunchNodes");
+        Assert.Equal("ScaledUp", state.GetProperty("outcome").GetProperty("kind").GetString());
+        cloud.Model.Schedule();
+        Assert.Empty(cloud.Model.Read((_, pods, _) => pods.Where(p => p.NodeName is null).ToList()));
+        var item = cloud.StateItem();
+        Assert.False(item.TryGetProperty("leaseOwner", out _));
+
+        var startedAt = run.GetProperty("startedAt").GetInt64();
+        var launchAt = run.GetProperty("calls").EnumerateArray().First(c => c.GetProperty("step").GetString() == "LaunchNodes").GetProperty("at").GetInt64();
+        output.WriteLine($"pods unschedulable at {unschedulableAt:O}; tick started {startedAt - unschedulableAt.ToUnixTimeMilliseconds()} ms later (Prometheus scrape + rate window); launch call {launchAt - startedAt} ms into the execution");
+
+        // Six workers at 1 core each of 2: 50 % CPU, between the thresholds. Wait past the cooldown.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var noOp = cloud.Run(new Dictionary<string, object>());
+
+        Assert.Equal("SUCCEEDED", noOp.GetProperty("status").GetString());
+        Assert.Equal(["CollectMetrics", "Decide", "Act?", "Done"], Path(noOp));
+        Assert.Equal(4, noOp.GetProperty("transitions").GetInt32());
+        Assert.Equal("None", noOp.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
+        output.WriteLine($"no-op tick: {noOp.GetProperty("transitions").GetInt32()} state transitions, reason: {noOp.GetProperty("output").GetProperty("decision").GetProperty("reason").GetString()}");
+    }
+}
