@@ -59,5 +59,33 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         Assert.Equal(4, noOp.GetProperty("transitions").GetInt32());
         Assert.Equal("None", noOp.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
         output.WriteLine($"no-op tick: {noOp.GetProperty("transitions").GetInt32()} state transitions, reason: {noOp.GetProperty("output").GetProperty("decision").GetProperty("reason").GetString()}");
+
+        // Load removed: three of the six pods go, and CPU drops. After the scale-down window one
+        // empty worker is drained and terminated; right after, the scale-down cooldown holds.
+        cloud.Model.Read((_, pods, _) => { foreach (var pod in pods) { pod.CpuUsageMillis = 50; } return 0; });
+        foreach (var name in new[] { "web-3", "web-4", "web-5" })
+        {
+            Assert.True(cloud.Model.RemovePod("shop", name));
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(14)); // the 12-second scale-down window, at low CPU
+        var down = cloud.Run(new Dictionary<string, object>());
+
+        Assert.Equal("SUCCEEDED", down.GetProperty("status").GetString());
+        var downState = down.GetProperty("output");
+        Assert.Equal("ScaleDown", downState.GetProperty("decision").GetProperty("action").GetString());
+        Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteRemovedNode", "ScaledDown", "UpdateState", "Notify", "Done"], Path(down).SkipWhile(s => s != "DrainStart"));
+        var removed = downState.GetProperty("decision").GetProperty("nodeToRemove");
+        Assert.Null(cloud.Model.Node(removed.GetProperty("name").GetString()!));
+        Assert.DoesNotContain(cloud.Instances(), i => i.Id == removed.GetProperty("instanceId").GetString() && i.State == "running");
+        Assert.True(cloud.StateItem().TryGetProperty("lastScaleDownAt", out _));
+
+        var again = cloud.Run(new Dictionary<string, object>());
+        Assert.Equal("ScaleDownCooldown", again.GetProperty("output").GetProperty("decision").GetProperty("reasonCode").GetString());
+        // Invariants: no lease held; the master never touched; min and max kept.
+        Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+        Assert.NotNull(cloud.Model.Node("master"));
+        var managed = cloud.Model.Read((nodes, _, _) => nodes.Count(n => n.Labels.GetValueOrDefault("nodefleet.io/managed") == "true"));
+        Assert.InRange(managed, 2, 10);
     }
 }

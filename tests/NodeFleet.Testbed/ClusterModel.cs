@@ -71,6 +71,9 @@ public sealed class ClusterModel
         }
     }
 
+    /// <summary>Deletes a pod for good, as scaling its deployment down would.</summary>
+    public bool RemovePod(string ns, string name) { lock (gate) { return pods.RemoveAll(p => p.Namespace == ns && p.Name == name) > 0; } }
+
     public TestNode? Node(string name) { lock (gate) { return nodes.FirstOrDefault(n => n.Name == name); } }
 
     /// <summary>Removes the node and the pods bound to it (their controllers' job is to recreate them).</summary>
