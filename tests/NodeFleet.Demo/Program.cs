@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.Json;
+using NodeFleet.Testbed;
+
+// The scenarios: what happens to the workload, and when (seconds from the start).
+var scenarios = new Dictionary<string, (string Description, int Seconds, (int At, string What, Action<ClusterModel> Apply)[] Events)>
+{
+    ["flash-sale"] = ("a quiet shop, a sudden sale that needs many more nodes, then quiet again", 150,
+    [
+        (0, "2 shop pods at low load", m => AddPods(m, "shop", 2, 500, 100)),
+        (20, "flash sale: 12 checkout pods of 1.5 cores arrive", m => AddPods(m, "checkout", 12, 1500, 1200)),
+        (90, "sale over: checkout pods scaled away", m => RemovePods(m, "checkout")),
+    ]),
+    ["ramp"] = ("load grows in steps", 120,
+    [
+        (0, "2 pods", m => AddPods(m, "api", 2, 1000, 500)),
+        (20, "+3 pods", m => AddPods(m, "api", 3, 1000, 900, first: 2)),
+        (45, "+4 pods", m => AddPods(m, "api", 4, 1000, 900, first: 5)),
+    ]),
+    ["idle"] = ("nothing runs: the fleet stays at its minimum", 45, [(0, "no workload", _ => { })]),
+};
+
+var name = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault() ?? "flash-sale";
+var tickSeconds = int.Parse(args.SkipWhile(a => a != "--tick").Skip(1).FirstOrDefault() ?? "8", CultureInfo.InvariantCulture);
+if (!scenarios.TryGetValue(name, out var scenario))
+{
+    Console.Error.WriteLine($"demo: unknown scenario '{name}' (known: {string.Join(", ", scenarios.Keys)})");
+    return 2;
+}
+
+Console.WriteLine($"NodeFleet demo: {name} — {scenario.Description}");
+Console.WriteLine("Starting moto_server, Prometheus, the emulated cluster and the local invoke host on loopback ports...");
+await using var cloud = new LocalEnvironment();
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); }; // stop cleanly: every process is killed by PID on dispose
+await cloud.StartAsync();
+cloud.Model.Add(new TestNode
+{
+    Name = "master", ProviderId = "k3s://master",
+    Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+    Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+});
+await cloud.WaitForAsync("count(kube_node_info)", 1, TimeSpan.FromSeconds(60)); // the first scrape: no tick on missing data
+Console.WriteLine($"Ready. One execution every {tickSeconds} s; Wait states take 1 s; timings compressed (see tests/NodeFleet.Testbed/LocalEnvironment.cs).\n");
+Console.WriteLine($"{"time",5}  {"ready",5} {"launching",9} {"pending",7} {"cpu",5}  execution");
+
+var start = DateTimeOffset.UtcNow;
+var pending = new Queue<(int At, string What, Action<ClusterModel> Apply)>(scenario.Events.OrderBy(e => e.At));
+var rows = new List<(double At, int Ready, int Pending, string Action)>();
+while (!cancel.IsCancellationRequested && (DateTimeOffset.UtcNow - start).TotalSeconds < scenario.Seconds)
+{
+    var elapsed = (DateTimeOffset.UtcNow - start).TotalSeconds;
+    while (pending.Count > 0 && pending.Peek().At <= elapsed)
+    {
+        var e = pending.Dequeue();
+        e.Apply(cloud.Model);
+        Console.WriteLine($"{elapsed,4:0}s  ── {e.What}");
+    }
+
+    cloud.Model.Schedule();
+    var run = cloud.Run(new Dictionary<string, object>());
+    if (Environment.GetEnvironmentVariable("NODEFLEET_DEMO_DEBUG") is not null)
+    {
+        Console.WriteLine(run.GetRawText());
+    }
+
+    var (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
+    var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
+    var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();
+    var cpu = decision.ValueKind == JsonValueKind.Object && decision.GetProperty("figures").TryGetProperty("cpuNow", out var c) ? $"{c.GetDouble():P0}" : "n/a";
+    Console.WriteLine($"{(DateTimeOffset.UtcNow - start).TotalSeconds,4:0}s  {ready,5} {launching,9} {unschedulable,7} {cpu,5}  {run.GetProperty("status").GetString()} in {run.GetProperty("transitions").GetInt32()} transitions — {action}");
+    rows.Add(((DateTimeOffset.UtcNow - start).TotalSeconds, ready, unschedulable, decision.ValueKind == JsonValueKind.Object ? decision.GetProperty("action").GetString()! : "Failed"));
+    try
+    {
+        await Task.Delay(TimeSpan.FromSeconds(tickSeconds), cancel.Token);
+    }
+    catch (TaskCanceledException)
+    {
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("Summary");
+Console.WriteLine($"  executions            {rows.Count}");
+Console.WriteLine($"  scale-ups             {rows.Count(r => r.Action == "ScaleUp")}");
+Console.WriteLine($"  scale-downs           {rows.Count(r => r.Action == "ScaleDown")}");
+Console.WriteLine($"  most Ready workers    {(rows.Count > 0 ? rows.Max(r => r.Ready) : 0)}");
+Console.WriteLine($"  ticks with pending    {rows.Count(r => r.Pending > 0)} of {rows.Count}");
+Console.WriteLine($"  EC2 instances left    {cloud.Instances().Count(i => i.State == "running")} running");
+Console.WriteLine("Stopping every process started...");
+return 0;
+
+static (int Ready, int Launching, int Unschedulable) Counts(ClusterModel model, LocalEnvironment cloud)
+{
+    var running = cloud.Instances().Where(i => i.State is "pending" or "running").Select(i => i.Id).ToHashSet();
+    return model.Read((nodes, pods, _) =>
+    {
+        var ready = nodes.Count(n => n.Ready && n.Labels.GetValueOrDefault("nodefleet.io/managed") == "true");
+        var joined = nodes.Select(n => n.ProviderId ?? "").ToList();
+        var launching = running.Count(id => !joined.Any(p => p.EndsWith("/" + id, StringComparison.Ordinal)));
+        return (ready, launching, pods.Count(p => p.Unschedulable));
+    });
+}
+
+static void AddPods(ClusterModel model, string app, int count, long cpuMillis, long usageMillis, int first = 0)
+{
+    for (var i = first; i < first + count; i++)
+    {
+        model.Add(new TestPod { Namespace = "demo", Name = $"{app}-{i}", OwnerName = app, Phase = "Pending", CpuMillis = cpuMillis, MemoryBytes = 256L << 20, CpuUsageMillis = usageMillis, Labels = { ["app"] = app } });
+    }
+}
+
+static void RemovePods(ClusterModel model, string app)
+{
+    foreach (var pod in model.Read((_, pods, _) => pods.Where(p => p.Labels.GetValueOrDefault("app") == app).Select(p => p.Name).ToList()))
+    {
+        model.RemovePod("demo", pod);
+    }
+}

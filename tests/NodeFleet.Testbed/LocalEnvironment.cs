@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace NodeFleet.Testbed;
+
+/// <summary>
+/// Everything NodeFleet talks to, on loopback: moto_server (EC2, DynamoDB, SNS, SQS), the emulated
+/// Kubernetes API, and the local invoke host running the real handlers with the environment the
+/// stack would give them, with timings compressed from minutes to seconds. A real Prometheus
+/// scrapes the emulated cluster every second; a second host points at a Prometheus that is down.
+/// </summary>
+public class LocalEnvironment : IAsyncDisposable
+{
+    public const string Cluster = "e2e";
+    private ServerProcess? moto;
+    private ServerProcess? prometheus;
+    private MetricsExporter? exporter;
+    private readonly List<Process> hosts = [];
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "nodefleet-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public Uri MotoUrl { get; private set; } = null!;
+    public Uri HostUrl { get; private set; } = null!;
+
+    public Uri PrometheusUrl { get; private set; } = null!;
+
+    /// <summary>A host whose Prometheus is unreachable.</summary>
+    public Uri DeadMetricsHostUrl { get; private set; } = null!;
+    public KubeApiServer Kube { get; private set; } = null!;
+
+    /// <summary>Turns launched instances into nodes after a one-second boot.</summary>
+    public InstanceNodes Nodes { get; private set; } = null!;
+    public ClusterModel Model { get; } = new();
+    public string Table { get; } = "nodefleet-e2e";
+    public string QueueUrl { get; private set; } = "";
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "NodeFleet.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir!.FullName;
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        Directory.CreateDirectory(directory);
+        var port = Loopback.FreePort();
+        MotoUrl = new Uri($"http://127.0.0.1:{port}/");
+        moto = await ServerProcess.StartAsync("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture)], new Uri(MotoUrl, "moto-api/"), TimeSpan.FromSeconds(30));
+
+        var vpc = Aws("ec2", "create-vpc", "--cidr-block", "10.50.0.0/16").GetProperty("Vpc").GetProperty("VpcId").GetString()!;
+        var subnet = Aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", "10.50.1.0/24", "--availability-zone", "us-east-1a").GetProperty("Subnet").GetProperty("SubnetId").GetString()!;
+        var template = Aws("ec2", "create-launch-template", "--launch-template-name", "e2e-worker", "--launch-template-data", """{"ImageId":"ami-12c6146b","InstanceType":"t3.large"}""")
+            .GetProperty("LaunchTemplate").GetProperty("LaunchTemplateId").GetString()!;
+        Aws("dynamodb", "create-table", "--table-name", Table, "--billing-mode", "PAY_PER_REQUEST", "--attribute-definitions", "AttributeName=pk,AttributeType=S", "--key-schema", "AttributeName=pk,KeyType=HASH");
+        var topic = Aws("sns", "create-topic", "--name", "e2e").GetProperty("TopicArn").GetString()!;
+        QueueUrl = Aws("sqs", "create-queue", "--queue-name", "e2e-notifications").GetProperty(nameof(QueueUrl)).GetString()!;
+        var queueArn = Aws("sqs", "get-queue-attributes", "--queue-url", QueueUrl, "--attribute-names", "QueueArn").GetProperty("Attributes").GetProperty("QueueArn").GetString()!;
+        Aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", queueArn);
+
+        Kube = await KubeApiServer.StartAsync(Model);
+        var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), TimeSpan.FromSeconds(10));
+        Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250));
+        var token = Path.Combine(directory, "token");
+        var ca = Path.Combine(directory, "ca.pem");
+        await File.WriteAllTextAsync(token, KubeApiServer.AdminToken);
+        await File.WriteAllTextAsync(ca, Kube.Certificates.AuthorityPem);
+
+        exporter = new MetricsExporter(Model);
+        var prometheusPort = Loopback.FreePort();
+        await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"),
+            $"global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
+        prometheus = await ServerProcess.StartAsync("prometheus",
+            [$"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "tsdb")}", $"--web.listen-address=127.0.0.1:{prometheusPort}", "--log.level=warn"],
+            new Uri($"http://127.0.0.1:{prometheusPort}/-/ready"), TimeSpan.FromSeconds(60));
+        PrometheusUrl = new Uri($"http://127.0.0.1:{prometheusPort}/");
+
+        var environment = new Dictionary<string, string>
+        {
+            ["AWS_ENDPOINT_URL"] = MotoUrl.ToString().TrimEnd('/'),
+            ["AWS_REGION"] = "us-east-1",
+            ["AWS_ACCESS_KEY_ID"] = "test",
+            ["AWS_SECRET_ACCESS_KEY"] = "test",
+            ["NODEFLEET_CLUSTER_NAME"] = Cluster,
+            ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "10s",
+            ["NODEFLEET_SCALE_UP_CPU_WINDOW"] = "6s",
+            ["NODEFLEET_SCALE_DOWN_WINDOW"] = "12s",
+            ["NODEFLEET_CPU_RATE_WINDOW"] = "4s",
+            ["NODEFLEET_SCALE_UP_COOLDOWN"] = "5s",
+            ["NODEFLEET_SCALE_DOWN_COOLDOWN"] = "10s",
+            ["NODEFLEET_STATE_TABLE"] = Table,
+            ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
+            ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
+            ["NODEFLEET_WORKER_SUBNETS"] = $"us-east-1a={subnet}",
+            ["NODEFLEET_INSTANCE_TYPES"] = "t3.large",
+            ["NODEFLEET_TOPIC_ARN"] = topic,
+            ["NODEFLEET_KUBE_API_URL"] = Kube.Url.ToString(),
+            ["NODEFLEET_KUBE_TOKEN_FILE"] = token,
+            ["NODEFLEET_KUBE_CA_FILE"] = ca,
+            ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{prometheusPort}",
+            ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "2s",
+        };
+        HostUrl = await StartHostAsync(environment);
+        // Nothing listens here: the "Prometheus down" scenario, and proof that interruptions never ask it.
+        DeadMetricsHostUrl = await StartHostAsync(new Dictionary<string, string>(environment) { ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{Loopback.FreePort()}" });
+    }
+
+    private async Task<Uri> StartHostAsync(Dictionary<string, string> environment)
+    {
+        var port = Loopback.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var dll = Path.Combine(RepositoryRoot, "tests", "NodeFleet.LocalHost", "bin", Configuration, "net10.0", "NodeFleet.LocalHost.dll");
+        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["NODEFLEET_LOCALHOST_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        var host = Process.Start(info)!;
+        hosts.Add(host);
+        host.OutputDataReceived += (_, _) => { };
+        host.ErrorDataReceived += (_, _) => { };
+        host.BeginOutputReadLine();
+        host.BeginErrorReadLine();
+        using var http = new HttpClient();
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri(url, "health"))).IsSuccessStatusCode)
+                {
+                    return url;
+                }
+            }
+            catch (HttpRequestException) when (i < 150 && !host.HasExited)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in hosts)
+        {
+            if (!host.HasExited)
+            {
+                host.Kill(entireProcessTree: true);
+                await host.WaitForExitAsync();
+            }
+
+            host.Dispose();
+        }
+
+        await Nodes.DisposeAsync();
+        prometheus?.Dispose();
+        exporter?.Dispose();
+        moto?.Dispose();
+        await Kube.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public JsonElement Aws(params string[] args)
+    {
+        var text = Tool.Run("aws", [.. args, "--endpoint-url", MotoUrl.ToString().TrimEnd('/'), "--region", "us-east-1", "--output", "json"],
+            new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "test", ["AWS_SECRET_ACCESS_KEY"] = "test", ["AWS_PAGER"] = "" });
+        return string.IsNullOrWhiteSpace(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>One execution of the real state machine; the result as the runner reports it.</summary>
+    public JsonElement Run(object trigger, int waitSeconds = 1, Uri? host = null)
+    {
+        var input = Path.Combine(directory, $"input-{Guid.NewGuid():N}.json");
+        File.WriteAllText(input, JsonSerializer.Serialize(trigger));
+        var output = Tool.Run("node", [Path.Combine(RepositoryRoot, "tests", "workflow", "local-runner.mjs"), "--host", (host ?? HostUrl).ToString(), "--input", input, "--wait-seconds", waitSeconds.ToString(CultureInfo.InvariantCulture)]);
+        return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
+    }
+
+    /// <summary>Waits until Prometheus answers <paramref name="promql"/> with <paramref name="expected"/> (what a tick would read).</summary>
+    public async Task WaitForAsync(string promql, double expected, TimeSpan timeout)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(PrometheusUrl, $"api/v1/query?query={Uri.EscapeDataString(promql)}")));
+            var result = json.RootElement.GetProperty("data").GetProperty("result");
+            if (result.GetArrayLength() > 0 && Math.Abs(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) - expected) < 1e-6)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Prometheus did not report {promql} = {expected} within {timeout.TotalSeconds} s");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>Notifications delivered to the topic's SQS subscription since the last call.</summary>
+    public List<string> Notifications()
+    {
+        var messages = new List<string>();
+        while (true)
+        {
+            var received = Aws("sqs", "receive-message", "--queue-url", QueueUrl, "--max-number-of-messages", "10");
+            if (received.ValueKind != JsonValueKind.Object || !received.TryGetProperty("Messages", out var batch) || batch.GetArrayLength() == 0)
+            {
+                return messages;
+            }
+
+            foreach (var message in batch.EnumerateArray())
+            {
+                using var envelope = JsonDocument.Parse(message.GetProperty("Body").GetString()!);
+                messages.Add(envelope.RootElement.GetProperty("Subject").GetString() + "\n" + envelope.RootElement.GetProperty("Message").GetString());
+                Aws("sqs", "delete-message", "--queue-url", QueueUrl, "--receipt-handle", message.GetProperty("ReceiptHandle").GetString()!);
+            }
+        }
+    }
+
+    /// <summary>Instances of this cluster (or of one launch), as the AWS CLI sees them.</summary>
+    public List<(string Id, string State)> Instances(string? launchId = null) =>
+        Aws("ec2", "describe-instances", "--filters", launchId is null ? $"Name=tag:nodefleet.io/cluster,Values={Cluster}" : $"Name=tag:nodefleet.io/launch-id,Values={launchId}")
+            .GetProperty("Reservations").EnumerateArray().SelectMany(r => r.GetProperty("Instances").EnumerateArray())
+            .Select(i => (i.GetProperty("InstanceId").GetString()!, i.GetProperty("State").GetProperty("Name").GetString()!)).ToList();
+
+    /// <summary>The state item, as the AWS CLI sees it; default when none was written.</summary>
+    public JsonElement StateItem()
+    {
+        var key = JsonSerializer.Serialize(new Dictionary<string, object> { ["pk"] = new Dictionary<string, string> { ["S"] = $"cluster#{Cluster}" } });
+        var item = Aws("dynamodb", "get-item", "--table-name", Table, "--key", key);
+        return item.ValueKind == JsonValueKind.Object && item.TryGetProperty("Item", out var i) ? i : default;
+    }
+}
+
