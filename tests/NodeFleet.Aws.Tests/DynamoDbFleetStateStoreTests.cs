@@ -1,3 +1,4 @@
+using NodeFleet.Testbed;
 using NodeFleet.Aws.DynamoDb;
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;

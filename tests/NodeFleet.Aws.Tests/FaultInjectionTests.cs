@@ -1,3 +1,4 @@
+using NodeFleet.Testbed;
 using NodeFleet.Aws.Ec2;
 using NodeFleet.Core.Ports;
 
@@ -10,28 +11,18 @@ public class FaultInjectionTests(MotoServer moto)
     private Ec2ComputeFleet FleetThrough(FaultProxy proxy, string cluster) =>
         new(new Ec2Api(new AwsQueryClient(MotoServer.EndpointAt(proxy.Url).HttpClientFor("ec2"), proxy.Url, "ec2", Ec2Api.ApiVersion)), moto.Fleet(cluster));
 
-    private static bool IsSpotCreateFleet(IReadOnlyDictionary<string, string> form) =>
-        form.GetValueOrDefault("Action") == "CreateFleet" && form.GetValueOrDefault("TargetCapacitySpecification.SpotTargetCapacity") is { } s && s != "0";
-
     [Fact]
     public async Task LaunchAsync_SpotCapacityRefused_FallsBackToOnDemandInTheSameStep()
     {
-        const string noSpot = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <CreateFleetResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><fleetId>fleet-x</fleetId>
-            <errorSet><item><launchTemplateAndOverrides><overrides><instanceType>t3.large</instanceType><subnetId>subnet-a</subnetId></overrides></launchTemplateAndOverrides>
-            <lifecycle>spot</lifecycle><errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>There is no Spot capacity available that matches your request.</errorMessage></item></errorSet>
-            <fleetInstanceSet/></CreateFleetResponse>
-            """;
         var cluster = "c" + Guid.NewGuid().ToString("N")[..10];
-        using var proxy = new FaultProxy(moto.Url, form => IsSpotCreateFleet(form) ? new Fault(200, noSpot) : null);
+        using var proxy = new FaultProxy(moto.Url, form => FaultProxy.IsSpotCreateFleet(form) ? new Fault(200, FaultProxy.NoSpotCapacity()) : null);
 
         var result = await FleetThrough(proxy, cluster).LaunchAsync(new LaunchRequest("launch-fallback", 4), default);
 
         Assert.Equal(4, result.Instances.Count);
         Assert.All(result.Instances, i => Assert.Equal(Core.Contracts.CapacityType.OnDemand, i.CapacityType));
         Assert.Contains(result.Errors, e => e.Contains("InsufficientInstanceCapacity", StringComparison.Ordinal));
-        var fallbacks = proxy.Requests.Where(r => r.GetValueOrDefault("Action") == "CreateFleet" && !IsSpotCreateFleet(r)).ToList();
+        var fallbacks = proxy.Requests.Where(r => r.GetValueOrDefault("Action") == "CreateFleet" && !FaultProxy.IsSpotCreateFleet(r)).ToList();
         Assert.Equal(2, fallbacks.Count); // one per zone, right after the refused spot request
     }
 

@@ -16,6 +16,15 @@ public sealed class InterruptionCloud : LocalCloud;
 /// <summary>A fresh cloud for the scaling scenarios.</summary>
 public sealed class ScalingCloud : LocalCloud;
 
+/// <summary>A fresh cloud for the fault scenarios.</summary>
+public sealed class FaultCloud : LocalCloud;
+
+[CollectionDefinition(Name)]
+public sealed class FaultCloudGroup : ICollectionFixture<FaultCloud>
+{
+    public const string Name = "fault-cloud";
+}
+
 [CollectionDefinition(Name)]
 public sealed class LocalCloudGroup : ICollectionFixture<InterruptionCloud>
 {

@@ -20,6 +20,12 @@ public class LocalEnvironment : IAsyncDisposable
     private readonly string directory = Path.Combine(Path.GetTempPath(), "nodefleet-e2e-" + Guid.NewGuid().ToString("N")[..8]);
 
     public Uri MotoUrl { get; private set; } = null!;
+
+    /// <summary>
+    /// The hosts reach moto through this proxy: one request at a time (DynamoDB's atomic
+    /// conditional writes, which moto's threaded server lacks), and EC2 faults on demand.
+    /// </summary>
+    public FaultProxy Proxy { get; private set; } = null!;
     public Uri HostUrl { get; private set; } = null!;
 
     public Uri PrometheusUrl { get; private set; } = null!;
@@ -82,9 +88,10 @@ public class LocalEnvironment : IAsyncDisposable
             new Uri($"http://127.0.0.1:{prometheusPort}/-/ready"), TimeSpan.FromSeconds(60));
         PrometheusUrl = new Uri($"http://127.0.0.1:{prometheusPort}/");
 
+        Proxy = new FaultProxy(MotoUrl, _ => null);
         var environment = new Dictionary<string, string>
         {
-            ["AWS_ENDPOINT_URL"] = MotoUrl.ToString().TrimEnd('/'),
+            ["AWS_ENDPOINT_URL"] = Proxy.Url.ToString().TrimEnd('/'),
             ["AWS_REGION"] = "us-east-1",
             ["AWS_ACCESS_KEY_ID"] = "test",
             ["AWS_SECRET_ACCESS_KEY"] = "test",
@@ -163,6 +170,7 @@ public class LocalEnvironment : IAsyncDisposable
         await Nodes.DisposeAsync();
         prometheus?.Dispose();
         exporter?.Dispose();
+        Proxy.Dispose();
         moto?.Dispose();
         await Kube.DisposeAsync();
         Directory.Delete(directory, recursive: true);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace NodeFleet.Aws.Tests;
+namespace NodeFleet.Testbed;
 
 /// <summary>A canned response the proxy returns instead of (or after) forwarding.</summary>
 public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
@@ -19,14 +19,14 @@ public sealed class FaultProxy : IDisposable
     private readonly HttpListener listener = new();
     private readonly HttpClient upstream = new();
     private readonly Uri target;
-    private readonly Func<IReadOnlyDictionary<string, string>, Fault?> rule;
+    private Func<IReadOnlyDictionary<string, string>, Fault?> rule;
     private readonly Task loop;
 
     public FaultProxy(Uri target, Func<IReadOnlyDictionary<string, string>, Fault?> rule)
     {
         this.target = target;
         this.rule = rule;
-        var port = MotoServer.FreePort();
+        var port = Loopback.FreePort();
         Url = new Uri($"http://127.0.0.1:{port}/");
         listener.Prefixes.Add(Url.ToString());
         listener.Start();
@@ -34,6 +34,13 @@ public sealed class FaultProxy : IDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>Replaces the rule; requests already in flight keep the old one.</summary>
+    public Func<IReadOnlyDictionary<string, string>, Fault?> Rule
+    {
+        get => rule;
+        set => rule = value;
+    }
 
     /// <summary>Every request's form parameters, in order.</summary>
     public List<IReadOnlyDictionary<string, string>> Requests { get; } = [];
@@ -105,6 +112,19 @@ public sealed class FaultProxy : IDisposable
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();
     }
+
+    /// <summary>A CreateFleet answer in which the spot pool had no capacity and nothing launched.</summary>
+    public static string NoSpotCapacity() => """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <CreateFleetResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><fleetId>fleet-x</fleetId>
+        <errorSet><item><launchTemplateAndOverrides><overrides><instanceType>t3.large</instanceType><subnetId>subnet-a</subnetId></overrides></launchTemplateAndOverrides>
+        <lifecycle>spot</lifecycle><errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>There is no Spot capacity available that matches your request.</errorMessage></item></errorSet>
+        <fleetInstanceSet/></CreateFleetResponse>
+        """;
+
+    /// <summary>Whether a request is a CreateFleet asking for spot capacity.</summary>
+    public static bool IsSpotCreateFleet(IReadOnlyDictionary<string, string> form) =>
+        form.GetValueOrDefault("Action") == "CreateFleet" && form.GetValueOrDefault("TargetCapacitySpecification.SpotTargetCapacity") is { } s && s != "0";
 
     public static string Ec2Error(string code, string message) =>
         $"""<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy-1</RequestID></Response>""";

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using NodeFleet.Testbed;
+
+namespace NodeFleet.EndToEnd.Tests;
+
+/// <summary>EC2 refusing spot, EC2 throttling, and a lease left behind by a dead execution.</summary>
+[Collection(FaultCloudGroup.Name)]
+public class FaultTests(FaultCloud cloud)
+{
+    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
+
+    private async Task PendingAsync(string app, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"{app}-{i}", OwnerName = app, Phase = "Pending", CpuMillis = 1500, MemoryBytes = 256L << 20, CpuUsageMillis = 200 });
+        }
+
+        var waiting = cloud.Model.Read((_, pods, _) => pods.Count(p => p.NodeName is null));
+        await cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", waiting, TimeSpan.FromSeconds(30));
+    }
+
+    private void SetLease(string owner, DateTimeOffset expires)
+    {
+        var key = JsonSerializer.Serialize(new Dictionary<string, object> { ["pk"] = new Dictionary<string, string> { ["S"] = $"cluster#{LocalEnvironment.Cluster}" } });
+        var values = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            [":o"] = new Dictionary<string, string> { ["S"] = owner },
+            [":e"] = new Dictionary<string, string> { ["N"] = expires.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) },
+            [":f"] = new Dictionary<string, string> { ["N"] = "100" },
+        });
+        cloud.Aws("dynamodb", "update-item", "--table-name", cloud.Table, "--key", key,
+            "--update-expression", "SET leaseOwner = :o, leaseExpiresAt = :e, fence = :f", "--expression-attribute-values", values);
+    }
+
+    [Fact]
+    public async Task SpotRefused_OnDemandAtOnce_ThrottlingRetried_DeadLeaseTakenOverOnlyAfterExpiry()
+    {
+        cloud.Model.Add(new TestNode
+        {
+            Name = "master", ProviderId = "k3s://master",
+            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+        });
+
+        // 1. No spot capacity anywhere: the same execution launches on demand.
+        cloud.Proxy.Rule = form => FaultProxy.IsSpotCreateFleet(form) ? new Fault(200, FaultProxy.NoSpotCapacity()) : null;
+        await PendingAsync("a", 2);
+        var spotless = cloud.Run(new Dictionary<string, object>());
+        cloud.Proxy.Rule = _ => null;
+
+        Assert.Equal("SUCCEEDED", spotless.GetProperty("status").GetString());
+        var launch = spotless.GetProperty("output").GetProperty("launch");
+        Assert.Equal(2, launch.GetProperty("instances").GetArrayLength());
+        Assert.All(launch.GetProperty("instances").EnumerateArray(), i => Assert.Equal("OnDemand", i.GetProperty("capacityType").GetString()));
+        Assert.Contains("InsufficientInstanceCapacity", launch.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+
+        // 2. EC2 throttles the first two CreateFleet calls: the state machine retries LaunchNodes.
+        var throttled = 0;
+        cloud.Proxy.Rule = form => form.GetValueOrDefault("Action") == "CreateFleet" && Interlocked.Increment(ref throttled) <= 2
+            ? new Fault(503, FaultProxy.Ec2Error("RequestLimitExceeded", "Request limit exceeded."))
+            : null;
+        await PendingAsync("b", 1);
+        var retried = cloud.Run(new Dictionary<string, object>());
+        cloud.Proxy.Rule = _ => null;
+
+        Assert.Equal("SUCCEEDED", retried.GetProperty("status").GetString());
+        Assert.Equal(3, retried.GetProperty("calls").EnumerateArray().Count(c => c.GetProperty("step").GetString() == "LaunchNodes"));
+        Assert.Equal("ScaledUp", retried.GetProperty("output").GetProperty("outcome").GetProperty("kind").GetString());
+
+        // 3. An execution died holding the lease. While it is live, a tick stops early and launches nothing...
+        await PendingAsync("c", 1);
+        var instancesBefore = cloud.Instances().Count;
+        SetLease("arn:aws:states:us-east-1:123456789012:execution:nodefleet:dead", DateTimeOffset.UtcNow.AddMinutes(10));
+        var busy = cloud.Run(new Dictionary<string, object>());
+
+        Assert.Equal("Busy", Path(busy)[^1]);
+        Assert.Equal(instancesBefore, cloud.Instances().Count);
+
+        // ...and once it has expired, the next tick takes it over with a higher fence and acts.
+        SetLease("arn:aws:states:us-east-1:123456789012:execution:nodefleet:dead", DateTimeOffset.UtcNow.AddSeconds(-1));
+        var takeover = cloud.Run(new Dictionary<string, object>());
+
+        Assert.Equal("SUCCEEDED", takeover.GetProperty("status").GetString());
+        Assert.Equal(101, takeover.GetProperty("output").GetProperty("lock").GetProperty("fence").GetInt64());
+        Assert.Contains("LaunchNodes", Path(takeover));
+        Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+    }
+}
