@@ -12,13 +12,25 @@ public class FaultTests(FaultCloud cloud)
 
     private async Task PendingAsync(string app, int count)
     {
+        // Every instance launched so far must have joined first, or it could take the new pods.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (cloud.Instances().Where(i => i.State == "running").Any(i => cloud.Model.Read((nodes, _, _) => nodes.All(n => !(n.ProviderId ?? "").EndsWith("/" + i.Id, StringComparison.Ordinal)))))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "launched instances did not join");
+            await Task.Delay(250);
+        }
+
         for (var i = 0; i < count; i++)
         {
             cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"{app}-{i}", OwnerName = app, Phase = "Pending", CpuMillis = 1500, MemoryBytes = 256L << 20, CpuUsageMillis = 200 });
         }
 
-        var waiting = cloud.Model.Read((_, pods, _) => pods.Count(p => p.NodeName is null));
-        await cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", waiting, TimeSpan.FromSeconds(30));
+        // Nodes launched by an earlier step may still join and take pods: compare with the model as it is at each poll.
+        await cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", () =>
+        {
+            cloud.Model.Schedule();
+            return cloud.Model.Read((_, pods, _) => pods.Count(p => p.Unschedulable));
+        }, TimeSpan.FromSeconds(30));
     }
 
     private void SetLease(string owner, DateTimeOffset expires)

@@ -196,7 +196,10 @@ public class LocalEnvironment : IAsyncDisposable
     }
 
     /// <summary>Waits until Prometheus answers <paramref name="promql"/> with <paramref name="expected"/> (what a tick would read).</summary>
-    public async Task WaitForAsync(string promql, double expected, TimeSpan timeout)
+    public Task WaitForAsync(string promql, double expected, TimeSpan timeout) => WaitForAsync(promql, () => expected, timeout);
+
+    /// <summary>As above, with the expected value recomputed at every poll (the model may move on meanwhile).</summary>
+    public async Task WaitForAsync(string promql, Func<double> expectedNow, TimeSpan timeout)
     {
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow + timeout;
@@ -204,6 +207,7 @@ public class LocalEnvironment : IAsyncDisposable
         {
             using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(PrometheusUrl, $"api/v1/query?query={Uri.EscapeDataString(promql)}")));
             var result = json.RootElement.GetProperty("data").GetProperty("result");
+            var expected = expectedNow();
             if (result.GetArrayLength() > 0 && Math.Abs(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) - expected) < 1e-6)
             {
                 return;
@@ -211,7 +215,7 @@ public class LocalEnvironment : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Prometheus did not report {promql} = {expected} within {timeout.TotalSeconds} s");
+                throw new TimeoutException($"Prometheus did not report {promql} = {expectedNow()} within {timeout.TotalSeconds} s");
             }
 
             await Task.Delay(250);
