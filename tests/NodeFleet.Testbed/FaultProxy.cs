@@ -17,7 +17,7 @@ public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
 public sealed class FaultProxy : IDisposable
 {
     private readonly HttpListener listener = new();
-    private readonly HttpClient upstream = new();
+    private readonly HttpClient upstream = new() { Timeout = TimeSpan.FromSeconds(8) };
     private readonly Uri target;
     private Func<IReadOnlyDictionary<string, string>, Fault?> rule;
     private readonly Task loop;
@@ -59,7 +59,23 @@ public sealed class FaultProxy : IDisposable
                 return;
             }
 
-            await HandleAsync(context);
+            try
+            {
+                await HandleAsync(context);
+            }
+            catch (Exception e)
+            {
+                // One bad exchange must not stop the proxy: answer it as a gateway would and go on.
+                try
+                {
+                    context.Response.StatusCode = 502;
+                    await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes($"<html>proxy: {e.GetType().Name}</html>"));
+                    context.Response.Close();
+                }
+                catch (Exception inner) when (inner is HttpListenerException or IOException or InvalidOperationException or ObjectDisposedException)
+                {
+                }
+            }
         }
     }
 

@@ -4,7 +4,8 @@
 //   node tests/workflow/local-runner.mjs --host http://127.0.0.1:PORT [--input FILE] [--wait-seconds N] [--name NAME]
 //
 // Prints one JSON object: status, start time, the states entered in order, their count (state
-// transitions), each Task invocation with its time (ms since the epoch), and the output or error.
+// transitions), each Task invocation with its time (ms since the epoch), the errors the handlers
+// raised (retried or caught), and the output or error.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -12,12 +13,13 @@ import { substitute, substitutions, stepOf } from './definition.mjs';
 
 const { StateMachine } = await import('aws-local-stepfunctions');
 
-/** Executes one run. Wait states last waitSeconds (the one setting that compresses time). */
+/** Executes one run. Wait states last waitSeconds (the one setting that compresses time); retries keep their real backoff. */
 export async function runLocal({ host, input = {}, waitSeconds = 0, name = randomUUID(), log = () => {} }) {
   const definition = JSON.parse(substitute(substitutions({ readyPollSeconds: Math.max(1, waitSeconds), drainPollSeconds: Math.max(1, waitSeconds) })));
   const states = definition.States;
   const handlers = {};
   const calls = [];
+  const errors = [];
   for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
     const step = stepOf(state);
     handlers[stateName] = async (event) => {
@@ -25,6 +27,7 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
       const response = await fetch(new URL(`invoke/${step}`, host), { method: 'POST', body: JSON.stringify(event), headers: { 'content-type': 'application/json' } });
       const body = await response.json();
       if (!response.ok) {
+        errors.push({ state: stateName, error: body.errorType, message: body.errorMessage });
         log({ state: stateName, step, error: body.errorType, message: body.errorMessage });
         throw Object.assign(new Error(body.errorMessage), { name: body.errorType });
       }
@@ -35,10 +38,11 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
   }
 
   const waits = Object.fromEntries(Object.entries(states).filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, waitSeconds * 1000]));
-  const retries = Object.fromEntries(Object.keys(states).map(n => [n, 100]));
   const executionId = `arn:aws:states:us-east-1:123456789012:execution:nodefleet:${name}`;
   const execution = new StateMachine(definition, { validationOptions: { checkArn: false } }).run(input, {
-    overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+    // Retries keep the definition's own backoff: a retry 100 ms later would meet the same
+    // transient fault (e.g. series marked stale after one slow scrape) that the backoff rides out.
+    overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits },
     context: { Execution: { Id: executionId, Name: name } },
   });
   const startedAt = Date.now();
@@ -47,7 +51,7 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
   let output, error;
   try { output = await execution.result; } catch (e) { error = { name: e.name, message: e.message }; }
   await events;
-  return { executionId, status: error ? 'FAILED' : 'SUCCEEDED', startedAt, entered, transitions: entered.length, calls, output, error };
+  return { executionId, status: error ? 'FAILED' : 'SUCCEEDED', startedAt, entered, transitions: entered.length, calls, errors, output, error };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
