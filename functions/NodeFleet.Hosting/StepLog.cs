@@ -13,8 +13,6 @@ public sealed class StepLog(TextWriter output, TimeProvider clock, string step)
 
     public void Info(string message, IReadOnlyDictionary<string, object?>? fields = null) => Write("info", message, fields, null);
 
-    public void Error(string message, IReadOnlyDictionary<string, object?>? fields = null) => Write("error", message, fields, null);
-
     /// <summary>
     /// Writes a log line that is also an EMF document: <paramref name="metrics"/> become data
     /// points in <see cref="MetricNamespace"/> with the <c>Cluster</c> dimension.

@@ -59,11 +59,6 @@ while (!cancel.IsCancellationRequested && (DateTimeOffset.UtcNow - start).TotalS
 
     cloud.Model.Schedule();
     var run = cloud.Run(new Dictionary<string, object>());
-    if (Environment.GetEnvironmentVariable("NODEFLEET_DEMO_DEBUG") is not null)
-    {
-        Console.WriteLine(run.GetRawText());
-    }
-
     var (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
     var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
     var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();

@@ -4,20 +4,4 @@ namespace NodeFleet.Core.Errors;
 /// Prometheus could not be reached, answered with an error, or lacks a series the snapshot
 /// needs. Raised instead of ever reporting zeros; the workflow notifies and does not scale.
 /// </summary>
-public sealed class MetricsUnavailableException : Exception
-{
-    public MetricsUnavailableException(string message)
-        : base(message)
-    {
-    }
-
-    public MetricsUnavailableException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    public MetricsUnavailableException()
-        : base("Metrics are unavailable")
-    {
-    }
-}
+public sealed class MetricsUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);

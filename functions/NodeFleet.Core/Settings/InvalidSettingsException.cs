@@ -1,29 +1,8 @@
 namespace NodeFleet.Core.Settings;
 
 /// <summary>Impossible or malformed settings; the message lists every violation by setting name.</summary>
-public sealed class InvalidSettingsException : Exception
+public sealed class InvalidSettingsException(IReadOnlyList<string> errors)
+    : Exception("Invalid NodeFleet settings: " + string.Join("; ", errors))
 {
-    public InvalidSettingsException(IReadOnlyList<string> errors)
-        : base("Invalid NodeFleet settings: " + string.Join("; ", errors))
-    {
-        Errors = errors;
-    }
-
-    public InvalidSettingsException()
-        : this([])
-    {
-    }
-
-    public InvalidSettingsException(string message)
-        : this([message])
-    {
-    }
-
-    public InvalidSettingsException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Errors = [message];
-    }
-
-    public IReadOnlyList<string> Errors { get; } = [];
+    public IReadOnlyList<string> Errors { get; } = errors;
 }
