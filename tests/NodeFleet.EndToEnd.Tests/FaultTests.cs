@@ -62,7 +62,7 @@ public class FaultTests(FaultCloud cloud)
         var spotless = cloud.Run(new Dictionary<string, object>());
         cloud.Proxy.Rule = _ => null;
 
-        Assert.Equal("SUCCEEDED", spotless.GetProperty("status").GetString());
+        Assert.True(spotless.GetProperty("status").GetString() == "SUCCEEDED", spotless.GetRawText());
         var launch = spotless.GetProperty("output").GetProperty("launch");
         Assert.Equal(2, launch.GetProperty("instances").GetArrayLength());
         Assert.All(launch.GetProperty("instances").EnumerateArray(), i => Assert.Equal("OnDemand", i.GetProperty("capacityType").GetString()));
@@ -77,7 +77,7 @@ public class FaultTests(FaultCloud cloud)
         var retried = cloud.Run(new Dictionary<string, object>());
         cloud.Proxy.Rule = _ => null;
 
-        Assert.Equal("SUCCEEDED", retried.GetProperty("status").GetString());
+        Assert.True(retried.GetProperty("status").GetString() == "SUCCEEDED", retried.GetRawText());
         Assert.Equal(3, retried.GetProperty("calls").EnumerateArray().Count(c => c.GetProperty("step").GetString() == "LaunchNodes"));
         Assert.Equal("ScaledUp", retried.GetProperty("output").GetProperty("outcome").GetProperty("kind").GetString());
 
@@ -94,7 +94,7 @@ public class FaultTests(FaultCloud cloud)
         SetLease("arn:aws:states:us-east-1:123456789012:execution:nodefleet:dead", DateTimeOffset.UtcNow.AddSeconds(-1));
         var takeover = cloud.Run(new Dictionary<string, object>());
 
-        Assert.Equal("SUCCEEDED", takeover.GetProperty("status").GetString());
+        Assert.True(takeover.GetProperty("status").GetString() == "SUCCEEDED", takeover.GetRawText());
         Assert.Equal(101, takeover.GetProperty("output").GetProperty("lock").GetProperty("fence").GetInt64());
         Assert.Contains("LaunchNodes", Path(takeover));
         Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));

@@ -30,7 +30,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         cloud.Model.Schedule();
         var unschedulableAt = DateTimeOffset.UtcNow;
         await cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", 4, TimeSpan.FromSeconds(30));
-        await Task.Delay(TimeSpan.FromSeconds(5)); // let the CPU rate window fill
+        await Task.Delay(TimeSpan.FromSeconds(9)); // let the CPU rate window fill
 
         var run = cloud.Run(new Dictionary<string, object>());
 

@@ -8,7 +8,8 @@ namespace NodeFleet.Testbed;
 /// Everything NodeFleet talks to, on loopback: moto_server (EC2, DynamoDB, SNS, SQS), the emulated
 /// Kubernetes API, and the local invoke host running the real handlers with the environment the
 /// stack would give them, with timings compressed from minutes to seconds. A real Prometheus
-/// scrapes the emulated cluster every second; a second host points at a Prometheus that is down.
+/// scrapes the emulated cluster every two seconds (a one-second scrape, whose timeout is one second
+/// too, sometimes overran on a loaded 2-core machine and left every series stale for a moment); a second host points at a Prometheus that is down.
 /// </summary>
 public class LocalEnvironment : IAsyncDisposable
 {
@@ -82,7 +83,7 @@ public class LocalEnvironment : IAsyncDisposable
         exporter = new MetricsExporter(Model);
         var prometheusPort = Loopback.FreePort();
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"),
-            $"global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
+            $"global: {{scrape_interval: 2s, evaluation_interval: 2s}}\nscrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
         prometheus = await ServerProcess.StartAsync("prometheus",
             [$"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "tsdb")}", $"--web.listen-address=127.0.0.1:{prometheusPort}", "--log.level=warn"],
             new Uri($"http://127.0.0.1:{prometheusPort}/-/ready"), TimeSpan.FromSeconds(60));
@@ -99,7 +100,7 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "10s",
             ["NODEFLEET_SCALE_UP_CPU_WINDOW"] = "6s",
             ["NODEFLEET_SCALE_DOWN_WINDOW"] = "12s",
-            ["NODEFLEET_CPU_RATE_WINDOW"] = "4s",
+            ["NODEFLEET_CPU_RATE_WINDOW"] = "8s",
             ["NODEFLEET_SCALE_UP_COOLDOWN"] = "5s",
             ["NODEFLEET_SCALE_DOWN_COOLDOWN"] = "10s",
             ["NODEFLEET_STATE_TABLE"] = Table,
