@@ -68,7 +68,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
             Assert.True(cloud.Model.RemovePod("shop", name));
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(14)); // the 12-second scale-down window, at low CPU
+        await Task.Delay(TimeSpan.FromSeconds(24)); // the 12-second scale-down window plus the 8-second CPU rate window, at low CPU
         var down = cloud.Run(new Dictionary<string, object>());
 
         Assert.True(down.GetProperty("status").GetString() == "SUCCEEDED", down.GetRawText());
