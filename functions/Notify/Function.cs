@@ -49,6 +49,12 @@ public sealed class Function
             figures["launchErrors"] = string.Join("; ", withErrors.Errors);
         }
 
+        if (state.Drain is { Blockers.Count: > 0 } blocked)
+        {
+            figures["drainBlockers"] = string.Join("; ", blocked.Blockers.Take(5).Select(b => $"{b.Pod}: {b.Detail ?? b.Reason.ToString()}"))
+                + (blocked.Blockers.Count > 5 ? $"; and {blocked.Blockers.Count - 5} more" : "");
+        }
+
         if (state.Error is { } error)
         {
             return new Notification(NotificationKind.Failure, cluster, $"Execution failed: {error.Error}", $"{error.Cause ?? error.Error} (while acting on: {reason})", before, before + launched, figures);

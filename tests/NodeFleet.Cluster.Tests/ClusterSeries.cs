@@ -73,7 +73,7 @@ internal static class ClusterSeries
             ("node=\"master\"", 1),
             ("node=\"w1\",label_nodefleet_io_managed=\"true\",label_nodefleet_io_capacity_type=\"spot\",label_topology_kubernetes_io_zone=\"us-east-1a\",label_node_kubernetes_io_instance_type=\"t3.large\"", 1),
             ("node=\"w2\",label_nodefleet_io_managed=\"true\",label_nodefleet_io_capacity_type=\"on-demand\",label_topology_kubernetes_io_zone=\"us-east-1b\",label_node_kubernetes_io_instance_type=\"t3.large\"", 1));
-        Constant(text, "kube_node_created", times, ("node=\"master\"", 1795000000), ("node=\"w1\"", 1795003000), ("node=\"w2\"", 1795004000));
+        Constant(text, "kube_node_created", times, ("node=\"master\"", 1794900000), ("node=\"w1\"", 1794992400), ("node=\"w2\"", 1794994200));
 
         // Pods: api (Running) and done (Succeeded) on w1, cache (Running) on w2; web-1/web-2/solo unschedulable; puller Pending but scheduled (pulling its image).
         Constant(text, "kube_pod_info", times,

@@ -46,7 +46,7 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         Assert.True(w1.Managed && w1.Ready && !w1.Unschedulable && !w1.ControlPlane);
         Assert.Equal(new Resources(1930, (long)(7.5 * GiB), 110), w1.Allocatable);
         Assert.Equal(new Resources(500, GiB, 1), w1.Requested); // the Succeeded pod holds nothing
-        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1795003000), w1.CreatedAt);
+        Assert.Equal(ClusterSeries.Start.AddHours(-1), w1.CreatedAt);
 
         var w2 = nodes["w2"];
         Assert.True(w2.Unschedulable); // cordoned
@@ -127,6 +127,29 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(settings).CollectAsync(ClusterSeries.End, default));
 
         Assert.StartsWith("customMetricValue:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_NoCpuRateWhileAWorkerIsEstablished_IsMetricsUnavailable()
+    {
+        // At the first sample there is no rate yet, and w1 joined an hour earlier: a broken scrape.
+        var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source().CollectAsync(ClusterSeries.Start, default));
+
+        Assert.StartsWith("cpuNow: the query returned no series although Ready workers exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectAsync_NoCpuRateWhileEveryWorkerIsNew_UtilizationIsNullNotZero()
+    {
+        // With a 2-hour rate window, workers that joined 30 and 60 minutes ago cannot have a rate yet.
+        var settings = ScalingSettings.Defaults with { CpuRateWindow = TimeSpan.FromHours(2) };
+
+        var snapshot = await Source(settings).CollectAsync(ClusterSeries.Start, default);
+
+        Assert.Null(snapshot.Utilization.CpuNow);
+        Assert.Null(snapshot.Utilization.CpuMinOverUpWindow);
+        Assert.Equal(0.3, snapshot.Utilization.MemoryNow!.Value, 6);
+        Assert.Equal(3, snapshot.Nodes.Count);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using NodeFleet.Testbed;
 
 namespace NodeFleet.EndToEnd.Tests;
@@ -6,6 +7,29 @@ namespace NodeFleet.EndToEnd.Tests;
 public class LocalCloud : LocalEnvironment, IAsyncLifetime
 {
     Task IAsyncLifetime.InitializeAsync() => StartAsync();
+
+    /// <summary>
+    /// Scheduled ticks every two seconds until one decides to act (the ones before are no-ops),
+    /// as EventBridge would start them: windows are met when Prometheus has seen them, not after a
+    /// fixed sleep. Every tick must succeed.
+    /// </summary>
+    public async Task<JsonElement> TickUntilActionAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var run = Run(new Dictionary<string, object>());
+            Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText());
+            var decision = run.GetProperty("output").GetProperty("decision");
+            if (decision.GetProperty("action").GetString() != "None")
+            {
+                return run;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no tick acted within {timeout.TotalSeconds} s; the last decided: {decision.GetProperty("reason").GetString()}");
+        }
+    }
 
     Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 }
@@ -18,6 +42,12 @@ public sealed class ScalingCloud : LocalCloud;
 
 /// <summary>A fresh cloud for the fault scenarios.</summary>
 public sealed class FaultCloud : LocalCloud;
+
+/// <summary>A fresh cloud for CPU stress and concurrent executions.</summary>
+public sealed class LoadCloud : LocalCloud;
+
+/// <summary>A fresh cloud for a drain that a budget blocks.</summary>
+public sealed class DrainCloud : LocalCloud;
 
 [CollectionDefinition(Name)]
 public sealed class FaultCloudGroup : ICollectionFixture<FaultCloud>
@@ -35,4 +65,16 @@ public sealed class LocalCloudGroup : ICollectionFixture<InterruptionCloud>
 public sealed class ScalingCloudGroup : ICollectionFixture<ScalingCloud>
 {
     public const string Name = "scaling-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class LoadCloudGroup : ICollectionFixture<LoadCloud>
+{
+    public const string Name = "load-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class DrainCloudGroup : ICollectionFixture<DrainCloud>
+{
+    public const string Name = "drain-cloud";
 }

@@ -68,10 +68,9 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
             Assert.True(cloud.Model.RemovePod("shop", name));
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(24)); // the 12-second scale-down window plus the 8-second CPU rate window, at low CPU
-        var down = cloud.Run(new Dictionary<string, object>());
+        // Ticks are no-ops until the CPU rate (8 s) has fallen and stayed low for the scale-down window (12 s).
+        var down = await cloud.TickUntilActionAsync(TimeSpan.FromSeconds(60));
 
-        Assert.True(down.GetProperty("status").GetString() == "SUCCEEDED", down.GetRawText());
         var downState = down.GetProperty("output");
         Assert.Equal("ScaleDown", downState.GetProperty("decision").GetProperty("action").GetString());
         Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteRemovedNode", "ScaledDown", "UpdateState", "Notify", "Done"], Path(down).SkipWhile(s => s != "DrainStart"));

@@ -76,6 +76,32 @@ public sealed class ClusterModel
 
     public TestNode? Node(string name) { lock (gate) { return nodes.FirstOrDefault(n => n.Name == name); } }
 
+    /// <summary>Called after a node is cordoned through the API: lets a scenario change the cluster mid-drain.</summary>
+    public Action<TestNode>? Cordoned { get; set; }
+
+    /// <summary>Cordons or uncordons (<c>spec.unschedulable</c>); null when the node does not exist.</summary>
+    public TestNode? SetUnschedulable(string name, bool unschedulable)
+    {
+        TestNode? node;
+        lock (gate)
+        {
+            node = nodes.FirstOrDefault(n => n.Name == name);
+            if (node is null)
+            {
+                return null;
+            }
+
+            node.Unschedulable = unschedulable;
+        }
+
+        if (unschedulable)
+        {
+            Cordoned?.Invoke(node);
+        }
+
+        return node;
+    }
+
     /// <summary>Removes the node and the pods bound to it (their controllers' job is to recreate them).</summary>
     public bool RemoveNode(string name)
     {

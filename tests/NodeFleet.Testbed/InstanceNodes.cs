@@ -5,9 +5,9 @@ namespace NodeFleet.Testbed;
 
 /// <summary>
 /// Plays the kubelet of every worker: a running instance tagged for the cluster becomes a Ready
-/// node (provider id, labels, allocatable from its type) once it has been running for the boot
-/// delay; a node whose instance is gone disappears with its pods. <see cref="Joining"/> set to
-/// false keeps new instances from ever joining.
+/// node (provider id, labels, allocatable from its type) once it has been running for
+/// <see cref="BootDelay"/>; a node whose instance is gone disappears with its pods.
+/// <see cref="Joining"/> set to false keeps new instances from ever joining.
 /// </summary>
 public sealed class InstanceNodes : IAsyncDisposable
 {
@@ -22,7 +22,6 @@ public sealed class InstanceNodes : IAsyncDisposable
     private readonly IEc2Api ec2;
     private readonly ClusterModel cluster;
     private readonly string clusterName;
-    private readonly TimeSpan bootDelay;
     private readonly Dictionary<string, DateTimeOffset> firstSeen = [];
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
@@ -32,7 +31,7 @@ public sealed class InstanceNodes : IAsyncDisposable
         this.ec2 = ec2;
         this.cluster = cluster;
         this.clusterName = clusterName;
-        this.bootDelay = bootDelay;
+        BootDelay = bootDelay;
         loop = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -53,6 +52,9 @@ public sealed class InstanceNodes : IAsyncDisposable
 
     public bool Joining { get; set; } = true;
 
+    /// <summary>How long an instance runs before its node joins (a slow boot holds a scale-up's lease longer).</summary>
+    public TimeSpan BootDelay { get; set; }
+
     public Exception? LastError { get; private set; }
 
     public async Task SyncAsync(CancellationToken cancellationToken)
@@ -69,7 +71,7 @@ public sealed class InstanceNodes : IAsyncDisposable
             }
 
             alive.Add(providerId);
-            if (!firstSeen.TryAdd(instance.InstanceId, now) && Joining && now - firstSeen[instance.InstanceId] >= bootDelay
+            if (!firstSeen.TryAdd(instance.InstanceId, now) && Joining && now - firstSeen[instance.InstanceId] >= BootDelay
                 && cluster.Read((nodes, _, _) => nodes.All(n => n.ProviderId != providerId)))
             {
                 var (cpu, memory) = Shapes.GetValueOrDefault(instance.InstanceType, (2000, 8L << 30));

@@ -106,18 +106,10 @@ public sealed class KubeApiServer : IAsyncDisposable
             var patch = JsonNode.Parse(await new StreamReader(c.Request.Body).ReadToEndAsync());
             return Authorized(c, "patch", "nodes", () =>
             {
-                var node = Cluster.Node(name);
-                if (node is null)
-                {
-                    return NotFound("nodes", name);
-                }
-
-                if (patch?["spec"] is JsonObject spec && spec.ContainsKey("unschedulable"))
-                {
-                    node.Unschedulable = spec["unschedulable"]?.GetValue<bool>() ?? false;
-                }
-
-                return Json(NodeJson(node));
+                var node = patch?["spec"] is JsonObject spec && spec.ContainsKey("unschedulable")
+                    ? Cluster.SetUnschedulable(name, spec["unschedulable"]?.GetValue<bool>() ?? false)
+                    : Cluster.Node(name);
+                return node is null ? NotFound("nodes", name) : Json(NodeJson(node));
             });
         });
         web.MapDelete("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "delete", "nodes", () =>

@@ -103,6 +103,7 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_CPU_RATE_WINDOW"] = "8s",
             ["NODEFLEET_SCALE_UP_COOLDOWN"] = "5s",
             ["NODEFLEET_SCALE_DOWN_COOLDOWN"] = "10s",
+            ["NODEFLEET_DRAIN_TIMEOUT"] = "4s",
             ["NODEFLEET_STATE_TABLE"] = Table,
             ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
             ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
@@ -200,7 +201,11 @@ public class LocalEnvironment : IAsyncDisposable
     public Task WaitForAsync(string promql, double expected, TimeSpan timeout) => WaitForAsync(promql, () => expected, timeout);
 
     /// <summary>As above, with the expected value recomputed at every poll (the model may move on meanwhile).</summary>
-    public async Task WaitForAsync(string promql, Func<double> expectedNow, TimeSpan timeout)
+    public Task WaitForAsync(string promql, Func<double> expectedNow, TimeSpan timeout) =>
+        WaitUntilAsync(promql, value => Math.Abs(value - expectedNow()) < 1e-6, () => $"= {expectedNow()}", timeout);
+
+    /// <summary>Waits until Prometheus' answer to <paramref name="promql"/> satisfies <paramref name="holds"/>.</summary>
+    public async Task WaitUntilAsync(string promql, Func<double, bool> holds, Func<string> expectation, TimeSpan timeout)
     {
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow + timeout;
@@ -208,15 +213,15 @@ public class LocalEnvironment : IAsyncDisposable
         {
             using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(PrometheusUrl, $"api/v1/query?query={Uri.EscapeDataString(promql)}")));
             var result = json.RootElement.GetProperty("data").GetProperty("result");
-            var expected = expectedNow();
-            if (result.GetArrayLength() > 0 && Math.Abs(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) - expected) < 1e-6)
+            double? last = result.GetArrayLength() > 0 ? double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) : null;
+            if (last is { } value && holds(value))
             {
                 return;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Prometheus did not report {promql} = {expectedNow()} within {timeout.TotalSeconds} s");
+                throw new TimeoutException($"Prometheus did not report {promql} {expectation()} within {timeout.TotalSeconds} s (last answer: {last?.ToString(CultureInfo.InvariantCulture) ?? "no series"})");
             }
 
             await Task.Delay(250);

@@ -170,6 +170,9 @@ test('a blocked drain uncordons and is recorded as aborted', async () => {
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Abort']);
   assert.equal(calls.TerminateNode, undefined);
   assert.equal(calls.UpdateState[0].outcome.kind, 'ScaleDownAborted');
+  // Why the drain stopped survives the uncordon, for the record and the notification.
+  assert.equal(calls.UpdateState[0].outcome.detail, 'the drain of w3 ended Blocked; the node was uncordoned');
+  assert.equal(calls.Notify[0].drain.status, 'Blocked');
 });
 
 test('a failure after the lock releases it, notifies, and fails the execution visibly', async () => {

@@ -11,6 +11,9 @@ namespace NodeFleet.Cluster.Prometheus;
 /// </summary>
 public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, ScalingSettings settings) : IMetricsSource
 {
+    /// <summary>Time a new worker is given, beyond cpuRateWindow, before its utilisation series must exist.</summary>
+    public static readonly TimeSpan UtilizationGrace = TimeSpan.FromMinutes(2);
+
     private const string ManagedLabel = "label_nodefleet_io_managed";
     private const string CapacityLabel = "label_nodefleet_io_capacity_type";
     private const string ZoneLabel = "label_topology_kubernetes_io_zone";
@@ -47,28 +50,33 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
 
         var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result, taintedQ.Result,
             controlPlaneQ.Result, labelsQ.Result, createdQ.Result, requestedQ.Result, podCountQ.Result);
-        var workersReady = nodes.Any(n => n.IsWorker && n.Ready);
+        // A worker's CPU rate exists only once node-exporter on it has been scraped twice within
+        // cpuRateWindow. While every Ready worker is younger than that (plus time for node-exporter
+        // to start), missing utilisation is expected and left null: Decide then still acts on
+        // pending pods. Once one is older, missing utilisation is a broken scrape and fails loudly.
+        var establishedWorker = nodes.Any(n => n.IsWorker && n.Ready && !(n.CreatedAt > at - settings.CpuRateWindow - UtilizationGrace));
         return new ClusterSnapshot
         {
             CapturedAt = at,
             Nodes = nodes,
             Utilization = new UtilizationMetrics
             {
-                CpuNow = Scalar("cpuNow", cpuNowQ.Result, workersReady),
-                CpuMinOverUpWindow = Scalar("cpuMinOverUpWindow", cpuUpQ.Result, workersReady),
-                CpuMaxOverDownWindow = Scalar("cpuMaxOverDownWindow", cpuDownQ.Result, workersReady),
-                MemoryNow = Scalar("memoryNow", memoryNowQ.Result, workersReady),
-                MemoryMaxOverDownWindow = Scalar("memoryMaxOverDownWindow", memoryDownQ.Result, workersReady),
+                CpuNow = Scalar("cpuNow", cpuNowQ.Result, establishedWorker),
+                CpuMinOverUpWindow = Scalar("cpuMinOverUpWindow", cpuUpQ.Result, establishedWorker),
+                CpuMaxOverDownWindow = Scalar("cpuMaxOverDownWindow", cpuDownQ.Result, establishedWorker),
+                MemoryNow = Scalar("memoryNow", memoryNowQ.Result, establishedWorker),
+                MemoryMaxOverDownWindow = Scalar("memoryMaxOverDownWindow", memoryDownQ.Result, establishedWorker),
             },
             UnschedulablePods = PendingGroups(pendingQ.Result, pendingRequestsQ.Result),
-            PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, workersReady),
+            PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, establishedWorker),
             CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
         };
     }
 
     /// <summary>
     /// One number from a query that aggregates to a single series. Empty is allowed only when it
-    /// must be (worker utilisation with no Ready worker); otherwise it is missing data, never zero.
+    /// may be (worker utilisation before any Ready worker is established); otherwise it is missing
+    /// data, never zero.
     /// </summary>
     private static double? Scalar(string name, IReadOnlyList<Sample> samples, bool required)
     {

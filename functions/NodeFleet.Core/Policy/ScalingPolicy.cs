@@ -44,6 +44,9 @@ public static class ScalingPolicy
         private FleetView view = null!;
         private DecisionFigures figures = new();
 
+        /// <summary>False when a utilisation figure is missing: only counted signals (pods, minimum) may scale up.</summary>
+        private bool utilizationKnown = true;
+
         public Decision Run()
         {
             var age = now - snapshot.CapturedAt;
@@ -55,11 +58,25 @@ public static class ScalingPolicy
 
             view = new FleetView(snapshot, fleet, settings, now);
             figures = BaseFigures();
-            var missing = MissingFigures();
+            var (missing, utilizationMissing) = MissingFigures();
             if (missing.Count > 0)
             {
                 return None(DecisionReason.MetricsMissing,
-                    $"No data for {string.Join(", ", missing)}: not scaling on missing metrics");
+                    $"No data for {string.Join(", ", missing.Concat(utilizationMissing))}: not scaling on missing metrics");
+            }
+
+            if (utilizationMissing.Count > 0)
+            {
+                // Unschedulable pods and the minimum are counted, not measured: they may still scale
+                // up. Nothing is read as zero: the utilisation rules and scale-down wait for data.
+                var skipped = $"no data for {string.Join(", ", utilizationMissing)}";
+                utilizationKnown = false;
+                if (ScaleUp() is { Action: ScalingAction.ScaleUp } up)
+                {
+                    return up with { Reason = $"{up.Reason} (utilisation rules skipped: {skipped})" };
+                }
+
+                return None(DecisionReason.MetricsMissing, $"No data for {string.Join(", ", utilizationMissing)}: not scaling on missing metrics (only unschedulable pods or the minimum could scale up now)");
             }
 
             return ScaleUp() ?? ScaleDown();
@@ -87,38 +104,40 @@ public static class ScalingPolicy
         }
 
         /// <summary>
-        /// Figures the rules need that are absent. Worker utilisation is undefined without Ready
-        /// workers, so it is only required when some exist; the node list never may be empty
-        /// because the control plane always reports (an empty list means the node series are missing).
+        /// Figures the rules need that are absent: those without which nothing may be decided, and
+        /// worker utilisation, which is undefined without Ready workers and so only required when
+        /// some exist. The node list never may be empty because the control plane always reports
+        /// (an empty list means the node series are missing).
         /// </summary>
-        private List<string> MissingFigures()
+        private (List<string> Blocking, List<string> Utilization) MissingFigures()
         {
-            var missing = new List<string>();
+            var blocking = new List<string>();
+            var utilization = new List<string>();
             if (snapshot.Nodes.Count == 0)
             {
-                missing.Add("nodes");
+                blocking.Add("nodes");
             }
 
             if (view.ReadyWorkers.Count > 0)
             {
                 var u = snapshot.Utilization;
-                if (u.CpuNow is null) missing.Add("cpuNow");
-                if (u.CpuMinOverUpWindow is null) missing.Add("cpuMinOverUpWindow");
-                if (u.CpuMaxOverDownWindow is null) missing.Add("cpuMaxOverDownWindow");
-                if (u.MemoryNow is null) missing.Add("memoryNow");
-                if (u.MemoryMaxOverDownWindow is null) missing.Add("memoryMaxOverDownWindow");
+                if (u.CpuNow is null) utilization.Add("cpuNow");
+                if (u.CpuMinOverUpWindow is null) utilization.Add("cpuMinOverUpWindow");
+                if (u.CpuMaxOverDownWindow is null) utilization.Add("cpuMaxOverDownWindow");
+                if (u.MemoryNow is null) utilization.Add("memoryNow");
+                if (u.MemoryMaxOverDownWindow is null) utilization.Add("memoryMaxOverDownWindow");
                 if (settings.PredictiveHorizon > TimeSpan.Zero && snapshot.PredictedCpuUtilization is null)
                 {
-                    missing.Add("predictedCpuUtilization");
+                    utilization.Add("predictedCpuUtilization");
                 }
             }
 
             if (settings.CustomMetricQuery is not null && snapshot.CustomMetricValue is null)
             {
-                missing.Add("customMetricValue");
+                blocking.Add("customMetricValue");
             }
 
-            return missing;
+            return (blocking, utilization);
         }
 
         /// <summary>
@@ -230,7 +249,7 @@ public static class ScalingPolicy
         /// </summary>
         private int UtilizationNeed(double? utilization, double threshold, long readyAllocatable, long perNode)
         {
-            if (utilization is not { } u || u <= threshold || readyAllocatable <= 0)
+            if (!utilizationKnown || utilization is not { } u || u <= threshold || readyAllocatable <= 0)
             {
                 return 0;
             }
@@ -242,7 +261,7 @@ public static class ScalingPolicy
 
         private int CustomMetricNeed()
         {
-            if (settings.CustomMetricTargetPerNode is not { } perNode || snapshot.CustomMetricValue is not { } value)
+            if (!utilizationKnown || settings.CustomMetricTargetPerNode is not { } perNode || snapshot.CustomMetricValue is not { } value)
             {
                 return 0;
             }

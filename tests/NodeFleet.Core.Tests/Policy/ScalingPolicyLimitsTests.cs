@@ -115,24 +115,42 @@ public class ScalingPolicyLimitsTests
     [InlineData("cpuMaxOverDownWindow")]
     [InlineData("memoryNow")]
     [InlineData("memoryMaxOverDownWindow")]
-    public void Decide_UtilizationFigureMissing_DoesNotScaleAndNamesIt(string figure)
+    public void Decide_UtilizationFigureMissing_NeitherCpuScaleUpNorScaleDown_NamesIt(string figure)
     {
-        var u = Utilization(cpu: 0.95, memory: 0.9);
-        u = figure switch
+        var high = Decide(Snapshot(Workers(3), Without(Utilization(cpu: 0.95, memory: 0.9), figure)));
+        var low = Decide(Snapshot(Workers(3), Without(Utilization(cpu: 0.05, memory: 0.1), figure)));
+
+        Assert.All(new[] { high, low }, decision =>
         {
-            "cpuNow" => u with { CpuNow = null },
-            "cpuMinOverUpWindow" => u with { CpuMinOverUpWindow = null },
-            "cpuMaxOverDownWindow" => u with { CpuMaxOverDownWindow = null },
-            "memoryNow" => u with { MemoryNow = null },
-            _ => u with { MemoryMaxOverDownWindow = null },
-        };
-
-        var decision = Decide(Snapshot(Workers(3), u, Pods(5, 500, 100)));
-
-        Assert.Equal(ScalingAction.None, decision.Action);
-        Assert.Equal(DecisionReason.MetricsMissing, decision.ReasonCode);
-        Assert.Contains(figure, decision.Reason, StringComparison.Ordinal);
+            Assert.Equal(ScalingAction.None, decision.Action);
+            Assert.Equal(DecisionReason.MetricsMissing, decision.ReasonCode);
+            Assert.Contains(figure, decision.Reason, StringComparison.Ordinal);
+        });
     }
+
+    [Theory]
+    [InlineData("cpuNow")]
+    [InlineData("cpuMinOverUpWindow")]
+    [InlineData("memoryMaxOverDownWindow")]
+    public void Decide_UtilizationFigureMissingWithPendingPods_ScalesUpForThePodsAlone(string figure)
+    {
+        // Brand-new workers have no CPU rate yet; the pods waiting for room are counted, not measured.
+        var decision = Decide(Snapshot(Workers(3), Without(Utilization(cpu: 0.95, memory: 0.9), figure), Pods(5, 1500, 100)));
+
+        Assert.Equal(ScalingAction.ScaleUp, decision.Action);
+        Assert.Equal(DecisionReason.PendingPods, decision.ReasonCode);
+        Assert.Equal(5, decision.NodesToAdd);
+        Assert.Contains($"utilisation rules skipped: no data for {figure}", decision.Reason, StringComparison.Ordinal);
+    }
+
+    private static UtilizationMetrics Without(UtilizationMetrics u, string figure) => figure switch
+    {
+        "cpuNow" => u with { CpuNow = null },
+        "cpuMinOverUpWindow" => u with { CpuMinOverUpWindow = null },
+        "cpuMaxOverDownWindow" => u with { CpuMaxOverDownWindow = null },
+        "memoryNow" => u with { MemoryNow = null },
+        _ => u with { MemoryMaxOverDownWindow = null },
+    };
 
     [Fact]
     public void Decide_NoNodesReported_IsMissingDataNotAnEmptyCluster()

@@ -54,6 +54,23 @@ public class FunctionTests
     }
 
     [Fact]
+    public void Compose_AbortedDrain_NamesWhatBlockedIt()
+    {
+        var blockers = Enumerable.Range(1, 7).Select(i => new EvictionBlocker { Pod = $"data/db-{i}", Reason = EvictionBlockReason.PodDisruptionBudget, Detail = "The disruption budget db needs 2 healthy pods and has 2 currently" }).ToList();
+        var state = States.With(States.ScaleDown()) with
+        {
+            Drain = new DrainProgress { Node = "w3", Status = DrainStatus.Overdue, StartedAt = States.Now, Blockers = blockers },
+            Outcome = new OutcomeReport { Kind = OutcomeKind.ScaleDownAborted, Detail = "the drain of w3 ended Overdue; the node was uncordoned" },
+        };
+
+        var n = Function.Compose(state, "prod");
+
+        Assert.StartsWith("the drain of w3 ended Overdue", n.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("data/db-1: The disruption budget db needs 2 healthy pods", n.Figures["drainBlockers"], StringComparison.Ordinal);
+        Assert.EndsWith("; and 2 more", n.Figures["drainBlockers"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Compose_NothingToReport_IsInvalidInput()
     {
         Assert.Throws<InvalidInputException>(() => Function.Compose(States.With(States.ScaleUp()), "prod"));

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using NodeFleet.Cluster.Prometheus;
+using NodeFleet.Testbed;
+
+namespace NodeFleet.EndToEnd.Tests;
+
+/// <summary>CPU stress with no pending pods, met by two executions started at the same moment.</summary>
+[Collection(LoadCloudGroup.Name)]
+public class LoadTests(LoadCloud cloud)
+{
+    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
+
+    [Fact]
+    public async Task CpuStress_TwoExecutionsAtOnce_OneScalesUp_TheOtherStopsEarly()
+    {
+        cloud.Model.Add(new TestNode
+        {
+            Name = "master", ProviderId = "k3s://master",
+            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+        });
+        foreach (var worker in new[] { "w1", "w2" })
+        {
+            cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+            for (var i = 0; i < 2; i++)
+            {
+                // Every pod is placed, yet burns 95 % of what its node has: CPU alone must scale up.
+                cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"api-{worker}-{i}", NodeName = worker, OwnerName = "api-5d8", CpuMillis = 1000, CpuUsageMillis = 950 });
+            }
+        }
+
+        // The condition Decide reads: the lowest worker CPU over the scale-up window (6 s) above 70 %.
+        await cloud.WaitUntilAsync(PromQl.MinOver(PromQl.WorkerCpu(TimeSpan.FromSeconds(8)), TimeSpan.FromSeconds(6)), cpu => cpu > 0.8, () => "> 0.8", TimeSpan.FromSeconds(60));
+        // New nodes take 5 s to join, so the execution that wins the lease holds it that long.
+        cloud.Nodes.BootDelay = TimeSpan.FromSeconds(5);
+
+        var runs = await Task.WhenAll(Task.Run(() => cloud.Run(new Dictionary<string, object>())), Task.Run(() => cloud.Run(new Dictionary<string, object>())));
+
+        Assert.All(runs, run => Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText()));
+        var acted = Assert.Single(runs, run => Path(run).Contains("LaunchNodes"));
+        var stopped = Assert.Single(runs, run => !Path(run).Contains("LaunchNodes"));
+        Assert.Equal("Busy", Path(stopped)[^1]);
+        Assert.Equal("ScaleUp", stopped.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
+        var state = acted.GetProperty("output");
+        Assert.Equal("CpuHigh", state.GetProperty("decision").GetProperty("reasonCode").GetString());
+        var added = state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32();
+        Assert.InRange(added, 1, 8);
+        Assert.Equal(added, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
+        Assert.Equal("ScaledUp", state.GetProperty("outcome").GetProperty("kind").GetString());
+        // Only the winner launched, and each of its instances is a Ready node.
+        Assert.Equal(added, cloud.Instances().Count(i => i.State == "running"));
+        Assert.All(cloud.Instances(), i => Assert.NotNull(cloud.Model.Read((nodes, _, _) => nodes.FirstOrDefault(n => n.Ready && (n.ProviderId ?? "").EndsWith("/" + i.Id, StringComparison.Ordinal)))));
+        Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+        Assert.NotNull(cloud.Model.Node("master"));
+    }
+}
+
+/// <summary>A scale-down whose drain a PodDisruptionBudget blocks once it has started.</summary>
+[Collection(DrainCloudGroup.Name)]
+public class DrainTests(DrainCloud cloud)
+{
+    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
+
+    [Fact]
+    public async Task DrainBlockedByBudget_TimesOut_NodeUncordoned_AbortRecorded()
+    {
+        cloud.Model.Add(new TestNode
+        {
+            Name = "master", ProviderId = "k3s://master",
+            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+        });
+        // Three idle workers, one database replica each; the budget keeps two of three healthy, so
+        // any one worker may be drained when Decide looks.
+        foreach (var worker in new[] { "w1", "w2", "w3" })
+        {
+            cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+            cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
+        }
+
+        cloud.Model.Add(new TestBudget { Namespace = "data", Name = "db", MatchLabels = new() { ["app"] = "db" }, MinAvailable = 2 });
+        // Once the drain has cordoned its node, a replica on another worker stops being Ready:
+        // from then on the budget allows no eviction.
+        cloud.Model.Cordoned = cordoned => cloud.Model.Read((_, pods, _) =>
+        {
+            pods.First(p => p.Labels.GetValueOrDefault("app") == "db" && p.NodeName != cordoned.Name).Phase = "Pending";
+            return 0;
+        });
+
+        // Ticks are no-ops until CPU has stayed low for the scale-down window.
+        var run = await cloud.TickUntilActionAsync(TimeSpan.FromSeconds(60));
+
+        var state = run.GetProperty("output");
+        Assert.Equal("ScaleDown", state.GetProperty("decision").GetProperty("action").GetString());
+        Assert.Equal(["DrainStart", "Drained?", "WaitForDrain", "DrainContinue", "Drained?"], Path(run).SkipWhile(s => s != "DrainStart").Take(5));
+        Assert.Equal(["AbortDrain", "ScaleDownAborted", "UpdateState", "Notify", "Done"], Path(run).TakeLast(5));
+        Assert.DoesNotContain("TerminateRemoved", Path(run));
+        Assert.Equal("ScaleDownAborted", state.GetProperty("outcome").GetProperty("kind").GetString());
+        var name = state.GetProperty("decision").GetProperty("nodeToRemove").GetProperty("name").GetString()!;
+        // The node is back in service, no replica was evicted (each is still on its own worker),
+        // and no instance was terminated.
+        Assert.False(cloud.Model.Node(name)!.Unschedulable);
+        Assert.Equal(["db-w1@w1", "db-w2@w2", "db-w3@w3"], cloud.Model.Read((_, pods, _) => pods.Select(p => $"{p.Name}@{p.NodeName}").Order(StringComparer.Ordinal).ToList()));
+        Assert.Equal("Overdue", state.GetProperty("drain").GetProperty("status").GetString());
+        Assert.DoesNotContain(cloud.Instances(), i => i.State is "shutting-down" or "terminated");
+        var history = cloud.StateItem().GetProperty("history").GetRawText();
+        Assert.Contains("ScaleDownAborted", history, StringComparison.Ordinal);
+        Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+        var notice = Assert.Single(cloud.Notifications(), n => n.Contains($"Scale-down of {name} aborted", StringComparison.Ordinal));
+        Assert.Contains($"the drain of {name} ended Overdue", notice, StringComparison.Ordinal);
+        Assert.Contains("The disruption budget db needs 2 healthy pods", notice, StringComparison.Ordinal);
+    }
+}
