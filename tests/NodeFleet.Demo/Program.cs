@@ -2,22 +2,37 @@ using System.Globalization;
 using System.Text.Json;
 using NodeFleet.Testbed;
 
-// The scenarios: what happens to the workload, and when (seconds from the start).
-var scenarios = new Dictionary<string, (string Description, int Seconds, (int At, string What, Action<ClusterModel> Apply)[] Events)>
+// The scenarios: what happens to the workload, and when (seconds from the start). An event may
+// also return a trigger, which the demo starts as an execution at once (as EventBridge would).
+var scenarios = new Dictionary<string, (string Description, int Seconds, (int At, string What, Func<LocalEnvironment, object?> Apply)[] Events)>
 {
     ["flash-sale"] = ("a quiet shop, a sudden sale that needs many more nodes, then quiet again", 150,
     [
-        (0, "2 shop pods at low load", m => AddPods(m, "shop", 2, 500, 100)),
-        (20, "flash sale: 12 checkout pods of 1.5 cores arrive", m => AddPods(m, "checkout", 12, 1500, 1200)),
-        (90, "sale over: checkout pods scaled away", m => RemovePods(m, "checkout")),
+        (0, "2 shop pods at low load", c => AddPods(c, "shop", 2, 500, 100)),
+        (20, "flash sale: 12 checkout pods of 1.5 cores arrive", c => AddPods(c, "checkout", 12, 1500, 1200)),
+        (90, "sale over: checkout pods scaled away", c => RemovePods(c, "checkout")),
     ]),
     ["ramp"] = ("load grows in steps", 120,
     [
-        (0, "2 pods", m => AddPods(m, "api", 2, 1000, 500)),
-        (20, "+3 pods", m => AddPods(m, "api", 3, 1000, 900, first: 2)),
-        (45, "+4 pods", m => AddPods(m, "api", 4, 1000, 900, first: 5)),
+        (0, "2 pods", c => AddPods(c, "api", 2, 1000, 500)),
+        (20, "+3 pods", c => AddPods(c, "api", 3, 1000, 900, first: 2)),
+        (45, "+4 pods", c => AddPods(c, "api", 4, 1000, 900, first: 5)),
     ]),
-    ["idle"] = ("nothing runs: the fleet stays at its minimum", 45, [(0, "no workload", _ => { })]),
+    ["sustained"] = ("every pod has a place, but they burn 95 % of their nodes' CPU for minutes", 100,
+    [
+        (0, "4 api pods of 1 core, each busy 0.95 cores", c => AddPods(c, "api", 4, 1000, 950)),
+    ]),
+    ["drop-to-idle"] = ("a busy fleet whose load goes away: it shrinks back to the minimum, one drained node at a time", 200,
+    [
+        (0, "8 batch pods of 1.5 cores", c => AddPods(c, "batch", 8, 1500, 1200)),
+        (45, "batch done: every pod removed", c => RemovePods(c, "batch")),
+    ]),
+    ["spot-interruption"] = ("EC2 reclaims a spot worker: it is drained at once and a replacement launched", 90,
+    [
+        (0, "4 web pods of 1.5 cores", c => AddPods(c, "web", 4, 1500, 800)),
+        (40, "EC2 Spot Instance Interruption Warning for one worker", SpotWarning),
+    ]),
+    ["idle"] = ("nothing runs: the fleet stays at its minimum", 45, [(0, "no workload", _ => null)]),
 };
 
 var name = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault() ?? "flash-sale";
@@ -45,20 +60,21 @@ Console.WriteLine($"Ready. One execution every {tickSeconds} s; Wait states take
 Console.WriteLine($"{"time",5}  {"ready",5} {"launching",9} {"pending",7} {"cpu",5}  execution");
 
 var start = DateTimeOffset.UtcNow;
-var pending = new Queue<(int At, string What, Action<ClusterModel> Apply)>(scenario.Events.OrderBy(e => e.At));
+var pending = new Queue<(int At, string What, Func<LocalEnvironment, object?> Apply)>(scenario.Events.OrderBy(e => e.At));
 var rows = new List<(double At, int Ready, int Pending, string Action)>();
 while (!cancel.IsCancellationRequested && (DateTimeOffset.UtcNow - start).TotalSeconds < scenario.Seconds)
 {
     var elapsed = (DateTimeOffset.UtcNow - start).TotalSeconds;
+    object trigger = new Dictionary<string, object>(); // a scheduled tick
     while (pending.Count > 0 && pending.Peek().At <= elapsed)
     {
         var e = pending.Dequeue();
-        e.Apply(cloud.Model);
+        trigger = e.Apply(cloud) ?? trigger;
         Console.WriteLine($"{elapsed,4:0}s  ── {e.What}");
     }
 
     cloud.Model.Schedule();
-    var run = cloud.Run(new Dictionary<string, object>());
+    var run = cloud.Run(trigger);
     var (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
     var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
     var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();
@@ -79,6 +95,7 @@ Console.WriteLine("Summary");
 Console.WriteLine($"  executions            {rows.Count}");
 Console.WriteLine($"  scale-ups             {rows.Count(r => r.Action == "ScaleUp")}");
 Console.WriteLine($"  scale-downs           {rows.Count(r => r.Action == "ScaleDown")}");
+Console.WriteLine($"  replacements          {rows.Count(r => r.Action == "Replace")}");
 Console.WriteLine($"  most Ready workers    {(rows.Count > 0 ? rows.Max(r => r.Ready) : 0)}");
 Console.WriteLine($"  ticks with pending    {rows.Count(r => r.Pending > 0)} of {rows.Count}");
 Console.WriteLine($"  EC2 instances left    {cloud.Instances().Count(i => i.State == "running")} running");
@@ -97,18 +114,41 @@ static (int Ready, int Launching, int Unschedulable) Counts(ClusterModel model, 
     });
 }
 
-static void AddPods(ClusterModel model, string app, int count, long cpuMillis, long usageMillis, int first = 0)
+static object? AddPods(LocalEnvironment cloud, string app, int count, long cpuMillis, long usageMillis, int first = 0)
 {
     for (var i = first; i < first + count; i++)
     {
-        model.Add(new TestPod { Namespace = "demo", Name = $"{app}-{i}", OwnerName = app, Phase = "Pending", CpuMillis = cpuMillis, MemoryBytes = 256L << 20, CpuUsageMillis = usageMillis, Labels = { ["app"] = app } });
+        cloud.Model.Add(new TestPod { Namespace = "demo", Name = $"{app}-{i}", OwnerName = app, Phase = "Pending", CpuMillis = cpuMillis, MemoryBytes = 256L << 20, CpuUsageMillis = usageMillis, Labels = { ["app"] = app } });
     }
+
+    return null;
 }
 
-static void RemovePods(ClusterModel model, string app)
+static object? RemovePods(LocalEnvironment cloud, string app)
 {
-    foreach (var pod in model.Read((_, pods, _) => pods.Where(p => p.Labels.GetValueOrDefault("app") == app).Select(p => p.Name).ToList()))
+    foreach (var pod in cloud.Model.Read((_, pods, _) => pods.Where(p => p.Labels.GetValueOrDefault("app") == app).Select(p => p.Name).ToList()))
     {
-        model.RemovePod("demo", pod);
+        cloud.Model.RemovePod("demo", pod);
     }
+
+    return null;
+}
+
+// The event EventBridge delivers two minutes before EC2 reclaims a spot instance, for the first worker that joined.
+static object? SpotWarning(LocalEnvironment cloud)
+{
+    var joined = cloud.Model.Read((nodes, _, _) => nodes.Select(n => n.ProviderId ?? "").ToList());
+    var (id, _) = cloud.Instances().FirstOrDefault(i => i.State == "running" && joined.Any(p => p.EndsWith("/" + i.Id, StringComparison.Ordinal)));
+    return id is null ? null : new Dictionary<string, object>
+    {
+        ["version"] = "0",
+        ["id"] = Guid.NewGuid().ToString(),
+        ["detail-type"] = "EC2 Spot Instance Interruption Warning",
+        ["source"] = "aws.ec2",
+        ["account"] = "123456789012",
+        ["time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        ["region"] = "us-east-1",
+        ["resources"] = new[] { $"arn:aws:ec2:us-east-1a:instance/{id}" },
+        ["detail"] = new Dictionary<string, object> { ["instance-id"] = id, ["instance-action"] = "terminate" },
+    };
 }
