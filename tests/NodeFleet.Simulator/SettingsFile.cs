@@ -1,0 +1,67 @@
+using System.Text.Json;
+using NodeFleet.Core.Settings;
+using NodeFleet.Simulator.Simulation;
+
+namespace NodeFleet.Simulator;
+
+/// <summary>
+/// Reads NodeFleet settings for a simulation in the format the deployment uses: either cdk.json
+/// itself (its <c>nodefleet:*</c> context entries; deployment-only keys the simulator does not
+/// model are skipped) or a flat JSON object of the same keys, with or without the prefix, where an
+/// unknown key is an error. Besides the scaling settings, <c>scheduleRate</c> and <c>spotShare</c>
+/// shape the run.
+/// </summary>
+public static class SettingsFile
+{
+    private const string Prefix = "nodefleet:";
+
+    public static SimulationOptions Apply(string path, SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var root = document.RootElement;
+        var fromCdk = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("context", out _);
+        var source = fromCdk ? root.GetProperty("context") : root;
+        if (source.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException($"{path}: expected a JSON object of settings");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in source.EnumerateObject())
+        {
+            if (fromCdk && !property.Name.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            values[property.Name.StartsWith(Prefix, StringComparison.Ordinal) ? property.Name[Prefix.Length..] : property.Name] =
+                property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+        }
+
+        var known = SettingsCatalog.Scaling.Select(d => d.Key).Concat(["scheduleRate", "spotShare"]).ToHashSet(StringComparer.Ordinal);
+        var unknown = values.Keys.Where(k => !known.Contains(k)).ToList();
+        if (!fromCdk && unknown.Count > 0)
+        {
+            throw new FormatException($"{path}: unknown setting(s) {string.Join(", ", unknown)}; known: {string.Join(", ", known.Order(StringComparer.Ordinal))}");
+        }
+
+        var settings = SettingsCatalog.Load(d => values.GetValueOrDefault(d.Key), d => $"{path}: {d.Key}");
+        options = options with { Settings = settings };
+        if (values.TryGetValue("scheduleRate", out var rate))
+        {
+            var tick = SettingValue.Duration(rate);
+            options = tick >= TimeSpan.FromMinutes(1) && tick.Seconds == 0
+                ? options with { NodeFleetTick = tick }
+                : throw new FormatException($"{path}: scheduleRate '{rate}' is not a whole number of minutes, at least 1m");
+        }
+
+        if (values.TryGetValue("spotShare", out var share))
+        {
+            var fraction = SettingValue.Fraction(share);
+            options = fraction is >= 0 and <= 1 ? options with { SpotShare = fraction } : throw new FormatException($"{path}: spotShare '{share}' is not between 0% and 100%");
+        }
+
+        return options;
+    }
+}

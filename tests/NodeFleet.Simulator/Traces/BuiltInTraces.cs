@@ -1,0 +1,158 @@
+namespace NodeFleet.Simulator.Traces;
+
+/// <summary>
+/// Workload traces that ship with the simulator, each a shape a node autoscaler must handle well. They are generated,
+/// not recorded, and deterministic: their noise comes from a <see cref="Random"/> with a fixed seed, so every run and
+/// machine sees the same trace. Like real services, pods use 40–65 % of the CPU they request; memory requests are
+/// 256–1024 MiB. Every point lists every deployment, in the same order, with 0 replicas while a deployment is idle.
+/// Each peaks below 10 t3.large workers (2 cores each), the maximum the seed autoscaler and NodeFleet's defaults share:
+/// beyond it every policy leaves pods waiting and the comparison would measure the cap, not the policy.
+/// </summary>
+public static class BuiltInTraces
+{
+    // Any fixed value: it only has to be the same on every run.
+    private const int Seed = 20261118;
+
+    /// <summary>The names <see cref="Get"/> knows.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["ramp", "flash-sale", "sustained", "diurnal-week"];
+
+    /// <summary>The built-in trace called <paramref name="name"/>, generated afresh.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of <see cref="Names"/>.</exception>
+    public static Trace Get(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name switch
+        {
+            "ramp" => Ramp(),
+            "flash-sale" => FlashSale(),
+            "sustained" => Sustained(),
+            "diurnal-week" => DiurnalWeek(),
+            _ => throw new ArgumentException($"unknown trace \"{name}\"; known traces: {string.Join(", ", Names)}", nameof(name)),
+        };
+    }
+
+    /// <summary>
+    /// <c>ramp</c>, 8 hours, a point a minute: <c>web</c> (500m, 512 MiB) holds 4 replicas for an hour, grows by whole
+    /// replicas linearly to 28 between hours 1 and 5, then holds 28; <c>worker</c> runs 2 replicas of 1000m/1024 MiB
+    /// throughout. Models steady organic growth, such as a launch day's traffic: scale-up should keep pace with pending
+    /// pods without over-buying, and nothing should scale down.
+    /// </summary>
+    private static Trace Ramp()
+    {
+        var random = new Random(Seed);
+        return Build("ramp", TimeSpan.FromHours(8), TimeSpan.FromMinutes(1), at =>
+        {
+            var minute = (int)at.TotalMinutes;
+            var web = Math.Clamp(4 + (24 * (minute - 60) / 240), 4, 28);
+            return
+            [
+                Demand("web", web, 500, 512, Use(random, 0.50, 0.05)),
+                Demand("worker", 2, 1000, 1024, Use(random, 0.55, 0.05)),
+            ];
+        });
+    }
+
+    /// <summary>
+    /// <c>flash-sale</c>, 6 hours, a point a minute: <c>shop</c> runs 6 replicas of 500m/512 MiB. At 2 h a sale starts:
+    /// <c>checkout</c> (1000m, 512 MiB) goes from 0 to 12 replicas within 2 minutes, holds 12 ± 1 for 45 minutes, then
+    /// drops to 0 within 5 minutes; <c>shop</c> grows to 10 for the whole sale. Models a sudden burst announced by
+    /// marketing: the autoscaler must add several nodes at once, then give them back once the burst is over without
+    /// flapping during it.
+    /// </summary>
+    private static Trace FlashSale()
+    {
+        const int saleStart = 120, holdStart = saleStart + 2, holdEnd = holdStart + 45, saleEnd = holdEnd + 5;
+        var random = new Random(Seed);
+        return Build("flash-sale", TimeSpan.FromHours(6), TimeSpan.FromMinutes(1), at =>
+        {
+            var minute = (int)at.TotalMinutes;
+            var checkout = minute switch
+            {
+                < saleStart => 0,
+                < holdStart => 12 * (minute - saleStart + 1) / 3, // 4, 8, then the hold's 12
+                < holdEnd => 12 + random.Next(-1, 2),
+                < saleEnd => 12 * (saleEnd - 1 - minute) / 5, // 9, 7, 4, 2, 0
+                _ => 0,
+            };
+            var shop = minute is >= saleStart and < saleEnd ? 10 : 6;
+            return
+            [
+                Demand("shop", shop, 500, 512, Use(random, 0.50, 0.05)),
+                Demand("checkout", checkout, 1000, 512, Use(random, 0.55, 0.05)),
+            ];
+        });
+    }
+
+    /// <summary>
+    /// <c>sustained</c>, 6 hours, a point a minute: <c>api</c> runs 16 replicas of 750m/768 MiB throughout, moving by
+    /// ±1 replica every 5 minutes, each pod using about 60 % of its request. Models a busy, steady service: the fleet
+    /// should settle and stay put, so any scale action here is churn.
+    /// </summary>
+    private static Trace Sustained()
+    {
+        var random = new Random(Seed);
+        var offset = 0;
+        return Build("sustained", TimeSpan.FromHours(6), TimeSpan.FromMinutes(1), at =>
+        {
+            if ((int)at.TotalMinutes % 5 == 0)
+            {
+                offset = random.Next(-1, 2);
+            }
+
+            return [Demand("api", 16 + offset, 750, 768, Use(random, 0.60, 0.03))];
+        });
+    }
+
+    /// <summary>
+    /// <c>diurnal-week</c>, 7 days from a Monday 00:00, a point every 5 minutes: <c>web</c> (500m, 512 MiB) follows a
+    /// daily curve, 4 replicas at the 03:00 low rising smoothly to 28 at 14:00 and easing back down (a raised cosine
+    /// over 11 hours up and 13 hours down), ±1 replica of noise; on the weekend (days 6 and 7) the peak is 60 % of the
+    /// weekday one (17 replicas). Each day runs from one 03:00 low to the next, so the weekday/weekend switch happens
+    /// at a low and adds no jump. <c>batch</c> runs 8 replicas of 1000m/1024 MiB from 01:00 to 03:00 every night.
+    /// Models the usual office-hours service with a nightly job: capacity should follow the day, and the nightly batch
+    /// should reuse the nodes that web left rather than keep extra ones all day.
+    /// </summary>
+    private static Trace DiurnalWeek()
+    {
+        const double weekdayPeak = 28, weekendPeak = 0.6 * weekdayPeak, low = 4;
+        var random = new Random(Seed);
+        return Build("diurnal-week", TimeSpan.FromDays(7), TimeSpan.FromMinutes(5), at =>
+        {
+            var sinceLow = at - TimeSpan.FromHours(3);
+            var day = (int)Math.Floor(sinceLow.TotalDays); // -1 before the first 03:00: the Sunday night before
+            var weekend = ((day % 7) + 7) % 7 >= 5;
+            var peak = weekend ? weekendPeak : weekdayPeak;
+            var web = (int)Math.Round(low + ((peak - low) * DailyCurve(sinceLow.TotalHours - (day * 24)))) + random.Next(-1, 2);
+            var hour = at.TotalHours % 24;
+            var batch = hour is >= 1 and < 3 ? 8 : 0;
+            return
+            [
+                Demand("web", web, 500, 512, Use(random, 0.50, 0.05)),
+                Demand("batch", batch, 1000, 1024, Use(random, 0.62, 0.03)),
+            ];
+        });
+    }
+
+    /// <summary>0 at the 03:00 low, 1 at the 14:00 peak, smooth in between; <paramref name="hoursSinceLow"/> in [0, 24).</summary>
+    private static double DailyCurve(double hoursSinceLow) => hoursSinceLow <= 11
+        ? (1 - Math.Cos(Math.PI * hoursSinceLow / 11)) / 2
+        : (1 + Math.Cos(Math.PI * (hoursSinceLow - 11) / 13)) / 2;
+
+    /// <summary>A point every <paramref name="step"/> from 0 to <paramref name="duration"/> inclusive, so the last point marks the end.</summary>
+    private static Trace Build(string name, TimeSpan duration, TimeSpan step, Func<TimeSpan, DeploymentDemand[]> demandAt)
+    {
+        var points = new List<TracePoint>();
+        for (var at = TimeSpan.Zero; at <= duration; at += step)
+        {
+            points.Add(new TracePoint(at, demandAt(at)));
+        }
+
+        return new Trace(name, points, duration);
+    }
+
+    /// <summary>A share of the CPU request within <paramref name="spread"/> of <paramref name="share"/>; callers keep it within 40–65 %.</summary>
+    private static double Use(Random random, double share, double spread) => share + (((random.NextDouble() * 2) - 1) * spread);
+
+    private static DeploymentDemand Demand(string deployment, int replicas, long cpuRequestMillis, long memoryRequestMiB, double useShare) =>
+        new(deployment, replicas, cpuRequestMillis, memoryRequestMiB, (long)Math.Round(cpuRequestMillis * useShare));
+}
