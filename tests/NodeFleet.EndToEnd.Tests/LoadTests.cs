@@ -87,6 +87,8 @@ public class DrainTests(DrainCloud cloud)
             return 0;
         });
 
+        // A fresh Prometheus has not scraped yet: a tick before that fails on missing data, rightly.
+        await cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
         // Ticks are no-ops until CPU has stayed low for the scale-down window.
         var run = await cloud.TickUntilActionAsync(TimeSpan.FromSeconds(60));
 

@@ -25,6 +25,9 @@ public enum DecisionReason
     /// <summary>Unschedulable pods need more nodes than are launching.</summary>
     PendingPods,
 
+    /// <summary>Less room is unrequested on the workers than the headroom setting keeps: one node ahead of the pods.</summary>
+    Headroom,
+
     CpuHigh,
     MemoryHigh,
     CustomMetricHigh,
@@ -135,6 +138,9 @@ public sealed record DecisionFigures
 
     /// <summary>Nodes each scale-up signal asked for, after subtracting capacity already launching.</summary>
     public int NodesForPendingPods { get; init; }
+
+    /// <summary>1 when the workers' unrequested room is below the headroom setting.</summary>
+    public int NodesForHeadroom { get; init; }
     public int NodesForCpu { get; init; }
     public int NodesForMemory { get; init; }
     public int NodesForCustomMetric { get; init; }

@@ -61,6 +61,18 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return $"its pods do not fit on the other nodes under {ScalingPolicy.Percent(settings.TargetUtilization)}";
         }
 
+        // Without this a removal could leave less room than the headroom keeps, and the next tick
+        // would launch a node again: a remove-and-relaunch loop.
+        var freeAfter = view.ReadyManaged
+            .Where(n => n.Name != node.Name && !n.Unschedulable)
+            .Aggregate(Resources.Zero, (sum, n) => sum + (n.Allocatable - n.Requested).AtLeastZero())
+            - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
+        var kept = settings.WorkerShape.Scaled(settings.Headroom);
+        if (settings.Headroom > 0 && (freeAfter.CpuMillis < kept.CpuMillis || freeAfter.MemoryBytes < kept.MemoryBytes))
+        {
+            return $"without it less than the headroom of {ScalingPolicy.Percent(settings.Headroom)} of a worker would stay unrequested";
+        }
+
         var u = snapshot.Utilization;
         var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.ReadyWorkerCpu, node.Allocatable.CpuMillis);
         var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.ReadyWorkerMemory, node.Allocatable.MemoryBytes);

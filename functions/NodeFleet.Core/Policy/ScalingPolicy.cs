@@ -152,6 +152,7 @@ public static class ScalingPolicy
             var cpu = UtilizationNeed(snapshot.Utilization.CpuMinOverUpWindow, settings.ScaleUpCpuThreshold, view.ReadyWorkerCpu, settings.WorkerShape.CpuMillis);
             var memory = UtilizationNeed(snapshot.Utilization.MemoryNow, settings.ScaleUpMemoryThreshold, view.ReadyWorkerMemory, settings.WorkerShape.MemoryBytes);
             var custom = CustomMetricNeed();
+            var headroom = pending.NewBins == 0 && pending.PlaceablePods == 0 ? HeadroomNeed() : 0;
             var predicted = settings.PredictiveHorizon > TimeSpan.Zero
                 ? UtilizationNeed(snapshot.PredictedCpuUtilization, settings.ScaleUpCpuThreshold, view.ReadyWorkerCpu, settings.WorkerShape.CpuMillis)
                 : 0;
@@ -159,6 +160,7 @@ public static class ScalingPolicy
             {
                 UnplaceablePods = pending.UnplaceablePods,
                 NodesForPendingPods = pending.NewBins,
+                NodesForHeadroom = headroom,
                 NodesForCpu = cpu,
                 NodesForMemory = memory,
                 NodesForCustomMetric = custom,
@@ -189,6 +191,7 @@ public static class ScalingPolicy
             {
                 (pending.NewBins, DecisionReason.PendingPods),
                 (shortBy, DecisionReason.BelowMinimum),
+                (headroom, DecisionReason.Headroom),
                 (utilNeed, utilReason),
             }.MaxBy(s => s.Item1);
             if (need <= 0)
@@ -204,7 +207,7 @@ public static class ScalingPolicy
             }
 
             var add = Math.Min(need, Math.Min(settings.MaxStep, room));
-            var cooldown = reason is DecisionReason.PendingPods or DecisionReason.BelowMinimum ? CooldownScope.None : CooldownScope.ScaleUp;
+            var cooldown = reason is DecisionReason.PendingPods or DecisionReason.BelowMinimum or DecisionReason.Headroom ? CooldownScope.None : CooldownScope.ScaleUp;
             var capped = add < need ? $"; adding {add} now (capped by {(add == room ? "maxNodes" : "maxStep")})" : "";
             return Decision(ScalingAction.ScaleUp, reason, cooldown, $"Scale up by {add}: {Cause(reason, pending, need)}{capped}") with
             {
@@ -257,6 +260,25 @@ public static class ScalingPolicy
             var used = u * readyAllocatable;
             var nodes = (int)Math.Ceiling(((used / settings.TargetUtilization) - readyAllocatable) / perNode - 1e-9);
             return Math.Max(0, Math.Max(1, nodes) - view.Launching);
+        }
+
+        /// <summary>
+        /// One node when the room left unrequested on the schedulable Ready workers plus the
+        /// launching ones is below the headroom: the next pods then find a booted node instead of
+        /// waiting for one. Counted from requests, not measured, so it needs no utilisation data;
+        /// never at the maximum (that would only notify "at maximum" on every tick).
+        /// </summary>
+        private int HeadroomNeed()
+        {
+            if (settings.Headroom <= 0 || view.Total >= settings.MaxNodes || view.ReadyManaged.Count + view.Launching == 0)
+            {
+                return 0;
+            }
+
+            var free = view.ReadyManaged.Where(n => !n.Unschedulable)
+                .Aggregate(settings.WorkerShape.Times(view.Launching), (sum, n) => sum + (n.Allocatable - n.Requested).AtLeastZero());
+            var wanted = settings.WorkerShape.Scaled(settings.Headroom);
+            return free.CpuMillis < wanted.CpuMillis || free.MemoryBytes < wanted.MemoryBytes ? 1 : 0;
         }
 
         private int CustomMetricNeed()
@@ -332,6 +354,8 @@ public static class ScalingPolicy
             DecisionReason.PendingPods =>
                 $"{pending.PlaceablePods} unschedulable pod(s) need {(pending.Truncated ? "at least " : "")}{need} more node(s)"
                 + (view.Launching > 0 ? $" besides the {view.Launching} launching" : ""),
+            DecisionReason.Headroom =>
+                $"less than the headroom of {Percent(settings.Headroom)} of a worker is unrequested on the workers: 1 more node before pods have to wait",
             DecisionReason.BelowMinimum =>
                 $"{view.Capacity} Ready or launching worker(s) is below the {(view.EffectiveMin > settings.MinNodes ? "scheduled " : "")}minimum of {view.EffectiveMin}",
             DecisionReason.CpuHigh =>

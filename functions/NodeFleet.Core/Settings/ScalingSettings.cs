@@ -23,10 +23,13 @@ public sealed record ScalingSettings
     public double ScaleUpMemoryThreshold { get; init; } = 0.75;
     public double ScaleDownCpuThreshold { get; init; } = 0.30;
     public double ScaleDownMemoryThreshold { get; init; } = 0.50;
-    public TimeSpan ScaleDownWindow { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan ScaleDownWindow { get; init; } = TimeSpan.FromMinutes(3);
     public double TargetUtilization { get; init; } = 0.60;
+
+    /// <summary>Unrequested room kept on the workers, as a share of one worker's CPU and memory (0: none).</summary>
+    public double Headroom { get; init; } = 0.25;
     public TimeSpan ScaleUpCooldown { get; init; } = TimeSpan.FromMinutes(5);
-    public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan NodeJoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan MaxSnapshotAge { get; init; } = TimeSpan.FromMinutes(5);
     public Resources WorkerShape { get; init; } = new(2000, 7680L * 1024 * 1024, 110);
@@ -62,6 +65,7 @@ public sealed record ScalingSettings
         CheckFraction(errors, "scaleDownCpuThreshold", ScaleDownCpuThreshold);
         CheckFraction(errors, "scaleDownMemoryThreshold", ScaleDownMemoryThreshold);
         CheckFraction(errors, "targetUtilization", TargetUtilization);
+        Check(Headroom is >= 0 and <= 1, $"headroom ({Headroom:0.##}) must be between 0% and 100% of a worker");
         Check(ScaleDownCpuThreshold < ScaleUpCpuThreshold,
             $"scaleDownCpuThreshold ({ScaleDownCpuThreshold:0.##}) must be below scaleUpCpuThreshold ({ScaleUpCpuThreshold:0.##}), else the cluster flaps");
         Check(ScaleDownMemoryThreshold < ScaleUpMemoryThreshold,

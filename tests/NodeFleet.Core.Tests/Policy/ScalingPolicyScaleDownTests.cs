@@ -84,7 +84,7 @@ public class ScalingPolicyScaleDownTests
     }
 
     [Theory]
-    [InlineData(-5, null, DecisionReason.ScaleDownCooldown)]      // 5 min after a scale-down (cooldown 10 min)
+    [InlineData(-1, null, DecisionReason.ScaleDownCooldown)]      // 1 min after a scale-down (cooldown 2 min)
     [InlineData(null, -3, DecisionReason.ScaleDownCooldown)]      // 3 min after a scale-up (cooldown 5 min)
     [InlineData(-10, -5, DecisionReason.Underutilized)]           // both cooldowns over
     public void Decide_Cooldowns_DelayScaleDown(int? minutesSinceDown, int? minutesSinceUp, DecisionReason expected)

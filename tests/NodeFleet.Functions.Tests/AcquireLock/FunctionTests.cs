@@ -26,7 +26,7 @@ public class FunctionTests
         Assert.Equal(4, output.GetProperty("fence").GetInt64());
         await store.Received(1).AcquireAsync(
             Arg.Is<LeaseRequest>(r => r.Owner == States.ExecutionId && r.Cooldown == CooldownScope.ScaleDown
-                && r.Duration == TimeSpan.FromMinutes(20) && r.ScaleUpCooldown == TimeSpan.FromMinutes(5) && r.ScaleDownCooldown == TimeSpan.FromMinutes(10) && r.Now == States.Now),
+                && r.Duration == TimeSpan.FromMinutes(20) && r.ScaleUpCooldown == TimeSpan.FromMinutes(5) && r.ScaleDownCooldown == TimeSpan.FromMinutes(2) && r.Now == States.Now),
             Arg.Any<CancellationToken>());
     }
 
