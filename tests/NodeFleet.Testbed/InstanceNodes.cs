@@ -106,7 +106,15 @@ public sealed class InstanceNodes : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
-        await loop;
+        try
+        {
+            await loop;
+        }
+        catch (OperationCanceledException)
+        {
+            // A sync cut short by the stop: the expected way for the loop to end.
+        }
+
         stop.Dispose();
     }
 }

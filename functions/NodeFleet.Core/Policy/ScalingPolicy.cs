@@ -191,8 +191,8 @@ public static class ScalingPolicy
             {
                 (pending.NewBins, DecisionReason.PendingPods),
                 (shortBy, DecisionReason.BelowMinimum),
-                (headroom, DecisionReason.Headroom),
                 (utilNeed, utilReason),
+                (headroom, DecisionReason.Headroom), // the weakest reason: named only when nothing else asks as much
             }.MaxBy(s => s.Item1);
             if (need <= 0)
             {

@@ -82,4 +82,15 @@ public class ScalingPolicyHeadroomTests
             Assert.Contains("headroom of 100% of a worker would stay unrequested", decision.Reason, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Decide_HeadroomAndCpuAskTheSame_CpuIsTheReason()
+    {
+        // Two full workers at 80 % CPU: CPU asks for one node to reach 60 %, the headroom too.
+        var decision = Decide(Snapshot(Workers(2, 1.0), Utilization(cpu: 0.8, memory: 0.3)));
+
+        Assert.Equal(1, decision.NodesToAdd);
+        Assert.Equal(DecisionReason.CpuHigh, decision.ReasonCode);
+        Assert.Equal(1, decision.Figures.NodesForHeadroom);
+    }
 }
