@@ -130,6 +130,25 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
     }
 
     [Fact]
+    public async Task CollectAsync_RequestsUnchangedForTheWindow_FlatWorkloadNotUnknown()
+    {
+        // The pods' requests never change in this data: neither a rise nor a swing, measured (0), not missing (null).
+        var snapshot = await Source().CollectAsync(ClusterSeries.End, default);
+
+        Assert.Equal(0, snapshot.RequestedCpuRise);
+        Assert.Equal(0, snapshot.RequestedCpuSwing);
+    }
+
+    [Fact]
+    public async Task CollectAsync_HeadroomOff_DoesNotAskForTheRise()
+    {
+        var snapshot = await Source(ScalingSettings.Defaults with { Headroom = 0 }).CollectAsync(ClusterSeries.End, default);
+
+        Assert.Null(snapshot.RequestedCpuRise);
+        Assert.Equal(0, snapshot.RequestedCpuSwing);
+    }
+
+    [Fact]
     public async Task CollectAsync_NoCpuRateWhileAWorkerIsEstablished_IsMetricsUnavailable()
     {
         // At the first sample there is no rate yet, and w1 joined an hour earlier: a broken scrape.

@@ -7,19 +7,21 @@ using NodeFleet.Simulator.Traces;
 
 // scripts/simulate: see Usage below and the README's "Simulator" section.
 const string Usage = """
-usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY]
+usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY] [--verbose]
   --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week), a CSV trace file,
                    or a Prometheus query_range JSON export (*.json); repeat for several; default: all built-ins
   --settings       a JSON file of NodeFleet settings: cdk.json (its "nodefleet:*" context) or {"minNodes": "2", ...}
   --out            where results.json and one SVG per trace go (default .artifacts/simulation)
   --seed           random seed for boot delays and interruptions (default 42)
   --interruptions  spot interruptions per spot node per day (default 0)
+  --verbose        print every decision NodeFleet acted on, with its time and reason (stderr)
 """;
 
 var traces = new List<string>();
 string? settingsFile = null;
 var outDir = Path.Combine(".artifacts", "simulation");
 var options = new SimulationOptions();
+var verbose = false;
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -32,6 +34,7 @@ try
             case "--out": outDir = Value(); break;
             case "--seed": options = options with { RandomSeed = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
             case "--interruptions": options = options with { SpotInterruptionsPerNodeDay = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--verbose": verbose = true; break;
             case "--help" or "-h": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown option '{args[i]}'");
         }
@@ -49,7 +52,7 @@ try
     {
         Console.Error.WriteLine(Invariant($"[simulate] {trace.Name}: {trace.Duration.TotalHours:0.#} h of load, {trace.Points.Count} points"));
         var runs = new List<RunResult>();
-        foreach (var strategy in new IScalingStrategy[] { new NodeFleetStrategy(options, new Random(options.RandomSeed)), new SeedStrategy(options, new Random(options.RandomSeed)) })
+        foreach (var strategy in new IScalingStrategy[] { new NodeFleetStrategy(options, new Random(options.RandomSeed)) { Log = verbose ? line => Console.Error.WriteLine($"[nodefleet] {trace.Name} {line}") : null }, new SeedStrategy(options, new Random(options.RandomSeed)) })
         {
             var started = DateTime.UtcNow;
             runs.Add(SimulationRunner.Run(trace, strategy, options, done => Console.Error.Write(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-9} {done,4:P0}"))));

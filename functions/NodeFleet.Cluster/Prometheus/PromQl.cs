@@ -80,5 +80,16 @@ public static class PromQl
     public const string UnschedulablePods =
         """max by (namespace, pod, owner_kind, owner_name) (kube_pod_owner * on(namespace, pod) group_left() (kube_pod_status_unschedulable == 1)) or on(namespace, pod) max by (namespace, pod) (kube_pod_status_unschedulable == 1)""";
 
+    /// <summary>CPU (cores) requested by every Pending or Running pod, placed or not.</summary>
+    public const string RequestedCpu =
+        """sum(kube_pod_container_resource_requests{resource="cpu"} * on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"} == 1))""";
+
+    /// <summary>How far <see cref="RequestedCpu"/> is above its lowest point over <paramref name="window"/> (cores).</summary>
+    public static string RequestedCpuRise(TimeSpan window) => $"{RequestedCpu} - min_over_time(({RequestedCpu})[{Seconds(window)}:{Step(window, 30, 60)}])";
+
+    /// <summary>Highest minus lowest <see cref="RequestedCpu"/> over <paramref name="window"/> (cores): 0 for a flat workload.</summary>
+    public static string RequestedCpuSwing(TimeSpan window) =>
+        $"max_over_time(({RequestedCpu})[{Seconds(window)}:{Step(window, 30, 60)}]) - min_over_time(({RequestedCpu})[{Seconds(window)}:{Step(window, 30, 60)}])";
+
     private static string Seconds(TimeSpan span) => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
 }

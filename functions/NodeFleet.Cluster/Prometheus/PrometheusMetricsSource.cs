@@ -45,8 +45,10 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
             ? Q("predictedCpuUtilization", PromQl.PredictedCpu(cpu, settings.PredictiveLookback, settings.PredictiveHorizon))
             : null;
         var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
+        var riseQ = settings.Headroom > 0 ? Q("requestedCpuRise", PromQl.RequestedCpuRise(settings.HeadroomWindow)) : null;
+        var swingQ = Q("requestedCpuSwing", PromQl.RequestedCpuSwing(settings.HeadroomWindow));
         await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, pendingQ, pendingRequestsQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
-            .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ])).ConfigureAwait(false);
+            .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ]).Append(swingQ)).ConfigureAwait(false);
 
         var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result, taintedQ.Result,
             controlPlaneQ.Result, labelsQ.Result, createdQ.Result, requestedQ.Result, podCountQ.Result);
@@ -70,6 +72,9 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
             UnschedulablePods = PendingGroups(pendingQ.Result, pendingRequestsQ.Result),
             PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, establishedWorker),
             CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
+            // Without it headroom is simply not kept: a missing rise never launches anything.
+            RequestedCpuRise = riseQ is null ? null : Scalar("requestedCpuRise", riseQ.Result, required: false) * 1000,
+            RequestedCpuSwing = Scalar("requestedCpuSwing", swingQ.Result, required: false) * 1000,
         };
     }
 

@@ -24,6 +24,15 @@ public sealed record ClusterSnapshot
 
     /// <summary>Optional: the value of the custom PromQL metric (e.g. queue depth).</summary>
     public double? CustomMetricValue { get; init; }
+
+    /// <summary>
+    /// How far the CPU requested by Pending and Running pods rose above its lowest point within
+    /// the headroom window, in millicores: above 0 means the workload is growing.
+    /// </summary>
+    public double? RequestedCpuRise { get; init; }
+
+    /// <summary>Highest minus lowest requested CPU within the headroom window, in millicores: 0 means a flat workload.</summary>
+    public double? RequestedCpuSwing { get; init; }
 }
 
 /// <summary>

@@ -45,6 +45,9 @@ public enum DecisionReason
     /// <summary>Every scale-down condition held for its window and a node can go.</summary>
     Underutilized,
 
+    /// <summary>A worker runs no pod that would have to move, and the others carry the load without it.</summary>
+    EmptyNode,
+
     ScaleDownCooldown,
     AtMinimum,
 

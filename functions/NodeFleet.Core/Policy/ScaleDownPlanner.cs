@@ -11,10 +11,12 @@ namespace NodeFleet.Core.Policy;
 /// </summary>
 internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings)
 {
-    public NodeRef? Choose(List<string> notes)
+    /// <param name="notes">Why each node passed over could not go.</param>
+    /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
+    public NodeRef? Choose(List<string> notes, bool emptyOnly = false)
     {
         var candidates = view.ReadyManaged
-            .Where(n => !n.Unschedulable)
+            .Where(n => !n.Unschedulable && (!emptyOnly || n.MovablePods.Count == 0))
             .OrderBy(Utilization)
             .ThenByDescending(n => n.CreatedAt ?? DateTimeOffset.MinValue)
             .ThenBy(n => n.Name, StringComparer.Ordinal);
@@ -61,14 +63,14 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return $"its pods do not fit on the other nodes under {ScalingPolicy.Percent(settings.TargetUtilization)}";
         }
 
-        // Without this a removal could leave less room than the headroom keeps, and the next tick
-        // would launch a node again: a remove-and-relaunch loop.
+        // While the workload grows, a removal that left less room than the headroom keeps would be
+        // undone by the next tick: a remove-and-relaunch loop.
         var freeAfter = view.ReadyManaged
             .Where(n => n.Name != node.Name && !n.Unschedulable)
             .Aggregate(Resources.Zero, (sum, n) => sum + (n.Allocatable - n.Requested).AtLeastZero())
             - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
         var kept = settings.WorkerShape.Scaled(settings.Headroom);
-        if (settings.Headroom > 0 && (freeAfter.CpuMillis < kept.CpuMillis || freeAfter.MemoryBytes < kept.MemoryBytes))
+        if (settings.Headroom > 0 && snapshot.RequestedCpuRise > 0 && (freeAfter.CpuMillis < kept.CpuMillis || freeAfter.MemoryBytes < kept.MemoryBytes))
         {
             return $"without it less than the headroom of {ScalingPolicy.Percent(settings.Headroom)} of a worker would stay unrequested";
         }

@@ -263,14 +263,15 @@ public static class ScalingPolicy
         }
 
         /// <summary>
-        /// One node when the room left unrequested on the schedulable Ready workers plus the
-        /// launching ones is below the headroom: the next pods then find a booted node instead of
-        /// waiting for one. Counted from requests, not measured, so it needs no utilisation data;
+        /// One node when the workload is growing (requested CPU rose within the headroom window)
+        /// and the room left unrequested on the schedulable Ready workers plus the launching ones
+        /// is below the headroom: the next pods then find a booted node instead of waiting for one.
+        /// A flat workload keeps no spare node. Counted from requests, not measured, so it needs no utilisation data;
         /// never at the maximum (that would only notify "at maximum" on every tick).
         /// </summary>
         private int HeadroomNeed()
         {
-            if (settings.Headroom <= 0 || view.Total >= settings.MaxNodes || view.ReadyManaged.Count + view.Launching == 0)
+            if (settings.Headroom <= 0 || snapshot.RequestedCpuRise is not > 0 || view.Total >= settings.MaxNodes || view.ReadyManaged.Count + view.Launching == 0)
             {
                 return 0;
             }
@@ -295,9 +296,15 @@ public static class ScalingPolicy
         private bool ScaleDownConditionsHold()
         {
             var u = snapshot.Utilization;
-            return view.ReadyWorkers.Count > 0
-                && u.CpuMaxOverDownWindow < settings.ScaleDownCpuThreshold
+            return u.CpuMaxOverDownWindow < settings.ScaleDownCpuThreshold
                 && u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold
+                && OptionalSignalsAllowScaleDown();
+        }
+
+        /// <summary>The predicted CPU and the custom metric, when configured, do not want the workers there are.</summary>
+        private bool OptionalSignalsAllowScaleDown()
+        {
+            return view.ReadyWorkers.Count > 0
                 && (settings.PredictiveHorizon == TimeSpan.Zero || snapshot.PredictedCpuUtilization < settings.ScaleDownCpuThreshold)
                 && (settings.CustomMetricTargetPerNode is not { } perNode || snapshot.CustomMetricValue is not { } value
                     || Math.Ceiling(value / perNode - 1e-9) < view.ReadyWorkers.Count);
@@ -312,7 +319,12 @@ public static class ScalingPolicy
                 return None(DecisionReason.LaunchInProgress, $"{view.Launching} node(s) still launching: no scale-down until they join");
             }
 
-            if (!ScaleDownConditionsHold())
+            // An empty worker may go even while the workers are busy, once requests have been flat
+            // for the headroom window (a noisy workload would refill it within minutes): nothing
+            // has to move, and the planner still checks that usage without it stays under the target.
+            var conditionsHold = ScaleDownConditionsHold();
+            if (!conditionsHold && !(snapshot.RequestedCpuSwing is < 1 && OptionalSignalsAllowScaleDown() && u.CpuMaxOverDownWindow is not null && u.MemoryMaxOverDownWindow is not null
+                && view.ReadyManaged.Any(n => !n.Unschedulable && n.MovablePods.Count == 0 && n.Blockers.Count == 0)))
             {
                 return None(DecisionReason.WithinThresholds,
                     view.ReadyWorkers.Count == 0
@@ -335,10 +347,21 @@ public static class ScalingPolicy
                 return None(DecisionReason.ScaleDownCooldown, $"{lows}, but the cooldown after the last {after} runs until {Time(cooldownEnds.Value)}");
             }
 
-            var candidate = new ScaleDownPlanner(snapshot, view, settings).Choose(notes);
+            var candidate = new ScaleDownPlanner(snapshot, view, settings).Choose(notes, emptyOnly: !conditionsHold);
             if (candidate is null)
             {
-                return None(DecisionReason.NoRemovableNode, $"{lows}, but no node can go: {(notes.Count > 0 ? notes[0] : "none qualifies")}");
+                return conditionsHold
+                    ? None(DecisionReason.NoRemovableNode, $"{lows}, but no node can go: {(notes.Count > 0 ? notes[0] : "none qualifies")}")
+                    : None(DecisionReason.WithinThresholds, $"Within thresholds, and no empty worker can go: {(notes.Count > 0 ? notes[0] : "none qualifies")}");
+            }
+
+            if (!conditionsHold)
+            {
+                return Decision(ScalingAction.ScaleDown, DecisionReason.EmptyNode, CooldownScope.ScaleDown,
+                    $"Remove {candidate.Name}: it runs no pod that would have to move, and worker usage without it stays under {Percent(settings.TargetUtilization)}") with
+                {
+                    NodeToRemove = candidate,
+                };
             }
 
             return Decision(ScalingAction.ScaleDown, DecisionReason.Underutilized, CooldownScope.ScaleDown,

@@ -28,6 +28,9 @@ public sealed record ScalingSettings
 
     /// <summary>Unrequested room kept on the workers, as a share of one worker's CPU and memory (0: none).</summary>
     public double Headroom { get; init; } = 0.25;
+
+    /// <summary>Headroom is kept only while requested CPU rose within this window (a growing workload).</summary>
+    public TimeSpan HeadroomWindow { get; init; } = TimeSpan.FromMinutes(30);
     public TimeSpan ScaleUpCooldown { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan NodeJoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -66,6 +69,7 @@ public sealed record ScalingSettings
         CheckFraction(errors, "scaleDownMemoryThreshold", ScaleDownMemoryThreshold);
         CheckFraction(errors, "targetUtilization", TargetUtilization);
         Check(Headroom is >= 0 and <= 1, $"headroom ({Headroom:0.##}) must be between 0% and 100% of a worker");
+        CheckPositive(errors, "headroomWindow", HeadroomWindow);
         Check(ScaleDownCpuThreshold < ScaleUpCpuThreshold,
             $"scaleDownCpuThreshold ({ScaleDownCpuThreshold:0.##}) must be below scaleUpCpuThreshold ({ScaleUpCpuThreshold:0.##}), else the cluster flaps");
         Check(ScaleDownMemoryThreshold < ScaleUpMemoryThreshold,

@@ -5,6 +5,20 @@ namespace NodeFleet.Core.Tests.Policy;
 
 public class ScalingPolicyHeadroomTests
 {
+    /// <summary>Requested CPU rose within the headroom window: the workload grows.</summary>
+    private static ClusterSnapshot Growing(ClusterSnapshot snapshot) => snapshot with { RequestedCpuRise = 500 };
+
+    [Theory]
+    [InlineData(null)] // unknown: never launches on missing data
+    [InlineData(0.0)]  // flat or shrinking: no spare node
+    public void Decide_WorkloadNotGrowing_KeepsNoHeadroom(double? rise)
+    {
+        var decision = Decide(Snapshot(Workers(3, 1.0)) with { RequestedCpuRise = rise });
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(0, decision.Figures.NodesForHeadroom);
+    }
+
     [Theory]
     [InlineData(0.90, 0.25, 0)] // 3 x 200m free: 600m, above the 500m kept
     [InlineData(0.95, 0.25, 1)] // 3 x 100m free: 300m, below it: one node ahead
@@ -14,7 +28,7 @@ public class ScalingPolicyHeadroomTests
     {
         var settings = Defaults with { Headroom = headroom };
 
-        var decision = Decide(Snapshot(Workers(3, requestedShare)), settings: settings);
+        var decision = Decide(Growing(Snapshot(Workers(3, requestedShare))), settings: settings);
 
         Assert.Equal(expected, decision.NodesToAdd);
         Assert.Equal(expected, decision.Figures.NodesForHeadroom);
@@ -29,7 +43,7 @@ public class ScalingPolicyHeadroomTests
     [Fact]
     public void Decide_ANodeLaunching_CountsItsRoom()
     {
-        var decision = Decide(Snapshot(Workers(3, 1.0)), Launching(1));
+        var decision = Decide(Growing(Snapshot(Workers(3, 1.0))), Launching(1));
 
         Assert.NotEqual(DecisionReason.Headroom, decision.ReasonCode);
         Assert.Equal(0, decision.NodesToAdd);
@@ -40,7 +54,7 @@ public class ScalingPolicyHeadroomTests
     {
         var settings = Defaults with { MaxNodes = 3 };
 
-        var decision = Decide(Snapshot(Workers(3, 1.0)), settings: settings);
+        var decision = Decide(Growing(Snapshot(Workers(3, 1.0))), settings: settings);
 
         Assert.Equal(ScalingAction.None, decision.Action);
         Assert.NotEqual(DecisionReason.AtMaximum, decision.ReasonCode);
@@ -49,7 +63,7 @@ public class ScalingPolicyHeadroomTests
     [Fact]
     public void Decide_PodsPending_ThePodsDecideAlone()
     {
-        var decision = Decide(Snapshot(Workers(3, 1.0), null, Pods(4, 1500, 100)));
+        var decision = Decide(Growing(Snapshot(Workers(3, 1.0), null, Pods(4, 1500, 100))));
 
         Assert.Equal(DecisionReason.PendingPods, decision.ReasonCode);
         Assert.Equal(4, decision.NodesToAdd);
@@ -61,7 +75,7 @@ public class ScalingPolicyHeadroomTests
     {
         var workers = Workers(2, 1.0).Append(Worker("w3", 0.0) with { Unschedulable = true });
 
-        var decision = Decide(Snapshot(workers));
+        var decision = Decide(Growing(Snapshot(workers)));
 
         Assert.Equal(DecisionReason.Headroom, decision.ReasonCode);
     }
@@ -73,7 +87,7 @@ public class ScalingPolicyHeadroomTests
     {
         var settings = Defaults with { Headroom = headroom };
 
-        var decision = Decide(Snapshot(Workers(3, 0.55), Utilization(cpu: 0.1, memory: 0.1)), settings: settings);
+        var decision = Decide(Growing(Snapshot(Workers(3, 0.55), Utilization(cpu: 0.1, memory: 0.1))), settings: settings);
 
         Assert.Equal(expected, decision.Action);
         if (expected == ScalingAction.None)
@@ -87,7 +101,7 @@ public class ScalingPolicyHeadroomTests
     public void Decide_HeadroomAndCpuAskTheSame_CpuIsTheReason()
     {
         // Two full workers at 80 % CPU: CPU asks for one node to reach 60 %, the headroom too.
-        var decision = Decide(Snapshot(Workers(2, 1.0), Utilization(cpu: 0.8, memory: 0.3)));
+        var decision = Decide(Growing(Snapshot(Workers(2, 1.0), Utilization(cpu: 0.8, memory: 0.3))));
 
         Assert.Equal(1, decision.NodesToAdd);
         Assert.Equal(DecisionReason.CpuHigh, decision.ReasonCode);

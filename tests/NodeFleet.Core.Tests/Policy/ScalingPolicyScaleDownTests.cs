@@ -7,6 +7,10 @@ public class ScalingPolicyScaleDownTests
 {
     private static readonly UtilizationMetrics Idle = Utilization(cpu: 0.1, memory: 0.2);
 
+    /// <summary>Workers whose requests are pods that would have to move (none is empty).</summary>
+    private static IEnumerable<NodeInfo> Busy(int count) =>
+        Enumerable.Range(1, count).Select(i => Worker($"w{i}", 0.2, null, Pods(2, 200, 768)));
+
     [Theory]
     [InlineData(0.29, 0.44, ScalingAction.ScaleDown)]
     [InlineData(0.10, 0.10, ScalingAction.ScaleDown)]
@@ -16,7 +20,7 @@ public class ScalingPolicyScaleDownTests
     {
         var utilization = Utilization(cpu: 0.05, memory: 0.05) with { CpuMaxOverDownWindow = cpuMax, MemoryMaxOverDownWindow = memoryMax };
 
-        var decision = Decide(Snapshot(Workers(4), utilization));
+        var decision = Decide(Snapshot(Busy(4), utilization));
 
         Assert.Equal(expected, decision.Action);
         Assert.Equal(expected == ScalingAction.ScaleDown ? DecisionReason.Underutilized : DecisionReason.WithinThresholds, decision.ReasonCode);
@@ -193,5 +197,47 @@ public class ScalingPolicyScaleDownTests
 
         Assert.Equal(ScalingAction.None, busy.Action);
         Assert.Equal(ScalingAction.ScaleDown, quiet.Action);
+    }
+
+    [Theory]
+    [InlineData(0.40, ScalingAction.ScaleDown)] // CPU above the scale-down threshold, yet w4 runs nothing that would move: 40 % x 4/3 = 53 %
+    [InlineData(0.44, ScalingAction.ScaleDown)] // 59 %
+    [InlineData(0.46, ScalingAction.None)]      // without it usage would reach 61 %, above the 60 % target
+    public void Decide_EmptyWorkerWhileBusy_GoesIfTheOthersCarryTheLoad(double cpuMax, ScalingAction expected)
+    {
+        var workers = Busy(3).Append(Worker("w4", 0.05));
+
+        var decision = Decide(Snapshot(workers, Utilization(cpu: cpuMax, memory: 0.3)) with { RequestedCpuSwing = 0 });
+
+        Assert.Equal(expected, decision.Action);
+        if (expected == ScalingAction.ScaleDown)
+        {
+            Assert.Equal(DecisionReason.EmptyNode, decision.ReasonCode);
+            Assert.Equal("w4", decision.NodeToRemove!.Name);
+        }
+    }
+
+    [Fact]
+    public void Decide_EmptyWorkerWithinTheCooldown_Stays()
+    {
+        var workers = Busy(3).Append(Worker("w4", 0.05));
+
+        var decision = Decide(Snapshot(workers, Utilization(0.4, 0.3)) with { RequestedCpuSwing = 0 }, new FleetState { LastScaleDownAt = Now.AddMinutes(-1) });
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.ScaleDownCooldown, decision.ReasonCode);
+    }
+
+    [Theory]
+    [InlineData(null)]  // unknown
+    [InlineData(750.0)] // requests moved within the headroom window: the pods may be back in minutes
+    public void Decide_EmptyWorkerWhileRequestsMove_Stays(double? swing)
+    {
+        var workers = Busy(3).Append(Worker("w4", 0.05));
+
+        var decision = Decide(Snapshot(workers, Utilization(cpu: 0.4, memory: 0.3)) with { RequestedCpuSwing = swing });
+
+        Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.WithinThresholds, decision.ReasonCode);
     }
 }

@@ -30,7 +30,7 @@ public sealed class VirtualCluster
     private readonly Trace trace;
     private readonly ClusterModel model = new();
     private readonly List<SimInstance> instances = [];
-    private readonly List<(DateTimeOffset At, double Cpu, double Memory)> samples = [];
+    private readonly List<(DateTimeOffset At, double Cpu, double Memory, long RequestedCpu)> samples = [];
     private readonly Dictionary<string, DateTimeOffset> waitingSince = new(StringComparer.Ordinal);
     private readonly List<double> waits = [];
     private readonly Dictionary<string, int> nextPodIndex = new(StringComparer.Ordinal);
@@ -128,7 +128,7 @@ public sealed class VirtualCluster
 
         TrackWaits();
         var (cpu, memory) = Utilization();
-        samples.Add((at, cpu, memory));
+        samples.Add((at, cpu, memory, DemandCpuMillis));
     }
 
     private static string NodeName(string instanceId) => "ip-" + instanceId[2..];
@@ -242,17 +242,21 @@ public sealed class VirtualCluster
         var pending = model.Read((_, pods, _) => Groups(pods.Where(p => p.NodeName is null)));
         double? Window(Func<(double Cpu, double Memory), double> pick, TimeSpan window, bool lowest)
         {
-            var values = samples.Where(s => s.At > Now - window).Select(s => pick((s.Cpu, s.Memory))).Where(v => !double.IsNaN(v)).ToList();
+            var values = Recent(window).Select(s => pick((s.Cpu, s.Memory))).Where(v => !double.IsNaN(v)).ToList();
             return values.Count == 0 ? null : lowest ? values.Min() : values.Max();
         }
 
+        var requested = Recent(settings.HeadroomWindow).Select(s => s.RequestedCpu).DefaultIfEmpty(DemandCpuMillis).ToList();
+
         // CPU "now" is a rate over cpuRateWindow: the mean of the samples in it.
-        var rate = samples.Where(s => s.At > Now - settings.CpuRateWindow && !double.IsNaN(s.Cpu)).Select(s => s.Cpu).ToList();
+        var rate = Recent(settings.CpuRateWindow).Where(s => !double.IsNaN(s.Cpu)).Select(s => s.Cpu).ToList();
         return new ClusterSnapshot
         {
             CapturedAt = Now,
             Nodes = nodes,
             UnschedulablePods = pending,
+            RequestedCpuRise = DemandCpuMillis - requested.Min(),
+            RequestedCpuSwing = requested.Max() - requested.Min(),
             Utilization = new UtilizationMetrics
             {
                 CpuNow = rate.Count == 0 ? null : rate.Average(),
@@ -262,6 +266,15 @@ public sealed class VirtualCluster
                 MemoryMaxOverDownWindow = Window(u => u.Memory, settings.ScaleDownWindow, lowest: false),
             },
         };
+    }
+
+    /// <summary>The samples within <paramref name="window"/> of now, newest first (a week holds 40,000: never scan them all).</summary>
+    private IEnumerable<(DateTimeOffset At, double Cpu, double Memory, long RequestedCpu)> Recent(TimeSpan window)
+    {
+        for (var i = samples.Count - 1; i >= 0 && samples[i].At > Now - window; i--)
+        {
+            yield return samples[i];
+        }
     }
 
     /// <summary>Worker CPU share now (the latest sample), NaN without workers: the seed policy's reading.</summary>
