@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using NodeFleet.Testbed;
 
@@ -47,7 +48,9 @@ Console.WriteLine($"NodeFleet demo: {name} — {scenario.Description}");
 Console.WriteLine("Starting moto_server, Prometheus, the emulated cluster and the local invoke host on loopback ports...");
 await using var cloud = new LocalEnvironment();
 using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); }; // stop cleanly: every process is killed by PID on dispose
+// Ctrl-C (SIGINT) and kill (SIGTERM) stop cleanly: every process started is killed by PID on dispose.
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; cancel.Cancel(); });
 await cloud.StartAsync();
 cloud.Model.Add(new TestNode
 {
@@ -74,8 +77,18 @@ while (!cancel.IsCancellationRequested && (DateTimeOffset.UtcNow - start).TotalS
     }
 
     cloud.Model.Schedule();
-    var run = cloud.Run(trigger);
-    var (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
+    JsonElement run;
+    int ready, launching, unschedulable;
+    try
+    {
+        run = cloud.Run(trigger);
+        (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
+    }
+    catch (Exception e) when (cancel.IsCancellationRequested && e is InvalidOperationException or JsonException)
+    {
+        break; // stopped mid-execution: the summary covers what finished
+    }
+
     var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
     var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();
     var cpu = decision.ValueKind == JsonValueKind.Object && decision.GetProperty("figures").TryGetProperty("cpuNow", out var c) ? $"{c.GetDouble():P0}" : "n/a";

@@ -126,7 +126,7 @@ public class LocalEnvironment : IAsyncDisposable
         var port = Loopback.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
         var dll = Path.Combine(RepositoryRoot, "tests", "NodeFleet.LocalHost", "bin", Configuration, "net10.0", "NodeFleet.LocalHost.dll");
-        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = Session.Own("dotnet", [dll]);
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -169,14 +169,33 @@ public class LocalEnvironment : IAsyncDisposable
             host.Dispose();
         }
 
-        await Nodes.DisposeAsync();
+        // The processes first: whatever fails later must not leave them running.
         prometheus?.Dispose();
-        exporter?.Dispose();
-        Proxy.Dispose();
         moto?.Dispose();
-        await Kube.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
-        GC.SuppressFinalize(this);
+        // A start that failed part-way leaves some of these unset.
+        try
+        {
+            if (Nodes is not null)
+            {
+                await Nodes.DisposeAsync();
+            }
+        }
+        finally
+        {
+            exporter?.Dispose();
+            Proxy?.Dispose();
+            if (Kube is not null)
+            {
+                await Kube.DisposeAsync();
+            }
+
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+
+            GC.SuppressFinalize(this);
+        }
     }
 
     private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";

@@ -27,7 +27,7 @@ public sealed class ServerProcess : IDisposable
 
     public static async Task<ServerProcess> StartAsync(string file, IEnumerable<string> args, Uri readyUrl, TimeSpan timeout)
     {
-        var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })
+        var process = Process.Start(Session.Own(file, args))
             ?? throw new InvalidOperationException($"{file} did not start");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -73,12 +73,28 @@ public sealed class ServerProcess : IDisposable
     }
 }
 
+/// <summary>
+/// Starts children in a session of their own (through <c>setsid</c>, which execs, so the PID is
+/// the child's): a Ctrl-C in the terminal then reaches only the demo, which stops them by PID in
+/// order, instead of killing them under its feet.
+/// </summary>
+public static class Session
+{
+    private static readonly bool Available = File.Exists("/usr/bin/setsid");
+
+    public static ProcessStartInfo Own(string file, IEnumerable<string> args) =>
+        new(Available ? "/usr/bin/setsid" : file, Available ? [file, .. args] : args)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+}
+
 /// <summary>Runs a command-line tool to completion: its standard output, or an error carrying its standard error.</summary>
 public static class Tool
 {
     public static string Run(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = Session.Own(file, args);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
