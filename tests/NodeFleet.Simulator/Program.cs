@@ -7,13 +7,17 @@ using NodeFleet.Simulator.Traces;
 
 // scripts/simulate: see Usage below and the README's "Simulator" section.
 const string Usage = """
-usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY] [--verbose]
+usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY]
+                        [--boot-delay DURATION] [--boot-spread DURATION] [--on-demand-price USD] [--spot-price USD] [--verbose]
   --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week), a CSV trace file,
                    or a Prometheus query_range JSON export (*.json); repeat for several; default: all built-ins
   --settings       a JSON file of NodeFleet settings: cdk.json (its "nodefleet:*" context) or {"minNodes": "2", ...}
   --out            where results.json and one SVG per trace go (default .artifacts/simulation)
   --seed           random seed for boot delays and interruptions (default 42)
   --interruptions  spot interruptions per spot node per day (default 0)
+  --boot-delay     mean time from launch to a Ready node (default 90s); --boot-spread its standard deviation (default 20s)
+  --on-demand-price, --spot-price
+                   USD per worker-hour (defaults: t3.large in us-east-1, 0.0832 and 0.0301)
   --verbose        print every decision NodeFleet acted on, with its time and reason (stderr)
 """;
 
@@ -34,6 +38,10 @@ try
             case "--out": outDir = Value(); break;
             case "--seed": options = options with { RandomSeed = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
             case "--interruptions": options = options with { SpotInterruptionsPerNodeDay = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--boot-delay": options = options with { BootDelayMean = Positive(SettingValue.Duration(Value()), "--boot-delay") }; break;
+            case "--boot-spread": options = options with { BootDelaySpread = SettingValue.Duration(Value()) }; break;
+            case "--on-demand-price": options = options with { OnDemandPricePerHour = Price(Value(), "--on-demand-price") }; break;
+            case "--spot-price": options = options with { SpotPricePerHour = Price(Value(), "--spot-price") }; break;
             case "--verbose": verbose = true; break;
             case "--help" or "-h": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown option '{args[i]}'");
@@ -101,3 +109,10 @@ static Trace LoadTrace(string nameOrFile)
 }
 
 static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+static TimeSpan Positive(TimeSpan value, string option) => value > TimeSpan.Zero ? value : throw new ArgumentException($"{option} must be positive");
+
+static double Price(string value, string option) =>
+    double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var price) && price >= 0
+        ? price
+        : throw new ArgumentException($"{option} '{value}' is not a price in USD per hour (e.g. 0.0832)");

@@ -1,0 +1,53 @@
+using NodeFleet.Core.Settings;
+using NodeFleet.Simulator.Simulation;
+
+namespace NodeFleet.Simulator.Tests;
+
+public sealed class SettingsFileTests : IDisposable
+{
+    private readonly string path = Path.Combine(Path.GetTempPath(), $"nodefleet-settings-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(path);
+
+    private SimulationOptions Apply(string json)
+    {
+        File.WriteAllText(path, json);
+        return SettingsFile.Apply(path, new SimulationOptions());
+    }
+
+    [Fact]
+    public void Apply_CdkJson_ReadsTheNodeFleetContextAndSkipsTheRest()
+    {
+        var options = Apply("""
+            {"app": "dotnet run", "context": {"@aws-cdk/core:newStyleStackSynthesis": true,
+              "nodefleet:headroom": "10%", "nodefleet:scaleDownWindow": "7m", "nodefleet:scheduleRate": "1m",
+              "nodefleet:spotShare": "50%", "nodefleet:keyPairName": "ops"}}
+            """);
+
+        Assert.Equal(0.10, options.Settings.Headroom);
+        Assert.Equal(TimeSpan.FromMinutes(7), options.Settings.ScaleDownWindow);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.NodeFleetTick);
+        Assert.Equal(0.5, options.SpotShare);
+        Assert.Equal(ScalingSettings.Defaults.MinNodes, options.Settings.MinNodes);
+    }
+
+    [Fact]
+    public void Apply_FlatFileWithATypo_NamesTheUnknownKey()
+    {
+        var error = Assert.Throws<FormatException>(() => Apply("""{"minNodes": "3", "scaleDownWindw": "5m"}"""));
+
+        Assert.Contains("unknown setting(s) scaleDownWindw", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"minNodes": "12"}""", "minNodes (12) must not exceed maxNodes (10)")]
+    [InlineData("""{"scheduleRate": "90s"}""", "scheduleRate '90s' is not a whole number of minutes")]
+    [InlineData("""{"spotShare": "150%"}""", "spotShare '150%' is not between 0% and 100%")]
+    [InlineData("""["minNodes"]""", "expected a JSON object of settings")]
+    public void Apply_BadValue_IsRefusedNamingIt(string json, string expected)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => Apply(json));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+}
