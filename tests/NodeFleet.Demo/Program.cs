@@ -52,12 +52,7 @@ using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; cancel.Cancel(); });
 await cloud.StartAsync();
-cloud.Model.Add(new TestNode
-{
-    Name = "master", ProviderId = "k3s://master",
-    Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-    Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-});
+cloud.Model.Add(TestNode.ControlPlane());
 await cloud.WaitForAsync("count(kube_node_info)", 1, TimeSpan.FromSeconds(60)); // the first scrape: no tick on missing data
 Console.WriteLine($"Ready. One execution every {tickSeconds} s; Wait states take 1 s; timings compressed (see tests/NodeFleet.Testbed/LocalEnvironment.cs).\n");
 Console.WriteLine($"{"time",5}  {"ready",5} {"launching",9} {"pending",7} {"cpu",5}  execution");

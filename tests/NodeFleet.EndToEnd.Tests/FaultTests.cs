@@ -8,8 +8,6 @@ namespace NodeFleet.EndToEnd.Tests;
 [Collection(FaultCloudGroup.Name)]
 public class FaultTests(FaultCloud cloud)
 {
-    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
-
     private async Task PendingAsync(string app, int count)
     {
         // Every instance launched so far must have joined first, or it could take the new pods.
@@ -49,12 +47,7 @@ public class FaultTests(FaultCloud cloud)
     [Fact]
     public async Task SpotRefused_OnDemandAtOnce_ThrottlingRetried_DeadLeaseTakenOverOnlyAfterExpiry()
     {
-        cloud.Model.Add(new TestNode
-        {
-            Name = "master", ProviderId = "k3s://master",
-            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-        });
+        cloud.Model.Add(TestNode.ControlPlane());
 
         // 1. No spot capacity anywhere: the same execution launches on demand.
         cloud.Proxy.Rule = form => FaultProxy.IsSpotCreateFleet(form) ? new Fault(200, FaultProxy.NoSpotCapacity()) : null;
@@ -87,7 +80,7 @@ public class FaultTests(FaultCloud cloud)
         SetLease("arn:aws:states:us-east-1:123456789012:execution:nodefleet:dead", DateTimeOffset.UtcNow.AddMinutes(10));
         var busy = cloud.Run(new Dictionary<string, object>());
 
-        Assert.Equal("Busy", Path(busy)[^1]);
+        Assert.Equal("Busy", Runs.Entered(busy)[^1]);
         Assert.Equal(instancesBefore, cloud.Instances().Count);
 
         // ...and once it has expired, the next tick takes it over with a higher fence and acts.
@@ -96,7 +89,7 @@ public class FaultTests(FaultCloud cloud)
 
         Assert.True(takeover.GetProperty("status").GetString() == "SUCCEEDED", takeover.GetRawText());
         Assert.Equal(101, takeover.GetProperty("output").GetProperty("lock").GetProperty("fence").GetInt64());
-        Assert.Contains("LaunchNodes", Path(takeover));
+        Assert.Contains("LaunchNodes", Runs.Entered(takeover));
         Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
     }
 }

@@ -8,17 +8,10 @@ namespace NodeFleet.EndToEnd.Tests;
 [Collection(LoadCloudGroup.Name)]
 public class LoadTests(LoadCloud cloud)
 {
-    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
-
     [Fact]
     public async Task CpuStress_TwoExecutionsAtOnce_OneScalesUp_TheOtherStopsEarly()
     {
-        cloud.Model.Add(new TestNode
-        {
-            Name = "master", ProviderId = "k3s://master",
-            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-        });
+        cloud.Model.Add(TestNode.ControlPlane());
         foreach (var worker in new[] { "w1", "w2" })
         {
             cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
@@ -37,9 +30,9 @@ public class LoadTests(LoadCloud cloud)
         var runs = await Task.WhenAll(Task.Run(() => cloud.Run(new Dictionary<string, object>())), Task.Run(() => cloud.Run(new Dictionary<string, object>())));
 
         Assert.All(runs, run => Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText()));
-        var acted = Assert.Single(runs, run => Path(run).Contains("LaunchNodes"));
-        var stopped = Assert.Single(runs, run => !Path(run).Contains("LaunchNodes"));
-        Assert.Equal("Busy", Path(stopped)[^1]);
+        var acted = Assert.Single(runs, run => Runs.Entered(run).Contains("LaunchNodes"));
+        var stopped = Assert.Single(runs, run => !Runs.Entered(run).Contains("LaunchNodes"));
+        Assert.Equal("Busy", Runs.Entered(stopped)[^1]);
         Assert.Equal("ScaleUp", stopped.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
         var state = acted.GetProperty("output");
         Assert.Equal("CpuHigh", state.GetProperty("decision").GetProperty("reasonCode").GetString());
@@ -59,17 +52,10 @@ public class LoadTests(LoadCloud cloud)
 [Collection(DrainCloudGroup.Name)]
 public class DrainTests(DrainCloud cloud)
 {
-    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
-
     [Fact]
     public async Task DrainBlockedByBudget_TimesOut_NodeUncordoned_AbortRecorded()
     {
-        cloud.Model.Add(new TestNode
-        {
-            Name = "master", ProviderId = "k3s://master",
-            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-        });
+        cloud.Model.Add(TestNode.ControlPlane());
         // Three idle workers, one database replica each; the budget keeps two of three healthy, so
         // any one worker may be drained when Decide looks.
         foreach (var worker in new[] { "w1", "w2", "w3" })
@@ -94,9 +80,9 @@ public class DrainTests(DrainCloud cloud)
 
         var state = run.GetProperty("output");
         Assert.Equal("ScaleDown", state.GetProperty("decision").GetProperty("action").GetString());
-        Assert.Equal(["DrainStart", "Drained?", "WaitForDrain", "DrainContinue", "Drained?"], Path(run).SkipWhile(s => s != "DrainStart").Take(5));
-        Assert.Equal(["AbortDrain", "ScaleDownAborted", "UpdateState", "Notify", "Done"], Path(run).TakeLast(5));
-        Assert.DoesNotContain("TerminateRemoved", Path(run));
+        Assert.Equal(["DrainStart", "Drained?", "WaitForDrain", "DrainContinue", "Drained?"], Runs.Entered(run).SkipWhile(s => s != "DrainStart").Take(5));
+        Assert.Equal(["AbortDrain", "ScaleDownAborted", "UpdateState", "Notify", "Done"], Runs.Entered(run).TakeLast(5));
+        Assert.DoesNotContain("TerminateRemoved", Runs.Entered(run));
         Assert.Equal("ScaleDownAborted", state.GetProperty("outcome").GetProperty("kind").GetString());
         var name = state.GetProperty("decision").GetProperty("nodeToRemove").GetProperty("name").GetString()!;
         // The node is back in service, no replica was evicted (each is still on its own worker),

@@ -3,6 +3,13 @@ using NodeFleet.Testbed;
 
 namespace NodeFleet.EndToEnd.Tests;
 
+/// <summary>Reading the runner's report of one execution.</summary>
+public static class Runs
+{
+    /// <summary>The states the execution entered, in order.</summary>
+    public static List<string> Entered(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
+}
+
 /// <summary>The local environment (tests/NodeFleet.Testbed) as an xunit fixture.</summary>
 public class LocalCloud : LocalEnvironment, IAsyncLifetime
 {

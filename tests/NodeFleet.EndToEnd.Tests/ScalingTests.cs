@@ -8,17 +8,10 @@ namespace NodeFleet.EndToEnd.Tests;
 [Collection(ScalingCloudGroup.Name)]
 public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
 {
-    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
-
     [Fact]
     public async Task PendingPods_LaunchTheRightNumberInOneExecution_ThenABalancedTickIsANoOp()
     {
-        cloud.Model.Add(new TestNode
-        {
-            Name = "master", ProviderId = "k3s://master",
-            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-        });
+        cloud.Model.Add(TestNode.ControlPlane());
         cloud.Model.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0w10000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
         cloud.Model.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1a/i-0w20000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
         // Six 1.5-core pods: one fits per 2-core worker, so two run and four wait for four new nodes.
@@ -39,7 +32,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         Assert.Equal("PendingPods", state.GetProperty("decision").GetProperty("reasonCode").GetString());
         Assert.Equal(4, state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32());
         Assert.Equal(4, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
-        Assert.Single(Path(run), s => s == "LaunchNodes");
+        Assert.Single(Runs.Entered(run), s => s == "LaunchNodes");
         Assert.Equal("ScaledUp", state.GetProperty("outcome").GetProperty("kind").GetString());
         cloud.Model.Schedule();
         Assert.Empty(cloud.Model.Read((_, pods, _) => pods.Where(p => p.NodeName is null).ToList()));
@@ -55,7 +48,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         var noOp = cloud.Run(new Dictionary<string, object>());
 
         Assert.Equal("SUCCEEDED", noOp.GetProperty("status").GetString());
-        Assert.Equal(["CollectMetrics", "Decide", "Act?", "Done"], Path(noOp));
+        Assert.Equal(["CollectMetrics", "Decide", "Act?", "Done"], Runs.Entered(noOp));
         Assert.Equal(4, noOp.GetProperty("transitions").GetInt32());
         Assert.Equal("None", noOp.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
         output.WriteLine($"no-op tick: {noOp.GetProperty("transitions").GetInt32()} state transitions, reason: {noOp.GetProperty("output").GetProperty("decision").GetProperty("reason").GetString()}");
@@ -73,7 +66,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
 
         var downState = down.GetProperty("output");
         Assert.Equal("ScaleDown", downState.GetProperty("decision").GetProperty("action").GetString());
-        Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteRemovedNode", "ScaledDown", "UpdateState", "Notify", "Done"], Path(down).SkipWhile(s => s != "DrainStart"));
+        Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteRemovedNode", "ScaledDown", "UpdateState", "Notify", "Done"], Runs.Entered(down).SkipWhile(s => s != "DrainStart"));
         var removed = downState.GetProperty("decision").GetProperty("nodeToRemove");
         Assert.Null(cloud.Model.Node(removed.GetProperty("name").GetString()!));
         Assert.DoesNotContain(cloud.Instances(), i => i.Id == removed.GetProperty("instanceId").GetString() && i.State == "running");

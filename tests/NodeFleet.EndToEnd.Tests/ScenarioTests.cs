@@ -10,8 +10,6 @@ namespace NodeFleet.EndToEnd.Tests;
 [Collection(LocalCloudGroup.Name)]
 public class ScenarioTests(InterruptionCloud cloud)
 {
-    private static List<string> Path(JsonElement run) => run.GetProperty("entered").EnumerateArray().Select(s => s.GetString()!).ToList();
-
     private void AssertNoLeaseHeld()
     {
         var item = cloud.StateItem();
@@ -27,7 +25,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         var run = cloud.Run(new Dictionary<string, object> { ["detail-type"] = "EC2 Spot Instance Interruption Warning", ["detail"] = new Dictionary<string, object>() });
 
         Assert.Equal("FAILED", run.GetProperty("status").GetString());
-        Assert.Equal(["CollectMetrics", "PrepareFailure", "NotifyFailure", "Failed"], Path(run));
+        Assert.Equal(["CollectMetrics", "PrepareFailure", "NotifyFailure", "Failed"], Runs.Entered(run));
         var notice = Assert.Single(cloud.Notifications());
         Assert.Contains("InvalidInputException", notice, StringComparison.Ordinal);
         Assert.Contains("$.detail.instance-id", notice, StringComparison.Ordinal);
@@ -43,7 +41,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         var run = cloud.Run(new Dictionary<string, object>(), host: cloud.DeadMetricsHostUrl);
 
         Assert.Equal("FAILED", run.GetProperty("status").GetString());
-        Assert.DoesNotContain("AcquireLock", Path(run));
+        Assert.DoesNotContain("AcquireLock", Runs.Entered(run));
         Assert.Contains("MetricsUnavailableException", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
         AssertNoLeaseHeld();
     }
@@ -67,7 +65,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         var run = cloud.Run(SpotWarning("i-0spota000000000001"));
 
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
-        var path = Path(run);
+        var path = Runs.Entered(run);
         Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "NeedsReplacement?", "LaunchNodes", "Launched?"], path.Take(9));
         Assert.Equal(["AfterJoin", "RetireInterrupted", "DeleteInterruptedNode", "Replaced", "UpdateState", "Notify", "Done"], path.TakeLast(7));
         Assert.Null(cloud.Model.Node("w-spot-a")); // drained, then its Node object deleted
@@ -89,7 +87,7 @@ public class ScenarioTests(InterruptionCloud cloud)
             var run = cloud.Run(SpotWarning("i-0spotb000000000001"));
 
             Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
-            Assert.Contains("CleanUpUnjoined", Path(run));
+            Assert.Contains("CleanUpUnjoined", Runs.Entered(run));
             // Invariant: no instance without a node past its deadline.
             var launched = Assert.Single(cloud.Instances(LaunchIdOf(run)));
             Assert.Contains(launched.State, new[] { "shutting-down", "terminated" });

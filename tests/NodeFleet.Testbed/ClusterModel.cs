@@ -12,6 +12,14 @@ public sealed class TestNode
     public long CpuMillis { get; init; } = 2000;
     public long MemoryBytes { get; init; } = 8L * 1024 * 1024 * 1024;
     public int MaxPods { get; init; } = 110;
+
+    /// <summary>K3s' server node as the scenarios use it: control-plane role, NoSchedule taint, no instance id.</summary>
+    public static TestNode ControlPlane(DateTimeOffset? created = null) => new()
+    {
+        Name = "master", ProviderId = "k3s://master", Created = created ?? DateTimeOffset.UtcNow,
+        Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
+        Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
+    };
 }
 
 public sealed class TestPod

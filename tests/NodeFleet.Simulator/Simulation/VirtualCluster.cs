@@ -42,12 +42,7 @@ public sealed class VirtualCluster
         this.trace = trace;
         Start = start;
         Now = start;
-        model.Add(new TestNode
-        {
-            Name = "master", ProviderId = "k3s://master", Created = start.AddDays(-30),
-            Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-            Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-        });
+        model.Add(TestNode.ControlPlane(start.AddDays(-30)));
     }
 
     public DateTimeOffset Start { get; }
