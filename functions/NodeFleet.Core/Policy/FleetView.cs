@@ -32,13 +32,19 @@ internal sealed class FleetView
         // Nodes that joined moments ago may still absorb pods the scheduler has not retried yet.
         RecentlyJoinedFree = ReadyManaged
             .Where(n => n.CreatedAt is { } created && now - created < ScalingPolicy.RecentlyJoinedGrace && !n.Unschedulable)
-            .Select(n => (n.Allocatable - n.Requested).AtLeastZero())
+            .Select(Room)
             .ToList();
+
+        UnrequestedRoom = ReadyManaged.Where(n => !n.Unschedulable).Aggregate(Resources.Zero, (sum, n) => sum + Room(n));
+        KeepsHeadroom = settings.Headroom > 0 && snapshot.RequestedCpuRise > 0;
+        headroom = settings.WorkerShape.Scaled(settings.Headroom);
 
         EffectiveMin = Math.Min(
             Math.Max(settings.MinNodes, ScheduledMinimum.ActiveMinimum(settings.ScheduledMinimums, now)),
             settings.MaxNodes);
     }
+
+    private readonly Resources headroom;
 
     public IReadOnlyList<NodeInfo> ReadyWorkers { get; }
     public IReadOnlyList<NodeInfo> Managed { get; }
@@ -51,6 +57,18 @@ internal sealed class FleetView
     public int LaunchingWithoutNode { get; }
 
     public IReadOnlyList<Resources> RecentlyJoinedFree { get; }
+
+    /// <summary>Room left unrequested on the schedulable Ready managed workers.</summary>
+    public Resources UnrequestedRoom { get; }
+
+    /// <summary>Headroom is on and the workload grows (requested CPU rose within the headroom window).</summary>
+    public bool KeepsHeadroom { get; }
+
+    /// <summary>True when <paramref name="room"/> falls short of the headroom in CPU or memory.</summary>
+    public bool BelowHeadroom(Resources room) => room.CpuMillis < headroom.CpuMillis || room.MemoryBytes < headroom.MemoryBytes;
+
+    /// <summary>What a node's pods leave unrequested.</summary>
+    public static Resources Room(NodeInfo node) => (node.Allocatable - node.Requested).AtLeastZero();
 
     public int EffectiveMin { get; }
 

@@ -65,12 +65,8 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
 
         // While the workload grows, a removal that left less room than the headroom keeps would be
         // undone by the next tick: a remove-and-relaunch loop.
-        var freeAfter = view.ReadyManaged
-            .Where(n => n.Name != node.Name && !n.Unschedulable)
-            .Aggregate(Resources.Zero, (sum, n) => sum + (n.Allocatable - n.Requested).AtLeastZero())
-            - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
-        var kept = settings.WorkerShape.Scaled(settings.Headroom);
-        if (settings.Headroom > 0 && snapshot.RequestedCpuRise > 0 && (freeAfter.CpuMillis < kept.CpuMillis || freeAfter.MemoryBytes < kept.MemoryBytes))
+        var roomAfter = view.UnrequestedRoom - FleetView.Room(node) - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
+        if (view.KeepsHeadroom && view.BelowHeadroom(roomAfter))
         {
             return $"without it less than the headroom of {ScalingPolicy.Percent(settings.Headroom)} of a worker would stay unrequested";
         }

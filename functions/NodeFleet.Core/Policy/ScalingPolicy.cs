@@ -271,15 +271,8 @@ public static class ScalingPolicy
         /// </summary>
         private int HeadroomNeed()
         {
-            if (settings.Headroom <= 0 || snapshot.RequestedCpuRise is not > 0 || view.Total >= settings.MaxNodes || view.ReadyManaged.Count + view.Launching == 0)
-            {
-                return 0;
-            }
-
-            var free = view.ReadyManaged.Where(n => !n.Unschedulable)
-                .Aggregate(settings.WorkerShape.Times(view.Launching), (sum, n) => sum + (n.Allocatable - n.Requested).AtLeastZero());
-            var wanted = settings.WorkerShape.Scaled(settings.Headroom);
-            return free.CpuMillis < wanted.CpuMillis || free.MemoryBytes < wanted.MemoryBytes ? 1 : 0;
+            var keeps = view.KeepsHeadroom && view.Total < settings.MaxNodes && view.ReadyManaged.Count + view.Launching > 0;
+            return keeps && view.BelowHeadroom(view.UnrequestedRoom + settings.WorkerShape.Times(view.Launching)) ? 1 : 0;
         }
 
         private int CustomMetricNeed()
