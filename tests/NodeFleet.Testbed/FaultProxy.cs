@@ -16,24 +16,19 @@ public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
 /// </summary>
 public sealed class FaultProxy : IDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly LoopbackHttpServer server;
     private readonly HttpClient upstream = new() { Timeout = TimeSpan.FromSeconds(8) };
     private readonly Uri target;
     private Func<IReadOnlyDictionary<string, string>, Fault?> rule;
-    private readonly Task loop;
 
     public FaultProxy(Uri target, Func<IReadOnlyDictionary<string, string>, Fault?> rule)
     {
         this.target = target;
         this.rule = rule;
-        var port = Loopback.FreePort();
-        Url = new Uri($"http://127.0.0.1:{port}/");
-        listener.Prefixes.Add(Url.ToString());
-        listener.Start();
-        loop = Task.Run(ServeAsync);
+        server = new LoopbackHttpServer(HandleAsync);
     }
 
-    public Uri Url { get; }
+    public Uri Url => server.Url;
 
     /// <summary>Replaces the rule; requests already in flight keep the old one.</summary>
     public Func<IReadOnlyDictionary<string, string>, Fault?> Rule
@@ -44,40 +39,6 @@ public sealed class FaultProxy : IDisposable
 
     /// <summary>Every request's form parameters, in order.</summary>
     public List<IReadOnlyDictionary<string, string>> Requests { get; } = [];
-
-    private async Task ServeAsync()
-    {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            try
-            {
-                await HandleAsync(context);
-            }
-            catch (Exception e)
-            {
-                // One bad exchange must not stop the proxy: answer it as a gateway would and go on.
-                try
-                {
-                    context.Response.StatusCode = 502;
-                    await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes($"<html>proxy: {e.GetType().Name}</html>"));
-                    context.Response.Close();
-                }
-                catch (Exception inner) when (inner is HttpListenerException or IOException or InvalidOperationException or ObjectDisposedException)
-                {
-                }
-            }
-        }
-    }
 
     private async Task HandleAsync(HttpListenerContext context)
     {
@@ -147,9 +108,7 @@ public sealed class FaultProxy : IDisposable
 
     public void Dispose()
     {
-        listener.Stop();
-        listener.Close();
-        loop.Wait(TimeSpan.FromSeconds(5));
+        server.Dispose();
         upstream.Dispose();
     }
 }

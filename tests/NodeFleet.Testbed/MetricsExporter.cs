@@ -12,42 +12,25 @@ namespace NodeFleet.Testbed;
 public sealed class MetricsExporter : IDisposable
 {
     private readonly ClusterModel cluster;
-    private readonly HttpListener listener = new();
+    private readonly LoopbackHttpServer server;
     private readonly Dictionary<string, double> busySeconds = [];
     private readonly Dictionary<string, double> idleSeconds = [];
     private DateTimeOffset last = DateTimeOffset.UtcNow;
-    private readonly Task loop;
 
     public MetricsExporter(ClusterModel cluster)
     {
         this.cluster = cluster;
-        Url = new Uri($"http://127.0.0.1:{Loopback.FreePort()}/");
-        listener.Prefixes.Add(Url.ToString());
-        listener.Start();
-        loop = Task.Run(ServeAsync);
+        server = new LoopbackHttpServer(ServeAsync);
     }
 
-    public Uri Url { get; }
+    public Uri Url => server.Url;
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            var body = Encoding.UTF8.GetBytes(Render());
-            context.Response.ContentType = "text/plain; version=0.0.4";
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
-        }
+        var body = Encoding.UTF8.GetBytes(Render());
+        context.Response.ContentType = "text/plain; version=0.0.4";
+        await context.Response.OutputStream.WriteAsync(body);
+        context.Response.Close();
     }
 
     /// <summary>The exposition text at this moment; CPU counters advance by the time since the last scrape.</summary>
@@ -127,10 +110,5 @@ public sealed class MetricsExporter : IDisposable
 
     private static string Sanitize(string label) => new(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
 
-    public void Dispose()
-    {
-        listener.Stop();
-        listener.Close();
-        loop.Wait(TimeSpan.FromSeconds(5));
-    }
+    public void Dispose() => server.Dispose();
 }

@@ -38,7 +38,7 @@ public static class SimulationRunner
         var interruptions = new Random(options.RandomSeed + 1);
         var reclaims = new List<(SimInstance Instance, DateTimeOffset At)>();
         var timeline = new List<TimelinePoint>();
-        var sampleEvery = TimeSpan.FromMinutes(Math.Max(1, Math.Round(trace.Duration.TotalMinutes / 1500)));
+        var sampleEvery = SampleInterval(trace);
         var nextSample = Epoch;
         var end = Epoch + trace.Duration;
         var reported = 0;
@@ -104,7 +104,7 @@ public static class SimulationRunner
         ArgumentNullException.ThrowIfNull(trace);
         ArgumentNullException.ThrowIfNull(options);
         var timeline = new List<TimelinePoint>();
-        var sampleEvery = TimeSpan.FromMinutes(Math.Max(1, Math.Round(trace.Duration.TotalMinutes / 1500)));
+        var sampleEvery = SampleInterval(trace);
         var nextSample = TimeSpan.Zero;
         var needed = new Dictionary<TracePoint, (int Nodes, double Cores)>(ReferenceEqualityComparer.Instance);
         double nodeHours = 0;
@@ -153,6 +153,9 @@ public static class SimulationRunner
             WaitP50Seconds = 0, WaitP95Seconds = 0, ScaleActions = actions, Timeline = timeline,
         };
     }
+
+    /// <summary>Timeline resolution: every minute, or coarser so that a chart gets about 1,500 points; the same for every policy.</summary>
+    private static TimeSpan SampleInterval(Trace trace) => TimeSpan.FromMinutes(Math.Max(1, Math.Round(trace.Duration.TotalMinutes / 1500)));
 
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
