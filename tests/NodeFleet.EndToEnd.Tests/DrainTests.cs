@@ -1,0 +1,55 @@
+using NodeFleet.Testbed;
+
+namespace NodeFleet.EndToEnd.Tests;
+
+/// <summary>A scale-down whose drain a PodDisruptionBudget blocks once it has started.</summary>
+[Collection(DrainCloudGroup.Name)]
+public class DrainTests(DrainCloud cloud)
+{
+    [Fact]
+    public async Task DrainBlockedByBudget_TimesOut_NodeUncordoned_AbortRecorded()
+    {
+        cloud.Model.Add(TestNode.ControlPlane());
+        // Three idle workers, one database replica each; the budget keeps two of three healthy, so
+        // any one worker may be drained when Decide looks.
+        foreach (var worker in new[] { "w1", "w2", "w3" })
+        {
+            cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+            cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
+        }
+
+        cloud.Model.Add(new TestBudget { Namespace = "data", Name = "db", MatchLabels = new() { ["app"] = "db" }, MinAvailable = 2 });
+        // Once the drain has cordoned its node, a replica on another worker stops being Ready:
+        // from then on the budget allows no eviction.
+        cloud.Model.Cordoned = cordoned => cloud.Model.Read((_, pods, _) =>
+        {
+            pods.First(p => p.Labels.GetValueOrDefault("app") == "db" && p.NodeName != cordoned.Name).Phase = "Pending";
+            return 0;
+        });
+
+        // A fresh Prometheus has not scraped yet: a tick before that fails on missing data, rightly.
+        await cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
+        // Ticks are no-ops until CPU has stayed low for the scale-down window.
+        var run = await cloud.TickUntilActionAsync(TimeSpan.FromSeconds(60));
+
+        var state = run.GetProperty("output");
+        Assert.Equal("ScaleDown", state.GetProperty("decision").GetProperty("action").GetString());
+        Assert.Equal(["DrainStart", "Drained?", "WaitForDrain", "DrainContinue", "Drained?"], Runs.Entered(run).SkipWhile(s => s != "DrainStart").Take(5));
+        Assert.Equal(["AbortDrain", "ScaleDownAborted", "UpdateState", "Notify", "Done"], Runs.Entered(run).TakeLast(5));
+        Assert.DoesNotContain("TerminateRemoved", Runs.Entered(run));
+        Assert.Equal("ScaleDownAborted", state.GetProperty("outcome").GetProperty("kind").GetString());
+        var name = state.GetProperty("decision").GetProperty("nodeToRemove").GetProperty("name").GetString()!;
+        // The node is back in service, no replica was evicted (each is still on its own worker),
+        // and no instance was terminated.
+        Assert.False(cloud.Model.Node(name)!.Unschedulable);
+        Assert.Equal(["db-w1@w1", "db-w2@w2", "db-w3@w3"], cloud.Model.Read((_, pods, _) => pods.Select(p => $"{p.Name}@{p.NodeName}").Order(StringComparer.Ordinal).ToList()));
+        Assert.Equal("Overdue", state.GetProperty("drain").GetProperty("status").GetString());
+        Assert.DoesNotContain(cloud.Instances(), i => i.State is "shutting-down" or "terminated");
+        var history = cloud.StateItem().GetProperty("history").GetRawText();
+        Assert.Contains("ScaleDownAborted", history, StringComparison.Ordinal);
+        Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+        var notice = Assert.Single(cloud.Notifications(), n => n.Contains($"Scale-down of {name} aborted", StringComparison.Ordinal));
+        Assert.Contains($"the drain of {name} ended Overdue", notice, StringComparison.Ordinal);
+        Assert.Contains("The disruption budget db needs 2 healthy pods", notice, StringComparison.Ordinal);
+    }
+}
