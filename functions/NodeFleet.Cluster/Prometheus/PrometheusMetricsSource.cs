@@ -73,8 +73,8 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
             PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, establishedWorker),
             CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
             // Without it headroom is simply not kept: a missing rise never launches anything.
-            RequestedCpuRise = riseQ is null ? null : Scalar("requestedCpuRise", riseQ.Result, required: false) * 1000,
-            RequestedCpuSwing = Scalar("requestedCpuSwing", swingQ.Result, required: false) * 1000,
+            RequestedCpuRise = riseQ is null ? null : Millicores(Scalar("requestedCpuRise", riseQ.Result, required: false)),
+            RequestedCpuSwing = Millicores(Scalar("requestedCpuSwing", swingQ.Result, required: false)),
         };
     }
 
@@ -93,6 +93,13 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var value = samples[0].Value;
         return double.IsFinite(value) ? value : throw new MetricsUnavailableException($"{name}: the query returned {value}");
     }
+
+    /// <summary>
+    /// Cores to whole millicores. Requests are whole millicores; a difference of two sums of them
+    /// carries float noise (4e-13 cores, in the order Prometheus happened to add) that must not
+    /// read as a growing workload.
+    /// </summary>
+    private static double? Millicores(double? cores) => cores is { } c ? Math.Round(c * 1000) : null;
 
     private static List<NodeInfo> BuildNodes(
         IReadOnlyList<Sample> info, IReadOnlyList<Sample> ready, IReadOnlyList<Sample> allocatable, IReadOnlyList<Sample> cordoned,
