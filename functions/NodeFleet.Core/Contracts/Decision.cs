@@ -101,6 +101,9 @@ public sealed record Decision
 
     public required DateTimeOffset DecidedAt { get; init; }
 
+    /// <summary>The path the workflow takes for this decision; derived here, once, for every Choice to match.</summary>
+    public WorkflowRoute Route => WorkflowRoutes.Of(this);
+
     public required DecisionFigures Figures { get; init; }
 
     /// <summary>Short extra facts: unplaceable pods, why candidates were skipped.</summary>
