@@ -57,7 +57,9 @@ public sealed record StepDefinition
     public required IReadOnlyDictionary<string, string> Environment { get; init; }
 
     /// <summary>Variables left out when their value is not deployed (e.g. no Slack webhook).</summary>
-    public IReadOnlyList<string> OptionalEnvironment { get; init; } = [];
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<string> OptionalEnvironment { get; set; } = [];
 
     public required IReadOnlyList<IamStatement> Iam { get; init; }
 }
