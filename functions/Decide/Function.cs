@@ -49,7 +49,7 @@ public sealed class Function
                 ["Decisions"] = 1,
                 [$"Decision{decision.Action}"] = 1,
                 ["NodesToAdd"] = decision.NodesToAdd,
-                ["ReadyWorkers"] = f.ReadyWorkers,
+                ["ReadyWorkers"] = f.ReadyManagedWorkers,
                 ["ManagedWorkers"] = f.ManagedWorkers,
                 ["LaunchingWorkers"] = f.LaunchingWorkers,
                 ["UnschedulablePods"] = f.UnschedulablePods,
