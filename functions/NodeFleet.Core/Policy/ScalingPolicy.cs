@@ -7,7 +7,7 @@ namespace NodeFleet.Core.Policy;
 /// <summary>
 /// The scaling decision: a pure function of the snapshot, the remembered state, the settings
 /// and the time. Same inputs, same decision; no clock reads, no I/O. Each signal is a rule of
-/// its own (<see cref="Rules"/>); this class only composes them, and <see cref="DecisionText"/> words the answer.
+/// its own (<c>Policy/Rules</c>); this class only composes them, and <see cref="DecisionText"/> words the answer.
 /// </summary>
 public static class ScalingPolicy
 {
