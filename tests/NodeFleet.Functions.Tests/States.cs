@@ -17,7 +17,7 @@ internal static class States
         Reason = $"Scale up by {nodes}: pods pending",
         NodesToAdd = nodes,
         DecidedAt = Now,
-        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
+        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyManagedWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
     };
 
     public static Decision ScaleDown() => new()
@@ -28,7 +28,7 @@ internal static class States
         Cooldown = CooldownScope.ScaleDown,
         NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" },
         DecidedAt = Now,
-        Figures = new DecisionFigures { ManagedWorkers = 4, ReadyWorkers = 4 },
+        Figures = new DecisionFigures { ManagedWorkers = 4, ReadyManagedWorkers = 4 },
     };
 
     public static LockResult Held => new() { Acquired = true, Owner = ExecutionId, Fence = 7, ExpiresAt = Now.AddMinutes(20) };

@@ -55,7 +55,7 @@ public static class NotificationComposer
         {
             var f = decision.Figures;
             result["decision"] = $"{decision.Action} ({decision.ReasonCode})";
-            result["readyWorkers"] = f.ReadyWorkers.ToString(CultureInfo.InvariantCulture);
+            result["readyManagedWorkers"] = f.ReadyManagedWorkers.ToString(CultureInfo.InvariantCulture);
             result["unschedulablePods"] = f.UnschedulablePods.ToString(CultureInfo.InvariantCulture);
             if (f.CpuNow is { } cpu)
             {

@@ -12,13 +12,13 @@ public class NotificationComposerTests
     private static Decision ScaleUp(int nodes = 2) => new()
     {
         Action = ScalingAction.ScaleUp, ReasonCode = DecisionReason.PendingPods, Reason = $"Scale up by {nodes}: pods pending", NodesToAdd = nodes, DecidedAt = Now,
-        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
+        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyManagedWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
     };
 
     private static Decision ScaleDown() => new()
     {
         Action = ScalingAction.ScaleDown, ReasonCode = DecisionReason.Underutilized, Reason = "Remove w3: idle", Cooldown = CooldownScope.ScaleDown,
-        NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" }, DecidedAt = Now, Figures = new DecisionFigures { ManagedWorkers = 4, ReadyWorkers = 4 },
+        NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" }, DecidedAt = Now, Figures = new DecisionFigures { ManagedWorkers = 4, ReadyManagedWorkers = 4 },
     };
 
     private static LaunchOutcome Launched(int count) => new()
