@@ -49,7 +49,6 @@ public sealed class Function
                 ["Decisions"] = 1,
                 [$"Decision{decision.Action}"] = 1,
                 ["NodesToAdd"] = decision.NodesToAdd,
-                // The published metric keeps its name: the CDK dashboard graphs it (README: Embedded Metric Format).
                 ["ReadyManagedWorkers"] = f.ReadyManagedWorkers,
                 ["ManagedWorkers"] = f.ManagedWorkers,
                 ["LaunchingWorkers"] = f.LaunchingWorkers,
