@@ -21,6 +21,29 @@ public class SimulationRunnerTests
     private static RunResult Seed(Trace trace) => SimulationRunner.Run(trace, new SeedStrategy(Options, new Random(Options.RandomSeed)), Options);
 
     [Fact]
+    public void Run_PendingPodLaunch_StampsTheScaleUpCooldownWhenItsNodesJoin_AsProductionDoes()
+    {
+        // Six pods arrive for two minutes only: a pending-pod launch asks for no cooldown, but its
+        // outcome (ScaledUp) stamps the scale-up cooldown once the nodes join, and no scale-down
+        // may follow for scaleUpCooldown after that (FleetTransitions, as UpdateState records it).
+        var blip = new Trace("blip",
+        [
+            new TracePoint(TimeSpan.Zero, [new DeploymentDemand("web", 2, 500, 256, 200), new DeploymentDemand("sale", 0, 1500, 512, 900)]),
+            new TracePoint(TimeSpan.FromMinutes(10), [new DeploymentDemand("web", 2, 500, 256, 200), new DeploymentDemand("sale", 6, 1500, 512, 900)]),
+            new TracePoint(TimeSpan.FromMinutes(12), [new DeploymentDemand("web", 2, 500, 256, 200), new DeploymentDemand("sale", 0, 1500, 512, 900)]),
+        ], TimeSpan.FromHours(1));
+        var options = Options with { Settings = Options.Settings with { ScaleUpCooldown = TimeSpan.FromMinutes(10) } };
+        var log = new List<string>();
+
+        SimulationRunner.Run(blip, new NodeFleetStrategy(options, new Random(options.RandomSeed)) { Log = log.Add }, options);
+
+        var firstDown = log.First(l => l.Contains(" ScaleDown: ", StringComparison.Ordinal));
+        var downAt = TimeSpan.Parse(firstDown[11..19], System.Globalization.CultureInfo.InvariantCulture);
+        var earliestJoin = TimeSpan.FromMinutes(10) + options.BootDelayMean / 2; // boot delays are clamped to half the mean at least
+        Assert.True(downAt >= earliestJoin + options.Settings.ScaleUpCooldown, $"scale-down at {downAt}: {string.Join(" | ", log)}");
+    }
+
+    [Fact]
     public void Run_SameSeed_SameResults()
     {
         var options = Options with { SpotInterruptionsPerNodeDay = 2 };

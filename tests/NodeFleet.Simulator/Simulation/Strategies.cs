@@ -1,5 +1,7 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy;
+using NodeFleet.Core.Ports;
+using NodeFleet.Core.Workflow;
 
 namespace NodeFleet.Simulator.Simulation;
 
@@ -24,16 +26,22 @@ public interface IScalingStrategy
 /// NodeFleet as deployed: the real policy (the same code as the Decide step) runs every
 /// scheduled tick on a snapshot of the virtual cluster. An execution holds the lease while it
 /// waits for launched nodes (asking every ready-poll interval) or drains a node, and ticks meanwhile
-/// stop early, as the state machine does. Cooldown clocks start when the lease is taken.
+/// stop early, as the state machine does. What it remembers changes through the same
+/// <see cref="FleetTransitions"/> production's store applies: a launch is in flight from the moment
+/// it starts, and a path's outcome (ScaledUp, LaunchFailed, ScaledDown, Replaced) stamps its cooldown
+/// when the path ends, as UpdateState does.
 /// </summary>
 public sealed class NodeFleetStrategy(SimulationOptions options, Random random) : IScalingStrategy
 {
+    private sealed record Joining(InFlightLaunch Launch, IReadOnlyList<SimInstance> Instances, OutcomeKind IfJoined);
+
     private FleetState fleet = FleetState.Empty;
     private DateTimeOffset nextTick;
     private DateTimeOffset? busyUntil;
-    private IReadOnlyList<SimInstance> waitingFor = [];
-    private DateTimeOffset launchStartedAt;
+    private DateTimeOffset nextReadinessCheck;
+    private readonly List<Joining> joining = [];
     private (string InstanceId, DateTimeOffset At)? removal;
+    private int launches;
 
     public string Name => "nodefleet";
 
@@ -58,26 +66,12 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
             cluster.Remove(r.InstanceId);
             removal = null;
             busyUntil = null;
+            Record(OutcomeKind.ScaledDown, now, []);
         }
 
-        if (waitingFor.Count > 0 && now >= busyUntil)
+        if (joining.Count > 0 && now >= nextReadinessCheck)
         {
-            // CheckNodesReady: done when every instance joined or the join timeout passed.
-            if (waitingFor.All(i => i.Joined) || now - launchStartedAt >= options.Settings.NodeJoinTimeout)
-            {
-                foreach (var unjoined in waitingFor.Where(i => !i.Joined && i.Running))
-                {
-                    cluster.Remove(unjoined.Id);
-                }
-
-                fleet = fleet with { InFlight = [] };
-                waitingFor = [];
-                busyUntil = null;
-            }
-            else
-            {
-                busyUntil = now + options.ReadyPoll;
-            }
+            CheckReadiness(cluster, now);
         }
 
         if (now < nextTick)
@@ -107,8 +101,42 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
             cluster.Remove(id);
             if (decision.NodesToAdd > 0)
             {
-                Launch(cluster, decision.NodesToAdd);
+                Launch(cluster, decision.NodesToAdd, OutcomeKind.Replaced);
             }
+            else
+            {
+                Record(OutcomeKind.Replaced, cluster.Now, []);
+            }
+        }
+    }
+
+    /// <summary>CheckNodesReady for every launch still joining: done when all joined, or at the join timeout (the unjoined are terminated).</summary>
+    private void CheckReadiness(VirtualCluster cluster, DateTimeOffset now)
+    {
+        foreach (var launch in joining.ToList())
+        {
+            var allJoined = launch.Instances.All(i => i.Joined);
+            if (!allJoined && now - launch.Launch.StartedAt < options.Settings.NodeJoinTimeout)
+            {
+                continue;
+            }
+
+            foreach (var unjoined in launch.Instances.Where(i => !i.Joined && i.Running))
+            {
+                cluster.Remove(unjoined.Id);
+            }
+
+            joining.Remove(launch);
+            Record(allJoined ? launch.IfJoined : OutcomeKind.LaunchFailed, now, [launch.Launch.LaunchId]);
+        }
+
+        if (joining.Count == 0)
+        {
+            busyUntil = null;
+        }
+        else
+        {
+            nextReadinessCheck = now + options.ReadyPoll;
         }
     }
 
@@ -120,27 +148,13 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
             Log?.Invoke($"{now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason}");
         }
 
-        if (decision.DryRun)
+        switch (decision.Route)
         {
-            return;
-        }
-
-        if (decision.Cooldown == CooldownScope.ScaleUp)
-        {
-            fleet = fleet with { LastScaleUpAt = now };
-        }
-        else if (decision.Cooldown == CooldownScope.ScaleDown)
-        {
-            fleet = fleet with { LastScaleDownAt = now };
-        }
-
-        switch (decision.Action)
-        {
-            case ScalingAction.ScaleUp when decision.NodesToAdd > 0:
+            case WorkflowRoute.Launch:
                 ScaleActions++;
-                Launch(cluster, decision.NodesToAdd);
+                Launch(cluster, decision.NodesToAdd, OutcomeKind.ScaledUp);
                 break;
-            case ScalingAction.ScaleDown when decision.NodeToRemove?.InstanceId is { } id:
+            case WorkflowRoute.Drain when decision.NodeToRemove?.InstanceId is { } id:
                 ScaleActions++;
                 removal = (id, now + options.DrainDuration);
                 busyUntil = removal.Value.At;
@@ -148,14 +162,19 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
         }
     }
 
-    private void Launch(VirtualCluster cluster, int count)
+    private void Launch(VirtualCluster cluster, int count, OutcomeKind ifJoined)
     {
         var launched = cluster.Launch(count, Capacity, BootDelay);
-        waitingFor = [.. waitingFor.Where(i => !i.Joined), .. launched];
-        launchStartedAt = cluster.Now;
-        fleet = fleet with { InFlight = [new InFlightLaunch { LaunchId = $"launch-{cluster.Now.ToUnixTimeSeconds()}", StartedAt = cluster.Now, InstanceIds = waitingFor.Select(i => i.Id).ToList() }] };
-        busyUntil = cluster.Now + options.ReadyPoll;
+        var launch = new InFlightLaunch { LaunchId = $"launch-{++launches}", StartedAt = cluster.Now, InstanceIds = launched.Select(i => i.Id).ToList() };
+        fleet = FleetTransitions.LaunchStarted(fleet, launch);
+        joining.Add(new Joining(launch, launched, ifJoined));
+        nextReadinessCheck = cluster.Now + options.ReadyPoll;
+        busyUntil = nextReadinessCheck; // the execution holds the lease until its nodes join
+
     }
+
+    private void Record(OutcomeKind kind, DateTimeOffset at, IReadOnlyList<string> completedLaunches) =>
+        fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = kind, At = at, Summary = kind.ToString(), CompletedLaunches = completedLaunches });
 
     private CapacityType Capacity() => random.NextDouble() < options.SpotShare ? CapacityType.Spot : CapacityType.OnDemand;
 
