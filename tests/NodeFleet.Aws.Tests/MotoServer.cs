@@ -69,8 +69,7 @@ public sealed class MotoServer : IAsyncLifetime
         SpotShare = spotShare,
     };
 
-    public IAmazonDynamoDB DynamoDb() => new AmazonDynamoDBClient(new BasicAWSCredentials("test", "test"),
-        new AmazonDynamoDBConfig { ServiceURL = Url.ToString(), AuthenticationRegion = "us-east-1" });
+    public IAmazonDynamoDB DynamoDb() => Endpoint.DynamoDbClient();
 
     public async Task<string> CreateTableAsync(string name)
     {
