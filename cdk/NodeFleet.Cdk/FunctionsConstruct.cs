@@ -44,8 +44,8 @@ public sealed class FunctionsConstruct : Construct
         var clusterAccess = new Dictionary<string, string>
         {
             ["NODEFLEET_KUBE_API_URL"] = cluster.KubeApiUrl,
-            ["NODEFLEET_KUBE_TOKEN_SECRET"] = cluster.KubeToken.SecretName,
-            ["NODEFLEET_KUBE_CA_SECRET"] = cluster.KubeCa.SecretName,
+            ["NODEFLEET_KUBE_TOKEN_PARAMETER"] = cluster.KubeToken.Name,
+            ["NODEFLEET_KUBE_CA_PARAMETER"] = cluster.KubeCa.Name,
         };
         var stateTable = new Dictionary<string, string> { ["NODEFLEET_STATE_TABLE"] = table.TableName };
 
@@ -114,12 +114,13 @@ public sealed class FunctionsConstruct : Construct
         Grant("AcquireLock", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
         Grant("LaunchNodes", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
         Grant("UpdateState", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
+        var stack = Stack.Of(this);
         foreach (var step in ClusterSteps)
         {
-            Grant(step, ["secretsmanager:GetSecretValue"], ArnOf(cluster.KubeToken), ArnOf(cluster.KubeCa));
+            Grant(step, ["ssm:GetParameter"], cluster.KubeToken.Arn, cluster.KubeCa.Arn);
+            Roles[step].AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Decrypt"));
         }
 
-        var stack = Stack.Of(this);
         var instances = $"arn:{stack.Partition}:ec2:{stack.Region}:{stack.Account}:instance/*";
         Grant("LaunchNodes", ["ec2:CreateFleet", "ec2:RunInstances"], "*");
         Grant("LaunchNodes", ["ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"], "*");
