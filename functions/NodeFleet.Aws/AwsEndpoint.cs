@@ -16,6 +16,12 @@ namespace NodeFleet.Aws;
 /// </summary>
 public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, AWSCredentials Credentials, TimeSpan Timeout)
 {
+    /// <summary>
+    /// How long one attempt may take: the SDKs make up to <see cref="AwsCalls.SdkRetries"/> + 1
+    /// (timeouts included), and all of them must fit a function's 30 s timeout.
+    /// </summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(8);
+
     public static AwsEndpoint FromEnvironment(Func<string, string?> getVariable)
     {
         var region = getVariable("AWS_REGION") ?? getVariable("AWS_DEFAULT_REGION")
@@ -28,7 +34,7 @@ public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, A
         }
 
         return new AwsEndpoint(RegionEndpoint.GetBySystemName(region), endpointUri,
-            DefaultAWSCredentialsIdentityResolver.GetCredentials(null), TimeSpan.FromSeconds(10));
+            DefaultAWSCredentialsIdentityResolver.GetCredentials(null), AttemptTimeout);
     }
 
     public IAmazonEC2 Ec2Client() => new AmazonEC2Client(Credentials, Configure(new AmazonEC2Config()));

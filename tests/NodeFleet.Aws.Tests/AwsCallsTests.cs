@@ -81,7 +81,7 @@ public class AwsCallsTests
     }
 
     [Fact]
-    public async Task StateStore_ServerThatNeverAnswers_TimesOutAsUnavailable()
+    public async Task StateStore_ServerThatNeverAnswers_TimesOutAsUnavailableAfterTheSdkRetries()
     {
         // Accepts connections and never answers: every attempt runs into the endpoint's timeout.
         using var silent = new TcpListener(IPAddress.Loopback, 0);
@@ -101,6 +101,7 @@ public class AwsCallsTests
         var error = await Assert.ThrowsAsync<AwsUnavailableException>(() => store.LoadAsync(default));
 
         Assert.Equal("Timeout", error.Code);
+        Assert.Equal(AwsCalls.SdkRetries + 1, held.Count); // the SDK retried the timed-out attempts
         silent.Stop();
         held.ForEach(s => s.Dispose());
         await Assert.ThrowsAnyAsync<Exception>(() => accepting);

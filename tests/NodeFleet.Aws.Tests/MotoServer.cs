@@ -20,7 +20,7 @@ public sealed class MotoServer : IAsyncLifetime
     public AwsEndpoint Endpoint => EndpointAt(Url);
 
     public static AwsEndpoint EndpointAt(Uri url) =>
-        new(RegionEndpoint.USEast1, url, new BasicAWSCredentials("test", "test"), TimeSpan.FromSeconds(10));
+        new(RegionEndpoint.USEast1, url, new BasicAWSCredentials("test", "test"), AwsEndpoint.AttemptTimeout);
 
     /// <summary>Worker subnets the fixture created, by zone.</summary>
     public IReadOnlyList<(string Zone, string SubnetId)> Subnets { get; private set; } = [];

@@ -212,7 +212,8 @@ public class StackTests(SynthesizedTemplate synthesized)
             var variables = properties.GetProperty("Environment").GetProperty("Variables");
             foreach (var variable in variables.EnumerateObject().Where(v => v.Name.Contains("TOKEN", StringComparison.Ordinal) || v.Name.Contains("_CA_", StringComparison.Ordinal) || v.Name.Contains("WEBHOOK", StringComparison.Ordinal)))
             {
-                Assert.EndsWith("_PARAMETER", variable.Name, StringComparison.Ordinal); // a name to read at run time, never the value
+                // A name to read at run time (a parameter, or the Slack webhook's secret), never the value.
+                Assert.True(variable.Name.EndsWith("_PARAMETER", StringComparison.Ordinal) || variable.Name.EndsWith("_SECRET", StringComparison.Ordinal), variable.Name);
                 secretVariables.Add((properties.GetProperty("Handler").GetString()!.Split("::")[0], variable.Name, variable.Value.GetString()!));
             }
         }
