@@ -6,7 +6,7 @@ using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
 using Amazon.JSII.Runtime.Deputy;
 using Constructs;
-using NodeFleet.Core.Ports;
+using NodeFleet.Core.Workflow;
 using NodeFleet.Core.Settings;
 using LambdaFunction = Amazon.CDK.AWS.Lambda.Function;
 
@@ -22,138 +22,86 @@ public sealed record FunctionsProps
 }
 
 /// <summary>
-/// One Lambda per step on the dotnet10 managed runtime, each with its own role granting only the
-/// calls that step makes. The cluster steps run in the VPC; the others outside it.
+/// One Lambda per step of <c>functions/steps.json</c> (<see cref="StepCatalog"/>) on the dotnet10
+/// managed runtime: its handler, its environment and its role's statements come from there, with
+/// <c>${...}</c> filled from this stack's resources. The cluster steps run in the VPC; the others outside it.
 /// </summary>
-public sealed class FunctionsConstruct : Construct
+public sealed partial class FunctionsConstruct : Construct
 {
-    /// <summary>Every step, as named in the state machine's substitutions (<c>${StepFunctionArn}</c>).</summary>
-    public static readonly string[] Steps =
-        ["CollectMetrics", "Decide", "AcquireLock", "LaunchNodes", "CheckNodesReady", "DrainNode", "TerminateNode", "UpdateState", "Notify"];
-
-    private static readonly string[] ClusterSteps = ["CollectMetrics", "CheckNodesReady", "DrainNode"];
-
     public FunctionsConstruct(Construct scope, string id, FunctionsProps props)
         : base(scope, id)
     {
         ArgumentNullException.ThrowIfNull(props);
         var settings = props.Settings;
         var cluster = props.Cluster;
-        var table = props.State.Table;
-        var common = new Dictionary<string, string>(SettingsCatalog.ToEnvironment(settings.Scaling));
-        var clusterAccess = new Dictionary<string, string>
-        {
-            ["NODEFLEET_KUBE_API_URL"] = cluster.KubeApiUrl,
-            ["NODEFLEET_KUBE_TOKEN_PARAMETER"] = cluster.KubeToken.Name,
-            ["NODEFLEET_KUBE_CA_PARAMETER"] = cluster.KubeCa.Name,
-        };
-        var stateTable = new Dictionary<string, string> { ["NODEFLEET_STATE_TABLE"] = table.TableName };
+        var common = SettingsCatalog.ToEnvironment(settings.Scaling);
+        var values = Values(props);
 
-        var environment = new Dictionary<string, Dictionary<string, string>>
+        foreach (var step in StepCatalog.All)
         {
-            ["CollectMetrics"] = Merge(clusterAccess, stateTable, new() { ["NODEFLEET_PROMETHEUS_URL"] = cluster.PrometheusUrl }),
-            ["Decide"] = [],
-            ["AcquireLock"] = Merge(stateTable, new() { ["NODEFLEET_LEASE_DURATION"] = SettingValue.FormatDuration(settings.LeaseDuration) }),
-            ["LaunchNodes"] = Merge(stateTable, new()
-            {
-                ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = cluster.LaunchTemplateId,
-                ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = cluster.LaunchTemplateVersion,
-                ["NODEFLEET_WORKER_SUBNETS"] = cluster.WorkerSubnets,
-                ["NODEFLEET_INSTANCE_TYPES"] = string.Join(",", settings.InstanceTypes),
-                ["NODEFLEET_SPOT_SHARE"] = settings.SpotShare.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }),
-            ["CheckNodesReady"] = clusterAccess,
-            ["DrainNode"] = Merge(clusterAccess, new() { ["NODEFLEET_DRAIN_TIMEOUT"] = SettingValue.FormatDuration(settings.DrainTimeout) }),
-            ["TerminateNode"] = [],
-            ["UpdateState"] = stateTable,
-            ["Notify"] = props.Notifications.SlackWebhook is { } slack
-                ? new() { ["NODEFLEET_TOPIC_ARN"] = props.Notifications.Topic.TopicArn, ["NODEFLEET_SLACK_WEBHOOK_SECRET"] = slack.SecretName }
-                : new() { ["NODEFLEET_TOPIC_ARN"] = props.Notifications.Topic.TopicArn },
-        };
-
-        foreach (var step in Steps)
-        {
-            var inVpc = ClusterSteps.Contains(step);
-            var role = new Role(this, $"{step}Role", new RoleProps
+            var role = new Role(this, $"{step.Name}Role", new RoleProps
             {
                 AssumedBy = new ServicePrincipal("lambda.amazonaws.com"),
-                Description = $"NodeFleet {step}: only the calls this step makes",
-                ManagedPolicies = [ManagedPolicy.FromAwsManagedPolicyName(inVpc ? "service-role/AWSLambdaVPCAccessExecutionRole" : "service-role/AWSLambdaBasicExecutionRole")],
+                Description = $"NodeFleet {step.Name}: only the calls this step makes",
+                ManagedPolicies = [ManagedPolicy.FromAwsManagedPolicyName(step.Vpc ? "service-role/AWSLambdaVPCAccessExecutionRole" : "service-role/AWSLambdaBasicExecutionRole")],
             });
-            Roles[step] = role;
-            var function = new LambdaFunction(this, step, new FunctionProps
+            foreach (var statement in step.Iam)
             {
-                FunctionName = $"nodefleet-{settings.Scaling.ClusterName}-{step}",
-                Description = $"NodeFleet step {step}",
+                if (Fill(statement.Resources, values) is { } resources)
+                {
+                    role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+                    {
+                        Actions = [.. statement.Actions],
+                        Resources = [.. resources],
+                        Conditions = statement.Conditions?.ToDictionary(c => c.Key, c => (object)c.Value.ToDictionary(v => Fill(v.Key, values)!, v => ConditionValue(v.Value, values))),
+                    }));
+                }
+                else if (!statement.Optional)
+                {
+                    throw new InvalidOperationException($"steps.json: {step.Name} needs {string.Join(", ", statement.Resources)}, which this stack does not have");
+                }
+            }
+
+            var environment = new Dictionary<string, string>(common);
+            foreach (var (name, template) in step.Environment)
+            {
+                if (Fill(template, values) is { } value)
+                {
+                    environment[name] = value;
+                }
+                else if (!step.OptionalEnvironment.Contains(name))
+                {
+                    throw new InvalidOperationException($"steps.json: {step.Name}'s {name} needs {template}, which this stack does not have");
+                }
+            }
+
+            Roles[step.Name] = role;
+            Functions[step.Name] = new LambdaFunction(this, step.Name, new FunctionProps
+            {
+                FunctionName = $"nodefleet-{settings.Scaling.ClusterName}-{step.Name}",
+                Description = $"NodeFleet step {step.Name}: {step.Does}",
                 Runtime = new Runtime("dotnet10", RuntimeFamily.DOTNET_CORE),
-                Handler = HandlerOf(step),
-                Code = Code.FromAsset(Path.Combine(props.RepositoryRoot, "functions", step), new Amazon.CDK.AWS.S3.Assets.AssetOptions
+                Handler = step.Handler,
+                Code = Code.FromAsset(Path.Combine(props.RepositoryRoot, "functions", step.Name), new Amazon.CDK.AWS.S3.Assets.AssetOptions
                 {
                     AssetHashType = AssetHashType.OUTPUT,
                     Bundling = new BundlingOptions
                     {
                         Image = DockerImage.FromRegistry("unused-local-bundling"),
-                        Local = new DotnetPublish(Path.Combine(props.RepositoryRoot, "functions", step, $"NodeFleet.{step}.csproj")),
+                        Local = new DotnetPublish(Path.Combine(props.RepositoryRoot, "functions", step.Name, $"NodeFleet.{step.Name}.csproj")),
                     },
                 }),
                 Architecture = Architecture.X86_64,
                 MemorySize = 512,
                 Timeout = Duration.Seconds(30),
                 Role = role,
-                Environment = Merge(common, environment[step]),
-                LogGroup = new LogGroup(this, $"{step}Logs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY }),
-                Vpc = inVpc ? cluster.Vpc : null,
-                VpcSubnets = inVpc ? new SubnetSelection { SubnetType = SubnetType.PUBLIC } : null,
-                AllowPublicSubnet = inVpc ? true : null,
-                SecurityGroups = inVpc ? [cluster.Functions] : null,
+                Environment = environment,
+                LogGroup = new LogGroup(this, $"{step.Name}Logs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY }),
+                Vpc = step.Vpc ? cluster.Vpc : null,
+                VpcSubnets = step.Vpc ? new SubnetSelection { SubnetType = SubnetType.PUBLIC } : null,
+                AllowPublicSubnet = step.Vpc ? true : null,
+                SecurityGroups = step.Vpc ? [cluster.Functions] : null,
             });
-            Functions[step] = function;
-        }
-
-        Grant("CollectMetrics", ["dynamodb:GetItem"], table.TableArn);
-        Grant("AcquireLock", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
-        Grant("LaunchNodes", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
-        Grant("UpdateState", ["dynamodb:GetItem", "dynamodb:UpdateItem"], table.TableArn);
-        var stack = Stack.Of(this);
-        foreach (var step in ClusterSteps)
-        {
-            Grant(step, ["ssm:GetParameter"], cluster.KubeToken.Arn, cluster.KubeCa.Arn);
-            Roles[step].AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Decrypt"));
-        }
-
-        var instances = $"arn:{stack.Partition}:ec2:{stack.Region}:{stack.Account}:instance/*";
-        Grant("LaunchNodes", ["ec2:CreateFleet", "ec2:RunInstances"], "*");
-        Grant("LaunchNodes", ["ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions"], "*");
-        Roles["LaunchNodes"].AddToPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Actions = ["ec2:CreateTags"],
-            Resources = ["*"],
-            Conditions = new Dictionary<string, object> { ["StringEquals"] = new Dictionary<string, object> { ["ec2:CreateAction"] = new[] { "CreateFleet", "RunInstances" } } },
-        }));
-        Roles["LaunchNodes"].AddToPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Actions = ["iam:PassRole"],
-            Resources = [cluster.WorkerRoleArn],
-            Conditions = new Dictionary<string, object> { ["StringEquals"] = new Dictionary<string, object> { ["iam:PassedToService"] = "ec2.amazonaws.com" } },
-        }));
-        Grant("TerminateNode", ["ec2:DescribeInstances"], "*");
-        Roles["TerminateNode"].AddToPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Actions = ["ec2:TerminateInstances"],
-            Resources = [instances],
-            Conditions = new Dictionary<string, object>
-            {
-                ["StringEquals"] = new Dictionary<string, object>
-                {
-                    [$"aws:ResourceTag/{FleetTags.Cluster}"] = settings.Scaling.ClusterName,
-                    [$"aws:ResourceTag/{FleetTags.Managed}"] = "true",
-                },
-            },
-        }));
-        Grant("Notify", ["sns:Publish"], props.Notifications.Topic.TopicArn);
-        if (props.Notifications.SlackWebhook is { } webhook)
-        {
-            Grant("Notify", ["secretsmanager:GetSecretValue"], ArnOf(webhook));
         }
     }
 
@@ -161,28 +109,90 @@ public sealed class FunctionsConstruct : Construct
 
     public Dictionary<string, Role> Roles { get; } = [];
 
-    /// <summary>The Lambda handler string of a step: assembly::type::method.</summary>
-    public static string HandlerOf(string step) => $"NodeFleet.{step}::NodeFleet.{step}.Function::FunctionHandler";
+    /// <summary>What <c>${...}</c> stands for in steps.json, in this stack; an optional part left undeployed has no value.</summary>
+    private Dictionary<string, string> Values(FunctionsProps props)
+    {
+        var settings = props.Settings;
+        var cluster = props.Cluster;
+        var stack = Stack.Of(this);
+        var values = new Dictionary<string, string>
+        {
+            ["Partition"] = stack.Partition,
+            ["Region"] = stack.Region,
+            ["Account"] = stack.Account,
+            ["ClusterName"] = settings.Scaling.ClusterName,
+            ["StateTableName"] = props.State.Table.TableName,
+            ["StateTableArn"] = props.State.Table.TableArn,
+            ["KubeApiUrl"] = cluster.KubeApiUrl,
+            ["PrometheusUrl"] = cluster.PrometheusUrl,
+            ["KubeTokenParameterName"] = cluster.KubeToken.Name,
+            ["KubeCaParameterName"] = cluster.KubeCa.Name,
+            ["KubeTokenParameterArn"] = cluster.KubeToken.Arn,
+            ["KubeCaParameterArn"] = cluster.KubeCa.Arn,
+            ["KmsKeyArns"] = stack.FormatArn(new ArnComponents { Service = "kms", Resource = "key", ResourceName = "*" }),
+            ["SsmService"] = $"ssm.{stack.Region}.amazonaws.com",
+            ["LeaseDuration"] = SettingValue.FormatDuration(settings.LeaseDuration),
+            ["LaunchTemplateId"] = cluster.LaunchTemplateId,
+            ["LaunchTemplateVersion"] = cluster.LaunchTemplateVersion,
+            ["WorkerSubnets"] = cluster.WorkerSubnets,
+            ["InstanceTypes"] = string.Join(",", settings.InstanceTypes),
+            ["SpotShare"] = settings.SpotShare.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["WorkerRoleArn"] = cluster.WorkerRoleArn,
+            ["DrainTimeout"] = SettingValue.FormatDuration(settings.DrainTimeout),
+            ["TopicArn"] = props.Notifications.Topic.TopicArn,
+        };
+        if (props.Notifications.SlackWebhook is { } slack)
+        {
+            values["SlackWebhookSecretName"] = slack.SecretName;
+            values["SlackWebhookSecretArn"] = ArnOf(slack);
+        }
+
+        return values;
+    }
+
+    /// <summary>The template with every <c>${Name}</c> replaced, or null when one has no value here.</summary>
+    private static string? Fill(string template, Dictionary<string, string> values)
+    {
+        var missing = false;
+        var filled = Placeholder().Replace(template, m =>
+        {
+            if (values.TryGetValue(m.Groups[1].Value, out var value))
+            {
+                return value;
+            }
+
+            missing = true;
+            return "";
+        });
+        return missing ? null : filled;
+    }
+
+    private static List<string>? Fill(IEnumerable<string> templates, Dictionary<string, string> values)
+    {
+        var filled = new List<string>();
+        foreach (var template in templates)
+        {
+            if (Fill(template, values) is not { } value)
+            {
+                return null;
+            }
+
+            filled.Add(value);
+        }
+
+        return filled;
+    }
+
+    private static object ConditionValue(System.Text.Json.JsonElement value, Dictionary<string, string> values) =>
+        value.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? value.EnumerateArray().Select(v => Fill(v.GetString()!, values)!).ToArray()
+            : Fill(value.GetString()!, values)!;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\$\{(\w+)\}")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
 
     /// <summary>A secret's ARN for IAM: the full one when known; a secret imported by name ends in six random characters.</summary>
     private static string ArnOf(Amazon.CDK.AWS.SecretsManager.ISecret secret) => secret.SecretFullArn ?? $"{secret.SecretArn}-??????";
-
-    private void Grant(string step, string[] actions, params string[] resources) =>
-        Roles[step].AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = actions, Resources = resources }));
-
-    private static Dictionary<string, string> Merge(params Dictionary<string, string>[] parts)
-    {
-        var merged = new Dictionary<string, string>();
-        foreach (var part in parts)
-        {
-            foreach (var (key, value) in part)
-            {
-                merged[key] = value;
-            }
-        }
-
-        return merged;
-    }
 }
 
 /// <summary>Packages a step during synth with `dotnet publish` (framework-dependent, for the dotnet10 managed runtime); no Docker.</summary>

@@ -115,7 +115,7 @@ public sealed class ObservabilityConstruct : Construct
         dashboard.AddWidgets(
             new GraphWidget(new GraphWidgetProps { Title = "Executions", Left = [machine.MetricStarted(), machine.MetricSucceeded(), machine.MetricFailed()] }),
             new GraphWidget(new GraphWidgetProps { Title = "Decisions", Left = [Emf("DecisionScaleUp", "Sum"), Emf("DecisionScaleDown", "Sum"), Emf("DecisionReplace", "Sum"), Emf("DecisionNone", "Sum")] }),
-            new GraphWidget(new GraphWidgetProps { Title = "Workers", Left = [Emf("ManagedWorkers", "Maximum"), Emf("ReadyWorkers", "Maximum"), Emf("LaunchingWorkers", "Maximum")] }),
+            new GraphWidget(new GraphWidgetProps { Title = "Workers", Left = [Emf("ManagedWorkers", "Maximum"), Emf("ReadyManagedWorkers", "Maximum"), Emf("LaunchingWorkers", "Maximum")] }),
             new GraphWidget(new GraphWidgetProps { Title = "Unschedulable pods", Left = [Emf("UnschedulablePods", "Maximum")] }));
 
         var notify = new Amazon.CDK.AWS.CloudWatch.Actions.SnsAction(props.Notifications.Topic);

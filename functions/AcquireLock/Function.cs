@@ -20,7 +20,12 @@ public sealed class Function
     private readonly StepLog log;
 
     public Function()
-        : this(FromEnvironment(out var scaling, out var fleet), scaling, fleet.LeaseDuration, TimeProvider.System, Console.Out)
+        : this(RealAdapters())
+    {
+    }
+
+    private Function((IFleetStateStore Store, ScalingSettings Scaling, TimeSpan LeaseDuration) real)
+        : this(real.Store, real.Scaling, real.LeaseDuration, TimeProvider.System, Console.Out)
     {
     }
 
@@ -35,24 +40,24 @@ public sealed class Function
 
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp, ScalingAction.ScaleDown, ScalingAction.Replace);
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.AcquireLockRequest).ConfigureAwait(false);
+        var executionId = ContractValidation.RequireExecutionId(request.ExecutionId);
+        var route = ContractValidation.RequireActingRoute(request.Route, "$.route");
         var grant = await store.AcquireAsync(
-            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, decision.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown,
-                Preempt: decision.Action == ScalingAction.Replace),
+            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, request.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown, Preempt: route.Preempts()),
             CancellationToken.None).ConfigureAwait(false);
         var result = grant.Lease is { } lease
             ? new LockResult { Acquired = true, Owner = lease.Owner, Fence = lease.Fence, ExpiresAt = lease.ExpiresAt }
             : new LockResult { Acquired = false, RefusedBecause = grant.RefusedBecause };
-        log.Info(result.Acquired ? $"Lease taken with fence {result.Fence}" : $"Lease refused: {result.RefusedBecause}",
-            new Dictionary<string, object?> { ["acquired"] = result.Acquired, ["fence"] = result.Fence, ["executionId"] = executionId });
+        log.Info(result.Acquired ? $"Lease taken with fence {result.Fence} for {route}" : $"Lease refused: {result.RefusedBecause}",
+            new Dictionary<string, object?> { ["acquired"] = result.Acquired, ["fence"] = result.Fence, ["executionId"] = executionId, ["route"] = route.ToString() });
         return StepJson.Write(result, NodeFleetJsonContext.Default.LockResult);
     }
 
-    private static IFleetStateStore FromEnvironment(out ScalingSettings scaling, out FleetSettings fleet)
+    private static (IFleetStateStore, ScalingSettings, TimeSpan) RealAdapters()
     {
-        scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
-        fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
-        return AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet);
+        var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
+        var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
+        return (AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet), scaling, fleet.LeaseDuration);
     }
 }

@@ -1,6 +1,5 @@
 using NodeFleet.Cluster;
 using NodeFleet.Core.Cluster;
-using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
 using NodeFleet.Core.Settings;
@@ -17,7 +16,7 @@ public sealed class Function
 {
     public const string ManagedSelector = "nodefleet.io/managed=true";
 
-    private readonly IClusterApi cluster;
+    private readonly IClusterApi kubernetes;
     private readonly TimeSpan joinTimeout;
     private readonly TimeProvider clock;
     private readonly StepLog log;
@@ -28,9 +27,9 @@ public sealed class Function
     {
     }
 
-    public Function(IClusterApi cluster, TimeSpan joinTimeout, TimeProvider clock, TextWriter logOutput)
+    public Function(IClusterApi kubernetes, TimeSpan joinTimeout, TimeProvider clock, TextWriter logOutput)
     {
-        this.cluster = cluster;
+        this.kubernetes = kubernetes;
         this.joinTimeout = joinTimeout;
         this.clock = clock;
         log = new StepLog(logOutput, clock, "CheckNodesReady");
@@ -38,9 +37,9 @@ public sealed class Function
 
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var launch = state.Launch ?? throw new InvalidInputException("Invalid input: $.launch: required (set by LaunchNodes)");
-        var nodes = await cluster.ListNodesAsync(ManagedSelector, CancellationToken.None).ConfigureAwait(false);
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.CheckNodesReadyRequest).ConfigureAwait(false);
+        var launch = request.Launch;
+        var nodes = await kubernetes.ListNodesAsync(ManagedSelector, CancellationToken.None).ConfigureAwait(false);
         var report = Readiness.Evaluate(launch, nodes, clock.GetUtcNow(), joinTimeout);
         log.Info($"{report.Status}: {report.Ready.Count} Ready, {report.Pending.Count} coming, {report.Overdue.Count} overdue (deadline {report.Deadline:O})",
             new Dictionary<string, object?> { ["launchId"] = launch.LaunchId, ["overdue"] = string.Join(",", report.Overdue) });

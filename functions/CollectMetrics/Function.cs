@@ -17,21 +17,26 @@ namespace NodeFleet.CollectMetrics;
 public sealed class Function
 {
     private readonly IMetricsSource metrics;
-    private readonly IClusterApi cluster;
+    private readonly IClusterApi kubernetes;
     private readonly IFleetStateStore store;
     private readonly TimeProvider clock;
     private readonly StepLog log;
     private readonly string clusterName;
 
     public Function()
-        : this(FromEnvironment(out var cluster, out var store, out var name), cluster, store, TimeProvider.System, Console.Out, name)
+        : this(RealAdapters())
     {
     }
 
-    public Function(IMetricsSource metrics, IClusterApi cluster, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
+    private Function((IMetricsSource Metrics, IClusterApi Kubernetes, IFleetStateStore Store, string ClusterName) real)
+        : this(real.Metrics, real.Kubernetes, real.Store, TimeProvider.System, Console.Out, real.ClusterName)
+    {
+    }
+
+    public Function(IMetricsSource metrics, IClusterApi kubernetes, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
     {
         this.metrics = metrics;
-        this.cluster = cluster;
+        this.kubernetes = kubernetes;
         this.store = store;
         this.clock = clock;
         this.clusterName = clusterName;
@@ -39,12 +44,13 @@ public sealed class Function
     }
 
     /// <summary>
-    /// The input is the execution's trigger. A tick measures everything; an EC2 event needs only
+    /// The request carries the execution's input (the trigger). A tick measures everything; an EC2 event needs only
     /// the nodes, read from the Kubernetes API, so a Prometheus outage cannot delay an interruption.
     /// </summary>
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var trigger = Trigger.Parse(await StepJson.ReadElementAsync(input).ConfigureAwait(false));
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.CollectMetricsRequest).ConfigureAwait(false);
+        var trigger = Trigger.Parse(request.Event);
         var now = clock.GetUtcNow();
         var fleetTask = store.LoadAsync(CancellationToken.None);
         var snapshot = trigger.IsInterruption ? await NodesOnlyAsync(now).ConfigureAwait(false) : await MeasureAsync(now).ConfigureAwait(false);
@@ -66,8 +72,8 @@ public sealed class Function
     private async Task<ClusterSnapshot> MeasureAsync(DateTimeOffset now)
     {
         var snapshotTask = metrics.CollectAsync(now, CancellationToken.None);
-        var podsTask = cluster.ListPodsAsync(CancellationToken.None);
-        var budgetsTask = cluster.ListDisruptionBudgetsAsync(CancellationToken.None);
+        var podsTask = kubernetes.ListPodsAsync(CancellationToken.None);
+        var budgetsTask = kubernetes.ListDisruptionBudgetsAsync(CancellationToken.None);
         await Task.WhenAll(snapshotTask, podsTask, budgetsTask).ConfigureAwait(false);
         return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
     }
@@ -76,18 +82,16 @@ public sealed class Function
     {
         CapturedAt = now,
         Utilization = new UtilizationMetrics(),
-        Nodes = (await cluster.ListNodesAsync(null, CancellationToken.None).ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
+        Nodes = (await kubernetes.ListNodesAsync(null, CancellationToken.None).ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
         UnschedulablePods = [],
     };
 
-    private static IMetricsSource FromEnvironment(out IClusterApi cluster, out IFleetStateStore store, out string clusterName)
+    private static (IMetricsSource, IClusterApi, IFleetStateStore, string) RealAdapters()
     {
         var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
         var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: true);
         var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
-        cluster = ClusterAdapters.KubernetesFromEnvironment(settings);
-        store = AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet);
-        clusterName = scaling.ClusterName;
-        return ClusterAdapters.Metrics(settings, scaling);
+        return (ClusterAdapters.Metrics(settings, scaling), ClusterAdapters.KubernetesFromEnvironment(settings),
+            AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet), scaling.ClusterName);
     }
 }

@@ -31,9 +31,9 @@ public sealed class Function
 
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var (snapshot, fleet) = ContractValidation.RequireDecideInput(state);
-        var decision = ScalingPolicy.Decide(state.Trigger ?? Trigger.Schedule, snapshot, fleet, settings, clock.GetUtcNow());
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.DecideRequest).ConfigureAwait(false);
+        var (snapshot, fleet) = ContractValidation.RequireDecideInput(request);
+        var decision = ScalingPolicy.Decide(request.Observation.Trigger, snapshot, fleet, settings, clock.GetUtcNow());
         LogDecision(decision);
         return StepJson.Write(decision, NodeFleetJsonContext.Default.Decision);
     }
@@ -49,7 +49,7 @@ public sealed class Function
                 ["Decisions"] = 1,
                 [$"Decision{decision.Action}"] = 1,
                 ["NodesToAdd"] = decision.NodesToAdd,
-                ["ReadyWorkers"] = f.ReadyWorkers,
+                ["ReadyManagedWorkers"] = f.ReadyManagedWorkers,
                 ["ManagedWorkers"] = f.ManagedWorkers,
                 ["LaunchingWorkers"] = f.LaunchingWorkers,
                 ["UnschedulablePods"] = f.UnschedulablePods,
@@ -58,6 +58,7 @@ public sealed class Function
             new Dictionary<string, object?>
             {
                 ["action"] = decision.Action.ToString(),
+                ["route"] = decision.Route.ToString(),
                 ["reasonCode"] = decision.ReasonCode.ToString(),
                 ["dryRun"] = decision.DryRun,
                 ["nodeToRemove"] = decision.NodeToRemove?.Name,

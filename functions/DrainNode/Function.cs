@@ -19,13 +19,18 @@ public sealed class Function
     private readonly StepLog log;
 
     public Function()
-        : this(Build(out var timeout), timeout, TimeProvider.System, Console.Out)
+        : this(ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: false))
     {
     }
 
-    public Function(IClusterApi cluster, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    private Function(ClusterSettings settings)
+        : this(ClusterAdapters.KubernetesFromEnvironment(settings), settings.DrainTimeout, TimeProvider.System, Console.Out)
     {
-        drainer = new Drainer(cluster, drainTimeout);
+    }
+
+    public Function(IClusterApi kubernetes, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    {
+        drainer = new Drainer(kubernetes, drainTimeout);
         this.clock = clock;
         log = new StepLog(logOutput, clock, "DrainNode");
     }
@@ -43,12 +48,5 @@ public sealed class Function
                 + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : ""),
             new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = progress.Status.ToString() });
         return StepJson.Write(progress, NodeFleetJsonContext.Default.DrainProgress);
-    }
-
-    private static IClusterApi Build(out TimeSpan drainTimeout)
-    {
-        var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: false);
-        drainTimeout = settings.DrainTimeout;
-        return ClusterAdapters.KubernetesFromEnvironment(settings);
     }
 }

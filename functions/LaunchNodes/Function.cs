@@ -1,5 +1,6 @@
 using NodeFleet.Aws;
 using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
 using NodeFleet.Hosting;
@@ -16,31 +17,40 @@ public sealed class Function
     private readonly IFleetStateStore store;
     private readonly TimeProvider clock;
     private readonly StepLog log;
-    private readonly string cluster;
+    private readonly string clusterName;
 
     public Function()
-        : this(FromEnvironment(out var store, out var settings), store, TimeProvider.System, Console.Out, settings.ClusterName)
+        : this(RealAdapters())
     {
     }
 
-    public Function(IComputeFleet fleet, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string cluster)
+    private Function((IComputeFleet Fleet, IFleetStateStore Store, string ClusterName) real)
+        : this(real.Fleet, real.Store, TimeProvider.System, Console.Out, real.ClusterName)
+    {
+    }
+
+    public Function(IComputeFleet fleet, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
     {
         this.fleet = fleet;
         this.store = store;
         this.clock = clock;
-        this.cluster = cluster;
+        this.clusterName = clusterName;
         log = new StepLog(logOutput, clock, "LaunchNodes");
     }
 
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var (executionId, decision) = ContractValidation.RequireDecision(state, ScalingAction.ScaleUp, ScalingAction.Replace);
-        var lease = ContractValidation.RequireLease(state);
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.LaunchNodesRequest).ConfigureAwait(false);
+        var executionId = ContractValidation.RequireExecutionId(request.ExecutionId);
+        var lease = ContractValidation.RequireLease(request.Lock);
+        if (request.NodesToAdd < 1)
+        {
+            throw InvalidInputException.For([$"$.nodesToAdd: must be 1 or more (got {request.NodesToAdd})"]);
+        }
+
         var launchId = LaunchIds.For(executionId);
         var startedAt = clock.GetUtcNow();
-
-        var result = await fleet.LaunchAsync(new LaunchRequest(launchId, decision.NodesToAdd), CancellationToken.None).ConfigureAwait(false);
+        var result = await fleet.LaunchAsync(new LaunchRequest(launchId, request.NodesToAdd), CancellationToken.None).ConfigureAwait(false);
         if (result.Instances.Count > 0)
         {
             await store.RecordLaunchAsync(lease, new InFlightLaunch
@@ -54,7 +64,7 @@ public sealed class Function
         var outcome = new LaunchOutcome
         {
             LaunchId = launchId,
-            Requested = decision.NodesToAdd,
+            Requested = request.NodesToAdd,
             StartedAt = startedAt,
             Instances = result.Instances.Select(i => new LaunchedInstance
             {
@@ -68,18 +78,17 @@ public sealed class Function
         var spot = outcome.Instances.Count(i => i.CapacityType == CapacityType.Spot);
         log.Metrics(
             $"Launched {outcome.Instances.Count} of {outcome.Requested} worker(s) ({spot} spot) under {launchId}" + (outcome.Errors.Count > 0 ? $"; EC2 could not fill: {string.Join("; ", outcome.Errors)}" : ""),
-            cluster,
+            clusterName,
             new Dictionary<string, double> { ["InstancesLaunched"] = outcome.Instances.Count, ["LaunchShortfall"] = outcome.Requested - outcome.Instances.Count },
             new Dictionary<string, object?> { ["launchId"] = launchId, ["instanceIds"] = string.Join(",", outcome.Instances.Select(i => i.InstanceId)) });
         return StepJson.Write(outcome, NodeFleetJsonContext.Default.LaunchOutcome);
     }
 
-    private static IComputeFleet FromEnvironment(out IFleetStateStore store, out FleetSettings settings)
+    private static (IComputeFleet, IFleetStateStore, string) RealAdapters()
     {
-        settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable,
+        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable,
             "NODEFLEET_STATE_TABLE", "NODEFLEET_LAUNCH_TEMPLATE_ID", "NODEFLEET_WORKER_SUBNETS", "NODEFLEET_INSTANCE_TYPES");
         var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
-        store = AwsAdapters.StateStore(endpoint, settings);
-        return AwsAdapters.ComputeFleet(endpoint, settings);
+        return (AwsAdapters.ComputeFleet(endpoint, settings), AwsAdapters.StateStore(endpoint, settings), settings.ClusterName);
     }
 }

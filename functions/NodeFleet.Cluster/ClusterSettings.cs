@@ -67,7 +67,7 @@ public static class ClusterAdapters
         var ca = settings.CaFile is { } caFile
             ? await File.ReadAllTextAsync(caFile, cancellationToken).ConfigureAwait(false)
             : await parameters!.GetAsync(settings.CaParameter!, cancellationToken).ConfigureAwait(false);
-        return new KubernetesApi(KubernetesConnection.CreateHttpClient(ca, settings.KubeTimeout), settings.KubeApiUrl, token.Trim());
+        return new KubernetesApi(KubernetesConnection.CreateClient(settings.KubeApiUrl, token.Trim(), ca, settings.KubeTimeout), settings.KubeTimeout);
     }
 
     /// <summary>For the parameterless constructors: Lambda's init phase may block once.</summary>

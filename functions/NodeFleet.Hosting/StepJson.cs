@@ -25,21 +25,6 @@ public static class StepJson
         }
     }
 
-    /// <summary>Parses an input whose shape the step inspects itself (an EventBridge event).</summary>
-    public static async Task<JsonElement> ReadElementAsync(Stream input, CancellationToken cancellationToken = default)
-    {
-        var bytes = await ReadPayloadAsync(input, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var document = JsonDocument.Parse(bytes);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw Invalid(e);
-        }
-    }
-
     private static async Task<ReadOnlyMemory<byte>> ReadPayloadAsync(Stream input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -16,7 +16,7 @@ public sealed class Function
     private readonly StepLog log;
 
     public Function()
-        : this(FromEnvironment(), TimeProvider.System, Console.Out)
+        : this(RealFleet(), TimeProvider.System, Console.Out)
     {
     }
 
@@ -42,7 +42,7 @@ public sealed class Function
         return StepJson.Write(new Core.Contracts.StepResult { Summary = summary, Ids = ids }, NodeFleetJsonContext.Default.StepResult);
     }
 
-    private static IComputeFleet FromEnvironment()
+    private static IComputeFleet RealFleet()
     {
         var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable);
         return AwsAdapters.ComputeFleet(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings);

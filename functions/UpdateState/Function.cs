@@ -1,15 +1,16 @@
 using NodeFleet.Aws;
 using NodeFleet.Core.Contracts;
-using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
+using NodeFleet.Core.Workflow;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.UpdateState;
 
 /// <summary>
-/// Records what the execution did (history, cooldown clock, launches no longer in flight) and
-/// releases the lease, in one conditional write. Also the release on the failure path.
+/// Records what the path achieved (history, cooldown clock, launches no longer in flight) and
+/// releases the lease, in one conditional write. The outcome is derived from the path's results
+/// (<see cref="Outcomes"/>); with a caught error it is Failed, and the lease is released all the same.
 /// </summary>
 public sealed class Function
 {
@@ -18,7 +19,7 @@ public sealed class Function
     private readonly StepLog log;
 
     public Function()
-        : this(FromEnvironment(), TimeProvider.System, Console.Out)
+        : this(RealStore(), TimeProvider.System, Console.Out)
     {
     }
 
@@ -31,47 +32,23 @@ public sealed class Function
 
     public async Task<Stream> FunctionHandler(Stream input)
     {
-        var state = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.WorkflowState).ConfigureAwait(false);
-        var lease = ContractValidation.RequireLease(state);
-        var report = state.Outcome ?? (state.Error is not null ? new OutcomeReport { Kind = OutcomeKind.Failed } : null)
-            ?? throw new InvalidInputException("Invalid input: $.outcome: required (the state machine names the path's outcome)");
-
+        var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.UpdateStateRequest).ConfigureAwait(false);
+        var lease = ContractValidation.RequireLease(request.Lock);
+        var derived = Outcomes.Of(request);
         var outcome = new ScalingOutcome
         {
-            Kind = report.Kind,
+            Kind = derived.Kind,
             At = clock.GetUtcNow(),
-            Summary = Summarize(state, report),
-            CompletedLaunches = state.Launch is { } launch ? [launch.LaunchId] : [],
+            Summary = Outcomes.Summarize(request.Decision, derived),
+            CompletedLaunches = request.Launch is { } launch ? [launch.LaunchId] : [],
         };
         await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
         log.Info($"Recorded {outcome.Kind} and released the lease: {outcome.Summary}",
             new Dictionary<string, object?> { ["outcome"] = outcome.Kind.ToString(), ["fence"] = lease.Fence });
-        return StepJson.Write(new StepResult { Summary = $"{outcome.Kind}: {outcome.Summary}" }, NodeFleetJsonContext.Default.StepResult);
+        return StepJson.Write(new RecordResult { Outcome = derived.Kind, Detail = derived.Detail, Summary = outcome.Summary }, NodeFleetJsonContext.Default.RecordResult);
     }
 
-    private static string Summarize(WorkflowState state, OutcomeReport report)
-    {
-        var parts = new List<string>();
-        if (state.Decision is { } d)
-        {
-            parts.Add(d.Reason);
-        }
-
-        if (report.Detail is { Length: > 0 } detail)
-        {
-            parts.Add(detail);
-        }
-
-        if (state.Error is { } e)
-        {
-            parts.Add($"{e.Error}: {e.Cause}");
-        }
-
-        var text = string.Join(" | ", parts);
-        return text.Length <= 500 ? text : text[..497] + "...";
-    }
-
-    private static IFleetStateStore FromEnvironment()
+    private static IFleetStateStore RealStore()
     {
         var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
         return AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings);

@@ -4,6 +4,7 @@ using Regex = System.Text.RegularExpressions.Regex;
 using Amazon.CDK.Assertions;
 using NodeFleet.Cdk;
 using NodeFleet.Core.Settings;
+using NodeFleet.Core.Workflow;
 
 namespace NodeFleet.Cdk.Tests;
 
@@ -177,6 +178,24 @@ public class StackTests(SynthesizedTemplate synthesized)
         var master = Assert.Single(synthesized.Resources("AWS::EC2::Instance")).Resource.GetProperty("Properties");
         Assert.True(master.GetProperty("BlockDeviceMappings")[0].GetProperty("Ebs").GetProperty("Encrypted").GetBoolean());
         Assert.Contains(master.GetProperty("Tags").EnumerateArray(), t => t.GetProperty("Key").GetString() == "nodefleet.io/role" && t.GetProperty("Value").GetString() == "master");
+    }
+
+    [Fact]
+    public void Functions_AreTheStepsOfStepsJson_WithTheirHandlersAndEnvironment()
+    {
+        var functions = synthesized.Resources("AWS::Lambda::Function").Select(f => f.Resource.GetProperty("Properties")).ToList();
+        Assert.Equal(StepCatalog.All.Count, functions.Count);
+        foreach (var step in StepCatalog.All)
+        {
+            var function = Assert.Single(functions, f => f.GetProperty("Handler").GetString() == step.Handler);
+            var variables = function.GetProperty("Environment").GetProperty("Variables");
+            foreach (var name in step.Environment.Keys.Except(step.OptionalEnvironment))
+            {
+                Assert.True(variables.TryGetProperty(name, out _), $"{step.Name} lacks {name}");
+            }
+
+            Assert.Equal(step.Vpc, function.TryGetProperty("VpcConfig", out _));
+        }
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public sealed class DrainerTests : IAsyncLifetime
         cluster.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0aaa1", Labels = { ["nodefleet.io/managed"] = "true" } });
         cluster.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1a/i-0bbb2", Labels = { ["nodefleet.io/managed"] = "true" } });
         server = await KubeApiServer.StartAsync(cluster);
-        drainer = new Drainer(new KubernetesApi(KubernetesConnection.CreateHttpClient(server.Certificates.AuthorityPem, TimeSpan.FromSeconds(5)), server.Url, KubeApiServer.AdminToken), TimeSpan.FromMinutes(10));
+        var timeout = TimeSpan.FromSeconds(5);
+        drainer = new Drainer(new KubernetesApi(KubernetesConnection.CreateClient(server.Url, KubeApiServer.AdminToken, server.Certificates.AuthorityPem, timeout), timeout), TimeSpan.FromMinutes(10));
     }
 
     public async Task DisposeAsync() => await server.DisposeAsync();

@@ -5,15 +5,15 @@ using NodeFleet.Testbed;
 
 namespace NodeFleet.Cluster.Tests;
 
-/// <summary>The Kubernetes adapter against the emulated API over TLS, with kubectl as an independent client.</summary>
+/// <summary>The Kubernetes adapter (the official client) against the emulated API over TLS, with kubectl as an independent client.</summary>
 public sealed class KubernetesApiTests : IAsyncLifetime
 {
+    private readonly ClusterModel cluster = new();
     private KubeApiServer server = null!;
     private string kubeconfig = "";
 
     public async Task InitializeAsync()
     {
-        var cluster = new ClusterModel();
         cluster.Add(new TestNode { Name = "master", ProviderId = "k3s://master", Labels = { ["node-role.kubernetes.io/control-plane"] = "true" } });
         cluster.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0aaa1", Labels = { ["nodefleet.io/managed"] = "true" } });
         cluster.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1b/i-0bbb2", Labels = { ["nodefleet.io/managed"] = "true" }, Ready = false, Taints = { ("node.kubernetes.io/not-ready", "NoSchedule") } });
@@ -33,11 +33,23 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         await server.DisposeAsync();
     }
 
-    private KubernetesApi Api(string token = KubeApiServer.AdminToken, string? caPem = null) =>
-        new(KubernetesConnection.CreateHttpClient(caPem ?? server.Certificates.AuthorityPem, TimeSpan.FromSeconds(5)), server.Url, token);
+    private KubernetesApi Api(string token = KubeApiServer.AdminToken, string? caPem = null, Uri? url = null, TimeSpan? timeout = null, int pageSize = KubernetesApi.DefaultPageSize) =>
+        new(KubernetesConnection.CreateClient(url ?? server.Url, token, caPem ?? server.Certificates.AuthorityPem, timeout ?? TimeSpan.FromSeconds(5)),
+            timeout ?? TimeSpan.FromSeconds(5), pageSize);
 
     private JsonElement Kubectl(params string[] args) =>
         JsonDocument.Parse(Tool.Run("kubectl", ["--kubeconfig", kubeconfig, .. args, "-o", "json"])).RootElement.Clone();
+
+    private static IEnumerable<string> Names(JsonElement list) =>
+        list.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("metadata").GetProperty("name").GetString()!);
+
+    private void AddPods(int count, string node)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            cluster.Add(new TestPod { Namespace = $"team-{i % 3}", Name = $"batch-{i:D3}", NodeName = node });
+        }
+    }
 
     [Fact]
     public async Task ListNodesAsync_LabelSelector_ReturnsManagedNodesWithReadinessAndProviderId()
@@ -52,6 +64,7 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         Assert.False(w2.Ready);
         Assert.Equal("aws:///us-east-1b/i-0bbb2", w2.ProviderId);
         Assert.Contains(new Taint("node.kubernetes.io/not-ready", "NoSchedule"), w2.Taints);
+        Assert.Equal(new Core.Contracts.Resources(2000, 8L << 30, 110), w2.Allocatable);
     }
 
     [Fact]
@@ -71,6 +84,28 @@ public sealed class KubernetesApiTests : IAsyncLifetime
 
         Assert.True(cordoned.GetProperty("spec").GetProperty("unschedulable").GetBoolean());
         Assert.False(uncordoned.GetProperty("spec").TryGetProperty("unschedulable", out _));
+        Assert.All(server.Requests.Where(r => r.Method == "PATCH"), r => Assert.StartsWith("application/merge-patch+json", r.ContentType, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task KubectlCordon_StrategicMergePatch_IsWhatTheAdapterReads()
+    {
+        Tool.Run("kubectl", ["--kubeconfig", kubeconfig, "cordon", "w1"]);
+        var cordoned = await Api().GetNodeAsync("w1", default);
+        Tool.Run("kubectl", ["--kubeconfig", kubeconfig, "uncordon", "w1"]);
+        var uncordoned = await Api().GetNodeAsync("w1", default);
+
+        Assert.True(cordoned!.Unschedulable);
+        Assert.False(uncordoned!.Unschedulable);
+        Assert.Contains(server.Requests, r => r.Method == "PATCH" && r.ContentType?.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task SetUnschedulableAsync_MissingNode_IsRejectedNamingIt()
+    {
+        var error = await Assert.ThrowsAsync<ClusterRequestRejectedException>(() => Api().SetUnschedulableAsync("gone", true, default));
+
+        Assert.Contains("patch nodes: the API answered HTTP 404: nodes \"gone\" not found", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -79,15 +114,77 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         var pods = await Api().ListPodsOnNodeAsync("w1", default);
         var seen = Kubectl("get", "pods", "-A", "--field-selector", "spec.nodeName=w1");
 
-        Assert.Equal(
-            seen.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("metadata").GetProperty("name").GetString()).Order(),
-            pods.Select(p => p.Name).Order());
+        Assert.Equal(Names(seen).Order(), pods.Select(p => p.Name).Order());
         var web = pods.Single(p => p.Name == "web-1");
         Assert.Equal((250, 256L << 20, "ReplicaSet"), (web.CpuMillis, web.MemoryBytes, web.OwnerKind));
         var cache = pods.Single(p => p.Name == "cache");
         Assert.True(cache.HasLocalStorage);
         Assert.Equal("false", cache.Annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"]);
         Assert.Equal("DaemonSet", pods.Single(p => p.Name == "agent-x").OwnerKind);
+    }
+
+    [Fact]
+    public async Task ListPodsAsync_MoreThanAPage_ReadsEveryPageOnceAsKubectlChunksDo()
+    {
+        AddPods(23, "w1");
+
+        var pods = await Api(pageSize: 5).ListPodsAsync(default);
+        var seen = Kubectl("get", "pods", "-A", "--chunk-size", "4");
+        var lists = server.Requests.Where(r => r.Path == "/api/v1/pods").ToList();
+
+        Assert.Equal(27, pods.Count);
+        Assert.Equal(pods.Count, pods.Select(p => $"{p.Namespace}/{p.Name}").Distinct().Count());
+        Assert.Equal(Names(seen).Order(), pods.Select(p => p.Name).Order());
+        Assert.Equal(6 + 7, lists.Count); // 27 in pages of 5, then kubectl's pages of 4
+        Assert.All(lists.Take(6), r => Assert.Equal("5", r.Query["limit"]));
+        Assert.Equal(5, lists.Take(6).Count(r => r.Query.ContainsKey("continue")));
+        Assert.All(lists.Skip(6), r => Assert.Equal("4", r.Query["limit"]));
+    }
+
+    [Fact]
+    public async Task ListPodsOnNodeAsync_Paged_SendsTheFieldSelectorWithEveryPage()
+    {
+        AddPods(12, "w2");
+
+        var pods = await Api(pageSize: 4).ListPodsOnNodeAsync("w2", default);
+
+        Assert.Equal(13, pods.Count); // web-2 and the batch
+        Assert.All(pods, p => Assert.Equal("w2", p.NodeName));
+        Assert.All(server.Requests.Where(r => r.Path == "/api/v1/pods"), r => Assert.Equal("spec.nodeName=w2", r.Query["fieldSelector"]));
+    }
+
+    [Fact]
+    public async Task ListNodesAsync_Paged_SendsTheLabelSelectorWithEveryPage()
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            cluster.Add(new TestNode { Name = $"x{i}", Labels = { ["nodefleet.io/managed"] = i % 2 == 0 ? "true" : "false" } });
+        }
+
+        var nodes = await Api(pageSize: 2).ListNodesAsync("nodefleet.io/managed=true", default);
+
+        Assert.Equal(["w1", "w2", "x0", "x2", "x4"], nodes.Select(n => n.Name).Order());
+        Assert.True(server.Requests.Count(r => r.Path == "/api/v1/nodes") >= 3);
+    }
+
+    [Fact]
+    public async Task ListPodsAsync_ContinueTokenExpiresMidList_IsUnavailableSoTheStepRetries()
+    {
+        AddPods(10, "w1");
+        server.Faults = request =>
+        {
+            if (request.Query.ContainsKey("continue"))
+            {
+                cluster.Add(new TestPod { Namespace = "shop", Name = "late", NodeName = "w2" }); // the cluster moves on, etcd compacts
+                server.Compact();
+            }
+
+            return null;
+        };
+
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api(pageSize: 5).ListPodsAsync(default));
+
+        Assert.Contains("continue token expired", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,12 +202,24 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EvictAsync_ApiThrottles_IsUnavailableNotABudget()
+    {
+        server.Faults = request => request.Path.EndsWith("/eviction", StringComparison.Ordinal)
+            ? new ApiFault(429, "TooManyRequests", "Too many requests, please try again later.")
+            : null;
+
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api().EvictAsync("shop", "web-1", default));
+
+        Assert.Contains("create pods/eviction: the API answered HTTP 429: Too many requests", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListDisruptionBudgetsAsync_ReportsSelectorAndAllowedDisruptions()
     {
         var budget = Assert.Single(await Api().ListDisruptionBudgetsAsync(default));
 
         Assert.Equal(("shop", "web", 1), (budget.Namespace, budget.Name, budget.DisruptionsAllowed));
-        Assert.True(budget.Selector.Matches(new Dictionary<string, string> { ["app"] = "web" }));
+        Assert.True(budget.Selector!.Matches(new Dictionary<string, string> { ["app"] = "web" }));
     }
 
     [Fact]
@@ -131,12 +240,54 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         Assert.DoesNotContain("stolen", error.Message, StringComparison.Ordinal); // errors reach logs: never the token
     }
 
-    [Fact]
-    public async Task Cordon_WithoutPatchPermission_NamesTheMissingRule()
+    [Theory]
+    [InlineData("patch", "nodes")]
+    [InlineData("create", "pods/eviction")]
+    [InlineData("delete", "nodes")]
+    public async Task Call_WithoutThePermission_NamesTheMissingRule(string verb, string resource)
     {
-        var error = await Assert.ThrowsAsync<ClusterPermissionException>(() => Api(KubeApiServer.ReadOnlyToken).SetUnschedulableAsync("w1", true, default));
+        var api = Api(KubeApiServer.ReadOnlyToken);
 
-        Assert.Contains("must grant verb 'patch' on resource 'nodes'", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<ClusterPermissionException>(() => verb switch
+        {
+            "patch" => api.SetUnschedulableAsync("w1", true, default),
+            "create" => api.EvictAsync("shop", "web-1", default),
+            _ => api.DeleteNodeAsync("w1", default),
+        });
+
+        Assert.Contains($"must grant verb '{verb}' on resource '{resource}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"cannot {verb} resource \"{resource}\"", error.Message, StringComparison.Ordinal); // the API's own words follow
+    }
+
+    [Theory]
+    [InlineData(500, "InternalError", "Internal error occurred: etcdserver: request timed out")]
+    [InlineData(503, "ServiceUnavailable", "the server is currently unable to handle the request")]
+    public async Task AnyCall_ServerError_IsUnavailableWithTheApiMessage(int status, string reason, string message)
+    {
+        server.Faults = _ => new ApiFault(status, reason, message);
+
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api().ListPodsAsync(default));
+
+        Assert.Contains($"list pods: the API answered HTTP {status}: {message}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCall_SlowerThanTheTimeout_IsUnavailable()
+    {
+        server.Faults = _ => new ApiFault(Delay: TimeSpan.FromSeconds(10));
+
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api(timeout: TimeSpan.FromMilliseconds(500)).GetNodeAsync("w1", default));
+
+        Assert.Contains("did not answer within 0.5 s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCall_NothingListening_IsUnavailable()
+    {
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() =>
+            Api(url: new Uri($"https://127.0.0.1:{Loopback.FreePort()}/")).ListNodesAsync(null, default));
+
+        Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -147,6 +298,20 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() => Api(caPem: other.AuthorityPem).ListNodesAsync(null, default));
 
         Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Path == "/api/v1/nodes"); // the token never left
+    }
+
+    [Fact]
+    public async Task AnyCall_CertificateForAnotherName_IsRefused()
+    {
+        // Signed by the right CA, but for another host than the address dialled.
+        await using var elsewhere = await KubeApiServer.StartAsync(cluster, new TestCertificates(serverName: "kube-apiserver.example"));
+
+        var error = await Assert.ThrowsAsync<ClusterUnavailableException>(() =>
+            Api(caPem: elsewhere.Certificates.AuthorityPem, url: elsewhere.Url).ListNodesAsync(null, default));
+
+        Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
+        Assert.Empty(elsewhere.Requests);
     }
 }
 

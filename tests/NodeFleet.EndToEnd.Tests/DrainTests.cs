@@ -35,9 +35,9 @@ public class DrainTests(DrainCloud cloud)
         var state = run.GetProperty("output");
         Assert.Equal("ScaleDown", state.GetProperty("decision").GetProperty("action").GetString());
         Assert.Equal(["DrainStart", "Drained?", "WaitForDrain", "DrainContinue", "Drained?"], Runs.Entered(run).SkipWhile(s => s != "DrainStart").Take(5));
-        Assert.Equal(["AbortDrain", "ScaleDownAborted", "UpdateState", "Notify", "Done"], Runs.Entered(run).TakeLast(5));
+        Assert.Equal(["AbortDrain", "Record", "Notify", "Ended?", "Done"], Runs.Entered(run).TakeLast(5));
         Assert.DoesNotContain("TerminateRemoved", Runs.Entered(run));
-        Assert.Equal("ScaleDownAborted", state.GetProperty("outcome").GetProperty("kind").GetString());
+        Assert.Equal("ScaleDownAborted", state.GetProperty("recorded").GetProperty("outcome").GetString());
         var name = state.GetProperty("decision").GetProperty("nodeToRemove").GetProperty("name").GetString()!;
         // The node is back in service, no replica was evicted (each is still on its own worker),
         // and no instance was terminated.

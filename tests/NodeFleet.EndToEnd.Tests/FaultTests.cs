@@ -73,7 +73,7 @@ public class FaultTests(FaultCloud cloud)
 
         Assert.True(retried.GetProperty("status").GetString() == "SUCCEEDED", retried.GetRawText());
         Assert.Equal(3, retried.GetProperty("calls").EnumerateArray().Count(c => c.GetProperty("step").GetString() == "LaunchNodes"));
-        Assert.Equal("ScaledUp", retried.GetProperty("output").GetProperty("outcome").GetProperty("kind").GetString());
+        Assert.Equal("ScaledUp", retried.GetProperty("output").GetProperty("recorded").GetProperty("outcome").GetString());
 
         // 3. An execution died holding the lease. While it is live, a tick stops early and launches nothing...
         await PendingAsync("c", 1);

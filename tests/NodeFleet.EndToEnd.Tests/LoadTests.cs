@@ -39,7 +39,7 @@ public class LoadTests(LoadCloud cloud)
         var added = state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32();
         Assert.InRange(added, 1, 8);
         Assert.Equal(added, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
-        Assert.Equal("ScaledUp", state.GetProperty("outcome").GetProperty("kind").GetString());
+        Assert.Equal("ScaledUp", state.GetProperty("recorded").GetProperty("outcome").GetString());
         // Only the winner launched, and each of its instances is a Ready node.
         Assert.Equal(added, cloud.Instances().Count(i => i.State == "running"));
         Assert.All(cloud.Instances(), i => Assert.NotNull(cloud.Model.Read((nodes, _, _) => nodes.FirstOrDefault(n => n.Ready && (n.ProviderId ?? "").EndsWith("/" + i.Id, StringComparison.Ordinal)))));

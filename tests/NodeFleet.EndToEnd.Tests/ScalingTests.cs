@@ -33,7 +33,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         Assert.Equal(4, state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32());
         Assert.Equal(4, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
         Assert.Single(Runs.Entered(run), s => s == "LaunchNodes");
-        Assert.Equal("ScaledUp", state.GetProperty("outcome").GetProperty("kind").GetString());
+        Assert.Equal("ScaledUp", state.GetProperty("recorded").GetProperty("outcome").GetString());
         cloud.Model.Schedule();
         Assert.Empty(cloud.Model.Read((_, pods, _) => pods.Where(p => p.NodeName is null).ToList()));
         var item = cloud.StateItem();
@@ -66,7 +66,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
 
         var downState = down.GetProperty("output");
         Assert.Equal("ScaleDown", downState.GetProperty("decision").GetProperty("action").GetString());
-        Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteRemovedNode", "ScaledDown", "UpdateState", "Notify", "Done"], Runs.Entered(down).SkipWhile(s => s != "DrainStart"));
+        Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], Runs.Entered(down).SkipWhile(s => s != "DrainStart"));
         var removed = downState.GetProperty("decision").GetProperty("nodeToRemove");
         Assert.Null(cloud.Model.Node(removed.GetProperty("name").GetString()!));
         Assert.DoesNotContain(cloud.Instances(), i => i.Id == removed.GetProperty("instanceId").GetString() && i.State == "running");

@@ -25,7 +25,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         var run = cloud.Run(new Dictionary<string, object> { ["detail-type"] = "EC2 Spot Instance Interruption Warning", ["detail"] = new Dictionary<string, object>() });
 
         Assert.Equal("FAILED", run.GetProperty("status").GetString());
-        Assert.Equal(["CollectMetrics", "PrepareFailure", "NotifyFailure", "Failed"], Runs.Entered(run));
+        Assert.Equal(["CollectMetrics", "PrepareFailure", "Notify", "Ended?", "Failed"], Runs.Entered(run));
         var notice = Assert.Single(cloud.Notifications());
         Assert.Contains("InvalidInputException", notice, StringComparison.Ordinal);
         Assert.Contains("$.detail.instance-id", notice, StringComparison.Ordinal);
@@ -66,8 +66,8 @@ public class ScenarioTests(InterruptionCloud cloud)
 
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
         var path = Runs.Entered(run);
-        Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "NeedsReplacement?", "LaunchNodes", "Launched?"], path.Take(9));
-        Assert.Equal(["AfterJoin", "RetireInterrupted", "DeleteInterruptedNode", "Replaced", "UpdateState", "Notify", "Done"], path.TakeLast(7));
+        Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "Replacement?", "LaunchNodes", "Launched?"], path.Take(9));
+        Assert.Equal(["Joined?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], path.TakeLast(7));
         Assert.Null(cloud.Model.Node("w-spot-a")); // drained, then its Node object deleted
         var replacement = Assert.Single(cloud.Instances(LaunchIdOf(run)));
         Assert.Equal("running", replacement.State);

@@ -17,7 +17,7 @@ internal static class States
         Reason = $"Scale up by {nodes}: pods pending",
         NodesToAdd = nodes,
         DecidedAt = Now,
-        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
+        Figures = new DecisionFigures { ManagedWorkers = 3, ReadyManagedWorkers = 3, CpuNow = 0.5, MemoryNow = 0.4 },
     };
 
     public static Decision ScaleDown() => new()
@@ -28,19 +28,16 @@ internal static class States
         Cooldown = CooldownScope.ScaleDown,
         NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" },
         DecidedAt = Now,
-        Figures = new DecisionFigures { ManagedWorkers = 4, ReadyWorkers = 4 },
-    };
-
-    public static WorkflowState With(Decision? decision = null, LockResult? lockResult = null) => new()
-    {
-        Version = 1,
-        ExecutionId = ExecutionId,
-        Decision = decision,
-        Lock = lockResult,
+        Figures = new DecisionFigures { ManagedWorkers = 4, ReadyManagedWorkers = 4 },
     };
 
     public static LockResult Held => new() { Acquired = true, Owner = ExecutionId, Fence = 7, ExpiresAt = Now.AddMinutes(20) };
 
-    public static Stream Json(WorkflowState state) =>
-        new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(state, NodeFleetJsonContext.Default.WorkflowState));
+    public static AcquireLockRequest LockFor(Decision decision) => new() { ExecutionId = ExecutionId, Route = decision.Route, Cooldown = decision.Cooldown };
+
+    public static LaunchNodesRequest Launch(int nodes, LockResult held) => new() { ExecutionId = ExecutionId, NodesToAdd = nodes, Lock = held };
+
+    /// <summary>A request as the state machine's Parameters shape it, serialized with the steps' own contract.</summary>
+    public static Stream Json<T>(T request) =>
+        new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(request, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)NodeFleetJsonContext.Default.GetTypeInfo(typeof(T))!));
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,9 +8,10 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using NodeFleet.Core.Workflow;
 
 // Serves POST /invoke/STEP with the step's input as the body, and answers with its output, or with
-// 500 and {"errorType", "errorMessage"} as Lambda reports a failed invocation (the error type is
+// 500 and {"errorType", "errorMessage", "stackTrace"} as Lambda reports a failed invocation (the error type is
 // the exception's class name, which the state machine's Retry and Catch match).
 //
 // Each handler is built once, with its public parameterless constructor, from this process's
@@ -20,9 +22,9 @@ builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
 var app = builder.Build();
 var handlers = new Dictionary<string, Lazy<Func<Stream, Task<Stream>>>>();
-foreach (var step in new[] { "CollectMetrics", "Decide", "AcquireLock", "LaunchNodes", "CheckNodesReady", "DrainNode", "TerminateNode", "UpdateState", "Notify" })
+foreach (var step in StepCatalog.All)
 {
-    handlers[step] = new Lazy<Func<Stream, Task<Stream>>>(() => Create(step));
+    handlers[step.Name] = new Lazy<Func<Stream, Task<Stream>>>(() => Create(step.Name));
 }
 
 app.MapPost("/invoke/{step}", async (HttpContext context, string step) =>
@@ -49,7 +51,9 @@ app.MapPost("/invoke/{step}", async (HttpContext context, string step) =>
             handlers[step] = new Lazy<Func<Stream, Task<Stream>>>(() => Create(step)); // a failed construction is retried next time
         }
 
-        return Results.Json(new JsonObject { ["errorType"] = error.GetType().Name, ["errorMessage"] = error.Message }, statusCode: 500);
+        // The shape the Lambda .NET runtime reports a failed invocation in (and Step Functions puts in a Catch's Cause).
+        var stackTrace = new JsonArray([.. (error.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => JsonValue.Create(l))]);
+        return Results.Json(new JsonObject { ["errorType"] = error.GetType().Name, ["errorMessage"] = error.Message, ["stackTrace"] = stackTrace }, statusCode: 500);
     }
 });
 app.MapGet("/health", () => "ok");
@@ -61,16 +65,13 @@ app.Lifetime.ApplicationStopping.Register(() => stopped.TrySetResult());
 await stopped.Task;
 await app.StopAsync();
 
-static Func<Stream, Task<Stream>> Create(string step) => step switch
+// As the Lambda runtime does: the handler string names the assembly, the type (built with its
+// public parameterless constructor) and the method; a wrong handler in steps.json fails here too.
+static Func<Stream, Task<Stream>> Create(string step)
 {
-            "CollectMetrics" => new NodeFleet.CollectMetrics.Function().FunctionHandler,
-            "Decide" => new NodeFleet.Decide.Function().FunctionHandler,
-            "AcquireLock" => new NodeFleet.AcquireLock.Function().FunctionHandler,
-            "LaunchNodes" => new NodeFleet.LaunchNodes.Function().FunctionHandler,
-            "CheckNodesReady" => new NodeFleet.CheckNodesReady.Function().FunctionHandler,
-            "DrainNode" => new NodeFleet.DrainNode.Function().FunctionHandler,
-            "TerminateNode" => new NodeFleet.TerminateNode.Function().FunctionHandler,
-            "UpdateState" => new NodeFleet.UpdateState.Function().FunctionHandler,
-            "Notify" => new NodeFleet.Notify.Function().FunctionHandler,
-    _ => throw new ArgumentOutOfRangeException(nameof(step), step, "unknown step"),
-};
+    var parts = StepCatalog.Get(step).Handler.Split("::");
+    var type = Assembly.Load(parts[0]).GetType(parts[1], throwOnError: true)!;
+    var method = type.GetMethod(parts[2], [typeof(Stream)]) ?? throw new MissingMethodException(parts[1], parts[2]);
+    var instance = Activator.CreateInstance(type);
+    return input => (Task<Stream>)method.Invoke(instance, [input])!;
+}

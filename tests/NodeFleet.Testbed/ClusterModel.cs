@@ -64,12 +64,16 @@ public sealed class ClusterModel
     private readonly List<TestNode> nodes = [];
     private readonly List<TestPod> pods = [];
     private readonly List<TestBudget> budgets = [];
+    private long revision = 1;
 
-    public void Add(TestNode node) { lock (gate) { nodes.Add(node); } }
+    /// <summary>Counts the changes made through the model, as etcd's revision does; the API's resourceVersion.</summary>
+    public long Revision { get { lock (gate) { return revision; } } }
 
-    public void Add(TestPod pod) { lock (gate) { pods.Add(pod); } }
+    public void Add(TestNode node) { lock (gate) { nodes.Add(node); revision++; } }
 
-    public void Add(TestBudget budget) { lock (gate) { budgets.Add(budget); } }
+    public void Add(TestPod pod) { lock (gate) { pods.Add(pod); revision++; } }
+
+    public void Add(TestBudget budget) { lock (gate) { budgets.Add(budget); revision++; } }
 
     public T Read<T>(Func<IReadOnlyList<TestNode>, IReadOnlyList<TestPod>, IReadOnlyList<TestBudget>, T> read)
     {
@@ -80,7 +84,7 @@ public sealed class ClusterModel
     }
 
     /// <summary>Deletes a pod for good, as scaling its deployment down would.</summary>
-    public bool RemovePod(string ns, string name) { lock (gate) { return pods.RemoveAll(p => p.Namespace == ns && p.Name == name) > 0; } }
+    public bool RemovePod(string ns, string name) { lock (gate) { revision++; return pods.RemoveAll(p => p.Namespace == ns && p.Name == name) > 0; } }
 
     public TestNode? Node(string name) { lock (gate) { return nodes.FirstOrDefault(n => n.Name == name); } }
 
@@ -100,6 +104,7 @@ public sealed class ClusterModel
             }
 
             node.Unschedulable = unschedulable;
+            revision++;
         }
 
         if (unschedulable)
@@ -115,6 +120,7 @@ public sealed class ClusterModel
     {
         lock (gate)
         {
+            revision++;
             pods.RemoveAll(p => p.NodeName == name);
             return nodes.RemoveAll(n => n.Name == name) > 0;
         }
@@ -147,6 +153,7 @@ public sealed class ClusterModel
                 pod.Unschedulable = node is null;
                 if (node is not null)
                 {
+                    revision++;
                     pod.NodeName = node.Name;
                     pod.Phase = "Running";
                 }
@@ -184,6 +191,7 @@ public sealed class ClusterModel
             }
 
             // A controller-owned pod comes back unbound, as its ReplicaSet would recreate it.
+            revision++;
             pods.Remove(pod);
             if (pod.OwnerKind is not null and not "DaemonSet")
             {

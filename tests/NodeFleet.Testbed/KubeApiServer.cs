@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,19 +14,41 @@ using Microsoft.Extensions.Logging;
 
 namespace NodeFleet.Testbed;
 
+/// <summary>What <see cref="KubeApiServer.Faults"/> does to a request: wait <see cref="Delay"/>, then answer a Status error (or, with no <see cref="Status"/>, serve it late).</summary>
+public sealed record ApiFault(int Status = 0, string Reason = "", string Message = "", TimeSpan Delay = default);
+
+/// <summary>One request as the server received it.</summary>
+public sealed record ApiRequest(string Method, string Path, IReadOnlyDictionary<string, string> Query, string? ContentType);
+
 /// <summary>
-/// The Kubernetes API subset NodeFleet uses, served over HTTPS on a loopback port from a
-/// <see cref="ClusterModel"/>: nodes (list with label selector, get, merge-patch, delete), pods
-/// (list, field selector spec.nodeName), policy/v1 evictions and PodDisruptionBudgets, and the
-/// discovery documents kubectl reads. Requests need a bearer token; a token limited to
-/// some verbs gets 403 for the others, worded as the real API server words it.
+/// The Kubernetes API subset NodeFleet uses, served over HTTPS (HTTP/1.1 and HTTP/2) on a loopback
+/// port from a <see cref="ClusterModel"/>, with the wire behaviour of kube-apiserver that clients
+/// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get), policy/v1
+/// evictions (the Eviction body checked as the API checks it) and PodDisruptionBudgets, the
+/// discovery documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
+/// take label and field selectors, and are paged with <c>limit</c>/<c>continue</c> (tokens expire
+/// once <see cref="Compact"/> drops their revision: 410, as after etcd's compaction). Errors are Status objects worded as
+/// the API words them. Requests need a bearer token; a token limited to some verbs gets 403 for the others.
 /// </summary>
-public sealed class KubeApiServer : IAsyncDisposable
+public sealed partial class KubeApiServer : IAsyncDisposable
 {
     public const string AdminToken = "nodefleet-admin-token";
     public const string ReadOnlyToken = "nodefleet-readonly-token";
+    public const string ServiceAccount = "system:serviceaccount:kube-system:nodefleet";
+
+    private static readonly Dictionary<string, string[]> Grants = new()
+    {
+        [AdminToken] = ["get", "list", "patch", "delete", "create"],
+        [ReadOnlyToken] = ["get", "list"],
+    };
+
+    private static readonly string[] PatchTypes = ["application/merge-patch+json", "application/strategic-merge-patch+json"];
+    private static readonly string[] NodeFields = ["metadata.name", "spec.unschedulable"];
+    private static readonly string[] PodFields = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"];
+    private static readonly string[] BudgetFields = ["metadata.name", "metadata.namespace"];
 
     private readonly WebApplication app;
+    private long compactedRevision;
 
     private KubeApiServer(WebApplication app, ClusterModel cluster, TestCertificates certificates)
     {
@@ -37,9 +63,16 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
-    public static async Task<KubeApiServer> StartAsync(ClusterModel cluster)
+    /// <summary>Consulted for every request before it is served: a fault to inject, or null to serve it.</summary>
+    public Func<ApiRequest, ApiFault?>? Faults { get; set; }
+
+    /// <summary>Every request received, in order.</summary>
+    public ConcurrentQueue<ApiRequest> Requests { get; } = new();
+
+    /// <param name="certificates">The server's certificates; by default a fresh CA and a certificate for 127.0.0.1 and localhost.</param>
+    public static async Task<KubeApiServer> StartAsync(ClusterModel cluster, TestCertificates? certificates = null)
     {
-        var certificates = new TestCertificates();
+        certificates ??= new TestCertificates();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificates.Server)));
@@ -52,6 +85,12 @@ public sealed class KubeApiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// As etcd's compaction at the current revision: continue tokens of lists read before the
+    /// model's latest change now answer 410 Expired; lists read since stay valid.
+    /// </summary>
+    public void Compact() => Interlocked.Exchange(ref compactedRevision, Cluster.Revision);
+
     /// <summary>A kubeconfig for kubectl: this server, its CA, and a token.</summary>
     public string Kubeconfig(string token = AdminToken) => $"""
         apiVersion: v1
@@ -60,7 +99,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         - name: testbed
           cluster:
             server: {Url.ToString().TrimEnd('/')}
-            certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Certificates.AuthorityPem))}
+            certificate-authority-data: {Convert.ToBase64String(Encoding.UTF8.GetBytes(Certificates.AuthorityPem))}
         users:
         - name: nodefleet
           user:
@@ -73,14 +112,34 @@ public sealed class KubeApiServer : IAsyncDisposable
         current-context: testbed
         """;
 
-    private static readonly Dictionary<string, string[]> Grants = new()
-    {
-        [AdminToken] = ["get", "list", "patch", "delete", "create"],
-        [ReadOnlyToken] = ["get", "list"],
-    };
-
     private void Map(WebApplication web)
     {
+        web.Use(async (context, next) =>
+        {
+            var request = new ApiRequest(context.Request.Method, context.Request.Path.Value ?? "",
+                context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal), context.Request.ContentType);
+            Requests.Enqueue(request);
+            if (Faults?.Invoke(request) is { } fault)
+            {
+                try
+                {
+                    await Task.Delay(fault.Delay, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // the client gave up
+                }
+
+                if (fault.Status > 0)
+                {
+                    await Status(fault.Status, fault.Reason, fault.Message).ExecuteAsync(context);
+                    return;
+                }
+            }
+
+            await next(context);
+        });
+
         web.MapGet("/api", () => Json(new JsonObject { ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1") }));
         web.MapGet("/apis", () => Json(new JsonObject
         {
@@ -97,51 +156,125 @@ public sealed class KubeApiServer : IAsyncDisposable
             ("nodes", "Node", false, "get,list,patch,delete"), ("pods", "Pod", true, "get,list"), ("pods/eviction", "Eviction", true, "create"))));
         web.MapGet("/apis/policy/v1", () => Json(ResourceList("policy/v1", ("poddisruptionbudgets", "PodDisruptionBudget", true, "get,list"))));
 
-        web.MapGet("/api/v1/nodes", (HttpContext c) => Authorized(c, "list", "nodes", () =>
-            Json(List("NodeList", Cluster.Read((nodes, _, _) => nodes.Where(n => LabelsMatch(n.Labels, c.Request.Query["labelSelector"])).Select(NodeJson).ToList())))));
-        web.MapGet("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "get", "nodes", () =>
-            Cluster.Node(name) is { } n ? Json(NodeJson(n)) : NotFound("nodes", name)));
+        web.MapGet("/api/v1/nodes", (HttpContext c) => Authorized(c, "list", "", "nodes", null, null) ?? List(c, "NodeList", "v1", NodeFields,
+            (nodes, _, _) => nodes, n => n.Name, n => n.Labels, NodeField, NodeJson));
+        web.MapGet("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "get", "", "nodes", null, name) ??
+            (Cluster.Node(name) is { } n ? Json(NodeJson(n)) : NotFound("", "nodes", name)));
         web.MapMethods("/api/v1/nodes/{name}", ["PATCH"], async (HttpContext c, string name) =>
         {
-            var patch = JsonNode.Parse(await new StreamReader(c.Request.Body).ReadToEndAsync());
-            return Authorized(c, "patch", "nodes", () =>
+            if (Authorized(c, "patch", "", "nodes", null, name) is { } refused)
             {
-                var node = patch?["spec"] is JsonObject spec && spec.ContainsKey("unschedulable")
-                    ? Cluster.SetUnschedulable(name, spec["unschedulable"]?.GetValue<bool>() ?? false)
-                    : Cluster.Node(name);
-                return node is null ? NotFound("nodes", name) : Json(NodeJson(node));
-            });
-        });
-        web.MapDelete("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "delete", "nodes", () =>
-            Cluster.RemoveNode(name) ? Json(new JsonObject { ["kind"] = "Status", ["status"] = "Success" }) : NotFound("nodes", name)));
+                return refused;
+            }
 
-        web.MapGet("/api/v1/pods", (HttpContext c) => Authorized(c, "list", "pods", () => Json(List("PodList", Pods(c, null)))));
-        web.MapGet("/api/v1/namespaces/{ns}/pods", (HttpContext c, string ns) => Authorized(c, "list", "pods", () => Json(List("PodList", Pods(c, ns)))));
-        web.MapPost("/api/v1/namespaces/{ns}/pods/{name}/eviction", (HttpContext c, string ns, string name) => Authorized(c, "create", "pods/eviction", () =>
+            if (!PatchTypes.Contains(c.Request.ContentType?.Split(';')[0].Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                return Status(415, "UnsupportedMediaType",
+                    $"the body of the request was in an unknown format - accepted media types include: {string.Join(", ", PatchTypes)}");
+            }
+
+            if (await ReadJsonAsync(c) is not JsonObject patch)
+            {
+                return Status(400, "BadRequest", "the patch is not a JSON object");
+            }
+
+            // Both patch types merge a scalar the same way: true sets the field, null (or false) removes it.
+            var node = patch["spec"] is JsonObject spec && spec.ContainsKey("unschedulable")
+                ? Cluster.SetUnschedulable(name, spec["unschedulable"]?.GetValue<bool>() ?? false)
+                : Cluster.Node(name);
+            return node is null ? NotFound("", "nodes", name) : Json(NodeJson(node));
+        });
+        web.MapDelete("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "delete", "", "nodes", null, name) ??
+            (Cluster.RemoveNode(name)
+                ? Json(new JsonObject
+                {
+                    ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success",
+                    ["details"] = new JsonObject { ["name"] = name, ["kind"] = "nodes", ["uid"] = "node-" + name },
+                })
+                : NotFound("", "nodes", name)));
+
+        web.MapGet("/api/v1/pods", (HttpContext c) => Authorized(c, "list", "", "pods", null, null) ?? List(c, "PodList", "v1", PodFields,
+            (_, pods, _) => pods, PodKey, p => p.Labels, PodField, PodJson));
+        web.MapGet("/api/v1/namespaces/{ns}/pods", (HttpContext c, string ns) => Authorized(c, "list", "", "pods", ns, null) ?? List(c, "PodList", "v1", PodFields,
+            (_, pods, _) => pods.Where(p => p.Namespace == ns), PodKey, p => p.Labels, PodField, PodJson));
+        web.MapGet("/api/v1/namespaces/{ns}/pods/{name}", (HttpContext c, string ns, string name) => Authorized(c, "get", "", "pods", ns, name) ??
+            (Cluster.Read((_, pods, _) => pods.FirstOrDefault(p => p.Namespace == ns && p.Name == name) is { } p ? PodJson(p) : null) is { } pod
+                ? Json(pod)
+                : NotFound("", "pods", name)));
+        web.MapPost("/api/v1/namespaces/{ns}/pods/{name}/eviction", async (HttpContext c, string ns, string name) =>
         {
+            if (Authorized(c, "create", "", "pods/eviction", ns, name) is { } refused)
+            {
+                return refused;
+            }
+
+            if (!string.Equals(c.Request.ContentType?.Split(';')[0].Trim(), "application/json", StringComparison.OrdinalIgnoreCase))
+            {
+                return Status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json");
+            }
+
+            if (EvictionBodyProblem(await ReadJsonAsync(c), ns, name) is { } problem)
+            {
+                return Status(400, "BadRequest", problem);
+            }
+
             var (status, message) = Cluster.Evict(ns, name);
             return status switch
             {
-                201 => Results.Json(new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, statusCode: 201),
+                201 => Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 }.ToJsonString(),
+                    "application/json", statusCode: 201),
                 429 => Status(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
                     new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "DisruptionBudget", ["message"] = message }) }),
-                _ => NotFound("pods", name),
+                _ => NotFound("", "pods", name),
             };
-        }));
-        web.MapGet("/apis/policy/v1/poddisruptionbudgets", (HttpContext c) => Authorized(c, "list", "poddisruptionbudgets", () =>
-            Json(List("PodDisruptionBudgetList", Cluster.Read((_, _, budgets) => budgets.Select(BudgetJson).ToList())))));
+        });
+        web.MapGet("/apis/policy/v1/poddisruptionbudgets", (HttpContext c) => Authorized(c, "list", "policy", "poddisruptionbudgets", null, null) ??
+            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, (_, _, budgets) => budgets, b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
+        web.MapGet("/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", (HttpContext c, string ns) => Authorized(c, "list", "policy", "poddisruptionbudgets", ns, null) ??
+            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, (_, _, budgets) => budgets.Where(b => b.Namespace == ns), b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
+
+        web.MapFallback(() => Status(404, "NotFound", "the server could not find the requested resource"));
     }
 
-    private List<JsonNode> Pods(HttpContext c, string? ns)
+    /// <summary>What the API refuses in an Eviction body (pkg/registry/core/pod/storage/eviction.go), or null.</summary>
+    private static string? EvictionBodyProblem(JsonNode? body, string ns, string name)
     {
-        var field = c.Request.Query["fieldSelector"].ToString();
-        var node = field.StartsWith("spec.nodeName=", StringComparison.Ordinal) ? field["spec.nodeName=".Length..] : null;
-        return Cluster.Read((_, pods, _) => pods
-            .Where(p => (ns is null || p.Namespace == ns) && (node is null || p.NodeName == node))
-            .Select(PodJson).ToList());
+        if (body is not JsonObject eviction)
+        {
+            return "the body of the request is not a JSON object";
+        }
+
+        var kind = eviction["kind"]?.GetValue<string>();
+        var apiVersion = eviction["apiVersion"]?.GetValue<string>();
+        if (kind is not null && kind != "Eviction" || apiVersion is not null and not ("policy/v1" or "policy/v1beta1"))
+        {
+            return $"no kind \"{kind}\" is registered for version \"{apiVersion}\" in this eviction subresource";
+        }
+
+        if (eviction["metadata"]?["name"]?.GetValue<string>() != name)
+        {
+            return "name in URL does not match name in Eviction object";
+        }
+
+        return eviction["metadata"]?["namespace"]?.GetValue<string>() is { } bodyNamespace && bodyNamespace != ns
+            ? "the namespace of the provided object does not match the namespace sent on the request"
+            : null;
     }
 
-    private static IResult Authorized(HttpContext c, string verb, string resource, Func<IResult> action)
+    private static async Task<JsonNode?> ReadJsonAsync(HttpContext c)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(c.Request.Body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Null when the token may do <paramref name="verb"/>; else the API's 401 or 403.</summary>
+    private static IResult? Authorized(HttpContext c, string verb, string group, string resource, string? ns, string? name)
     {
         var header = c.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : "";
@@ -150,18 +283,109 @@ public sealed class KubeApiServer : IAsyncDisposable
             return Status(401, "Unauthorized", "Unauthorized");
         }
 
-        return verbs.Contains(verb)
-            ? action()
-            : Status(403, "Forbidden", $"{resource} is forbidden: User \"system:serviceaccount:kube-system:nodefleet\" cannot {verb} resource \"{resource}\" in API group \"\" at the cluster scope");
+        if (verbs.Contains(verb))
+        {
+            return null;
+        }
+
+        // As the API server's authorization filter words it.
+        var baseResource = resource.Split('/')[0];
+        var qualified = group.Length == 0 ? baseResource : $"{baseResource}.{group}";
+        var scope = ns is null ? "at the cluster scope" : $"in the namespace \"{ns}\"";
+        return Status(403, "Forbidden",
+            $"{qualified}{(name is null ? "" : $" \"{name}\"")} is forbidden: User \"{ServiceAccount}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}",
+            new JsonObject { ["name"] = name, ["group"] = group, ["kind"] = baseResource });
     }
 
-    private static bool LabelsMatch(Dictionary<string, string> labels, string? selector) =>
-        string.IsNullOrEmpty(selector) || selector.Split(',').All(term => term.Split('=', 2) switch
+    /// <summary>
+    /// A list as the API serves it: the selected objects in key order, at most <c>limit</c> of them,
+    /// and a continue token to the rest (with <c>remainingItemCount</c> when nothing was selected by label or field).
+    /// </summary>
+    private IResult List<T>(HttpContext c, string kind, string apiVersion, string[] fields,
+        Func<IReadOnlyList<TestNode>, IReadOnlyList<TestPod>, IReadOnlyList<TestBudget>, IEnumerable<T>> source,
+        Func<T, string> key, Func<T, IReadOnlyDictionary<string, string>> labels, Func<T, string, string> field, Func<T, JsonNode> render)
+    {
+        var query = c.Request.Query;
+        var labelSelector = query["labelSelector"].ToString();
+        var fieldSelector = query["fieldSelector"].ToString();
+        if (LabelSelector.Parse(labelSelector) is not { } labelMatch)
         {
-            [var key, var value] => labels.TryGetValue(key, out var v) && v == value,
-            [var key] => labels.ContainsKey(key),
-            _ => false,
+            return Status(400, "BadRequest", $"unable to parse requirement: invalid label selector \"{labelSelector}\"");
+        }
+
+        if (FieldSelector.Parse(fieldSelector, fields, out var fieldProblem) is not { } fieldTerms)
+        {
+            return Status(400, "BadRequest", fieldProblem!);
+        }
+
+        var limit = int.TryParse(query["limit"], out var l) && l > 0 ? l : int.MaxValue;
+        var start = "";
+        long? revision = null;
+        if (query["continue"].ToString() is { Length: > 0 } token)
+        {
+            if (ContinueToken.Decode(token) is not { } decoded)
+            {
+                return Status(400, "BadRequest", "continue key is not valid: the token could not be decoded");
+            }
+
+            if (decoded.Revision < Interlocked.Read(ref compactedRevision))
+            {
+                // kube-apiserver's words for a token whose history etcd compacted away.
+                return Status(410, "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+            }
+
+            (start, revision) = (decoded.Start, decoded.Revision);
+        }
+
+        var body = Cluster.Read((nodes, pods, budgets) =>
+        {
+            var rv = revision ?? Cluster.Revision;
+            var selected = source(nodes, pods, budgets)
+                .Where(o => labelMatch(labels(o)) && fieldTerms.All(t => t.Matches(field(o, t.Field))))
+                .Select(o => (Key: key(o), Object: o))
+                .OrderBy(o => o.Key, StringComparer.Ordinal)
+                .Where(o => string.CompareOrdinal(o.Key, start) >= 0)
+                .ToList();
+            var page = selected.Take(limit).ToList();
+            var metadata = new JsonObject { ["resourceVersion"] = rv.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            if (selected.Count > page.Count)
+            {
+                metadata["continue"] = ContinueToken.Encode(rv, page[^1].Key + "\0");
+                if (labelSelector.Length == 0 && fieldSelector.Length == 0)
+                {
+                    metadata["remainingItemCount"] = selected.Count - page.Count;
+                }
+            }
+
+            return new JsonObject
+            {
+                ["kind"] = kind,
+                ["apiVersion"] = apiVersion,
+                ["metadata"] = metadata,
+                ["items"] = new JsonArray(page.Select(o => render(o.Object)).ToArray()),
+            };
         });
+        return Json(body);
+    }
+
+    private static string PodKey(TestPod p) => $"{p.Namespace}/{p.Name}";
+
+    private static string NodeField(TestNode n, string field) => field switch
+    {
+        "metadata.name" => n.Name,
+        _ => n.Unschedulable ? "true" : "false",
+    };
+
+    private static string PodField(TestPod p, string field) => field switch
+    {
+        "metadata.name" => p.Name,
+        "metadata.namespace" => p.Namespace,
+        "spec.nodeName" => p.NodeName ?? "",
+        _ => p.Phase,
+    };
+
+    private static string BudgetField(TestBudget b, string field) => field == "metadata.name" ? b.Name : b.Namespace;
 
     private JsonNode NodeJson(TestNode n)
     {
@@ -188,7 +412,7 @@ public sealed class KubeApiServer : IAsyncDisposable
             {
                 ["name"] = n.Name,
                 ["uid"] = "node-" + n.Name,
-                ["resourceVersion"] = "1",
+                ["resourceVersion"] = Cluster.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["creationTimestamp"] = n.Created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
                 ["labels"] = new JsonObject(n.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
             },
@@ -260,14 +484,6 @@ public sealed class KubeApiServer : IAsyncDisposable
         };
     }
 
-    private static JsonObject List(string kind, IEnumerable<JsonNode> items) => new()
-    {
-        ["apiVersion"] = kind == "PodDisruptionBudgetList" ? "policy/v1" : "v1",
-        ["kind"] = kind,
-        ["metadata"] = new JsonObject { ["resourceVersion"] = "1" },
-        ["items"] = new JsonArray(items.ToArray()),
-    };
-
     private static JsonObject ResourceList(string groupVersion, params (string Name, string Kind, bool Namespaced, string Verbs)[] resources) => new()
     {
         ["kind"] = "APIResourceList",
@@ -285,13 +501,16 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     private static IResult Json(JsonNode node) => Results.Text(node.ToJsonString(), "application/json");
 
-    private static IResult NotFound(string resource, string name) => Status(404, "NotFound", $"{resource} \"{name}\" not found");
+    private static IResult NotFound(string group, string resource, string name) =>
+        Status(404, "NotFound", $"{(group.Length == 0 ? resource : $"{resource}.{group}")} \"{name}\" not found",
+            new JsonObject { ["name"] = name, ["group"] = group.Length == 0 ? null : group, ["kind"] = resource });
 
     private static IResult Status(int code, string reason, string message, JsonObject? details = null) =>
         Results.Text(new JsonObject
         {
             ["kind"] = "Status",
             ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
             ["status"] = "Failure",
             ["message"] = message,
             ["reason"] = reason,
@@ -304,5 +523,143 @@ public sealed class KubeApiServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         Certificates.Dispose();
+    }
+
+    /// <summary>The API's continue token: base64url JSON of the list's revision and the key to start after.</summary>
+    private static class ContinueToken
+    {
+        public static string Encode(long revision, string start) =>
+            Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["v"] = "meta.k8s.io/v1", ["rv"] = revision, ["start"] = start }))
+                .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        public static (long Revision, string Start)? Decode(string token)
+        {
+            try
+            {
+                var base64 = token.Replace('-', '+').Replace('_', '/');
+                var json = JsonNode.Parse(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')));
+                return json?["v"]?.GetValue<string>() == "meta.k8s.io/v1" && json["rv"]?.GetValue<long>() is { } rv && json["start"]?.GetValue<string>() is { } start
+                    ? (rv, start)
+                    : null;
+            }
+            catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Label selectors in the API's string form: <c>k=v</c>, <c>k==v</c>, <c>k!=v</c>, <c>k</c>, <c>!k</c>,
+    /// <c>k in (a,b)</c>, <c>k notin (a,b)</c>, comma-separated, all of which must hold.
+    /// </summary>
+    private static partial class LabelSelector
+    {
+        public static Func<IReadOnlyDictionary<string, string>, bool>? Parse(string text)
+        {
+            var terms = new List<Func<IReadOnlyDictionary<string, string>, bool>>();
+            foreach (var term in Terms(text))
+            {
+                if (SetTerm().Match(term) is { Success: true } set)
+                {
+                    var (key, values) = (set.Groups["key"].Value, set.Groups["values"].Value.Split(',').Select(v => v.Trim()).ToHashSet(StringComparer.Ordinal));
+                    terms.Add(set.Groups["op"].Value == "in"
+                        ? labels => labels.TryGetValue(key, out var v) && values.Contains(v)
+                        : labels => !labels.TryGetValue(key, out var v) || !values.Contains(v));
+                }
+                else if (EqualityTerm().Match(term) is { Success: true } equality)
+                {
+                    var (key, value) = (equality.Groups["key"].Value, equality.Groups["value"].Value);
+                    terms.Add(equality.Groups["op"].Value == "!="
+                        ? labels => !labels.TryGetValue(key, out var v) || v != value
+                        : labels => labels.TryGetValue(key, out var v) && v == value);
+                }
+                else if (ExistenceTerm().Match(term) is { Success: true } existence)
+                {
+                    var key = existence.Groups["key"].Value;
+                    var absent = existence.Groups["not"].Success;
+                    terms.Add(labels => labels.ContainsKey(key) != absent);
+                }
+                else
+                {
+                    return null;
+                }
+            }
+
+            return labels => terms.All(t => t(labels));
+        }
+
+        /// <summary>Splits on the commas outside parentheses.</summary>
+        private static IEnumerable<string> Terms(string text)
+        {
+            var depth = 0;
+            var begin = 0;
+            for (var i = 0; i <= text.Length; i++)
+            {
+                if (i == text.Length || (text[i] == ',' && depth == 0))
+                {
+                    if (text[begin..i].Trim() is { Length: > 0 } term)
+                    {
+                        yield return term;
+                    }
+
+                    begin = i + 1;
+                }
+                else if (text[i] == '(')
+                {
+                    depth++;
+                }
+                else if (text[i] == ')')
+                {
+                    depth--;
+                }
+            }
+        }
+
+        [GeneratedRegex(@"^(?<key>[A-Za-z0-9._/-]+)\s+(?<op>in|notin)\s+\((?<values>[^()]*)\)$")]
+        private static partial Regex SetTerm();
+
+        [GeneratedRegex(@"^(?<key>[A-Za-z0-9._/-]+)\s*(?<op>==|=|!=)\s*(?<value>[A-Za-z0-9._-]*)$")]
+        private static partial Regex EqualityTerm();
+
+        [GeneratedRegex(@"^(?<not>!)?\s*(?<key>[A-Za-z0-9._/-]+)$")]
+        private static partial Regex ExistenceTerm();
+    }
+
+    private sealed record FieldTerm(string Field, bool Equal, string Value)
+    {
+        public bool Matches(string actual) => (actual == Value) == Equal;
+    }
+
+    /// <summary>Field selectors: <c>f=v</c>, <c>f==v</c>, <c>f!=v</c>, comma-separated, over the fields the resource supports.</summary>
+    private static class FieldSelector
+    {
+        public static List<FieldTerm>? Parse(string text, string[] supported, out string? problem)
+        {
+            problem = null;
+            var terms = new List<FieldTerm>();
+            foreach (var term in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var (op, at) = term.IndexOf("!=", StringComparison.Ordinal) is var ne and >= 0 ? ("!=", ne)
+                    : term.IndexOf("==", StringComparison.Ordinal) is var eq and >= 0 ? ("==", eq)
+                    : ("=", term.IndexOf('=', StringComparison.Ordinal));
+                if (at <= 0)
+                {
+                    problem = $"invalid selector: '{text}'; can't understand '{term}'";
+                    return null;
+                }
+
+                var field = term[..at];
+                if (!supported.Contains(field, StringComparer.Ordinal))
+                {
+                    problem = $"field label not supported: {field}";
+                    return null;
+                }
+
+                terms.Add(new FieldTerm(field, op != "!=", term[(at + op.Length)..]));
+            }
+
+            return terms;
+        }
     }
 }

@@ -4,10 +4,11 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace NodeFleet.Testbed;
 
-/// <summary>A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost.</summary>
+/// <summary>A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost (or only for <c>serverName</c>).</summary>
 public sealed class TestCertificates : IDisposable
 {
-    public TestCertificates()
+    /// <param name="serverName">The one DNS name the server certificate names instead, to prove a client refuses a certificate for another host.</param>
+    public TestCertificates(string? serverName = null)
     {
         using var caKey = RSA.Create(2048);
         var caRequest = new CertificateRequest("CN=nodefleet-testbed-ca", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -18,8 +19,16 @@ public sealed class TestCertificates : IDisposable
         using var serverKey = RSA.Create(2048);
         var serverRequest = new CertificateRequest("CN=kube-apiserver", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
+        if (serverName is null)
+        {
+            names.AddIpAddress(IPAddress.Loopback);
+            names.AddDnsName("localhost");
+        }
+        else
+        {
+            names.AddDnsName(serverName);
+        }
+
         serverRequest.CertificateExtensions.Add(names.Build());
         serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));

@@ -6,7 +6,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, raw, substitute, substitutions as defaults, stepOf } from './definition.mjs';
+import { root, raw, substitute, substitutions as defaults, stepOf, catalog } from './definition.mjs';
 
 const { StateMachine } = await import('aws-local-stepfunctions');
 const substitutions = defaults();
@@ -27,15 +27,53 @@ test('asl-validator accepts the substituted definition', () => {
   assert.equal(run.status, 0, run.stdout + run.stderr);
 });
 
-test('every Task retries transient errors with backoff and full jitter', () => {
+test('every Task sends an explicit request and writes one declared slot that Decide creates', () => {
+  const decide = states.Decide;
+  const slots = [...Object.keys(decide.ResultSelector).filter(k => !k.endsWith('.$') && decide.ResultSelector[k] === null), 'observation'];
+  for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    assert.ok(state.Parameters, `${name} has no Parameters`);
+    if (name === 'Decide') { assert.equal(state.ResultPath, undefined, 'Decide replaces the state with its ResultSelector'); continue; }
+    assert.match(state.ResultPath, /^\$\.[a-z]+$/, `${name} writes ${state.ResultPath}`);
+    assert.ok(slots.includes(state.ResultPath.slice(2)), `${name} writes ${state.ResultPath}, a slot Decide does not create`);
+  }
+  const written = new Set(Object.values(states).filter(s => s.Type === 'Task').map(s => s.ResultPath?.slice(2)));
+  for (const slot of slots.filter(s => s !== 'error' && s !== 'observation')) assert.ok(written.has(slot), `slot ${slot} is created but never written`);
+});
+
+test('Choices match the route Decide chose; none re-derives it from the action', () => {
+  for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Choice')) {
+    const text = JSON.stringify(state.Choices);
+    assert.ok(!text.includes('$.decision.action') && !text.includes('$.decision.dryRun') && !text.includes('$.decision.nodesToAdd'), `${name} reads the decision's action or figures`);
+  }
+});
+
+test('every Task retries Lambda\'s transient errors with backoff and full jitter', () => {
   for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
     const first = state.Retry?.[0];
     assert.ok(first, `${name} has no Retry`);
-    for (const error of ['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'AwsThrottledException', 'AwsUnavailableException']) {
+    for (const error of ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']) {
       assert.ok(first.ErrorEquals.includes(error), `${name} does not retry ${error}`);
     }
     assert.ok(first.BackoffRate > 1 && first.JitterStrategy === 'FULL', `${name}: no backoff with jitter`);
   }
+});
+
+test('each Task retries exactly the transient errors its step lists in steps.json, and Lambda.Unknown only where the step is idempotent', () => {
+  const lambda = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+  for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    const step = catalog.find(c => c.name === stepOf(state));
+    assert.ok(step, `${name} invokes ${stepOf(state)}, which steps.json does not list`);
+    const retried = state.Retry.flatMap(r => r.ErrorEquals);
+    assert.equal(new Set(retried).size, retried.length, `${name} lists an error twice`);
+    const expected = [...lambda, ...(step.idempotent ? ['Lambda.Unknown'] : []), ...step.retries];
+    assert.deepEqual([...retried].sort(), [...expected].sort(), `${name} (${step.name})`);
+    for (const never of step.throws) assert.ok(!retried.includes(never), `${name} retries ${never}, which would fail again`);
+  }
+});
+
+test('every step in steps.json is invoked by some Task', () => {
+  const invoked = new Set(Object.values(states).filter(s => s.Type === 'Task').map(stepOf));
+  assert.deepEqual([...invoked].sort(), catalog.map(c => c.name).sort());
 });
 
 /** Every state reachable from a state, following Next, Default, Choices and Catch. */
@@ -51,21 +89,26 @@ function reachable(from, skip = new Set()) {
   return seen;
 }
 
-test('every Task after the lock is caught by a path that releases the lease', () => {
-  const releasing = new Set(['ReleaseAfterError', 'NotifyFailure', 'Failed', 'Notify', 'Done']);
-  const afterLock = [...reachable('Locked?', releasing)].filter(n => states[n].Type === 'Task');
-  assert.ok(afterLock.length >= 10);
+test('every Task after the lock is caught by a path that records the failure and releases the lease', () => {
+  const ending = new Set(['Record', 'Notify', 'Ended?', 'Failed', 'Done']);
+  const afterLock = [...reachable('Locked?', ending)].filter(n => states[n].Type === 'Task');
+  assert.ok(afterLock.length >= 9);
   for (const name of afterLock) {
     const catcher = states[name].Catch?.find(c => c.ErrorEquals.includes('States.ALL'));
     assert.ok(catcher, `${name} has no Catch`);
-    assert.ok(reachable(catcher.Next).has('ReleaseAfterError'), `${name}'s Catch does not lead to ReleaseAfterError`);
+    assert.equal(catcher.ResultPath, '$.error');
+    assert.ok(reachable(catcher.Next).has('Record'), `${name}'s Catch does not lead to Record`);
   }
 });
 
 // ---- Paths, executed ----
 
-const base = { version: 1, executionId: 'exec-1' };
-const decision = (action, extra = {}) => ({ action, reasonCode: 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], ...extra });
+const routes = { None: 'Done', ScaleUp: 'Launch', ScaleDown: 'Drain' };
+const decision = (action, extra = {}) => {
+  const d = { action, reasonCode: 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], ...extra };
+  d.route ??= d.dryRun && action !== 'None' ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : routes[action];
+  return d;
+};
 const named = (name, message = name) => Object.assign(new Error(message), { name });
 
 /** Runs the machine; each Task state is answered by the handler of the step its Resource names. Calls are kept per step. */
@@ -116,10 +159,14 @@ test('scale up: lock, launch, wait until Ready, record, notify; the snapshot is 
   });
   assert.equal(error, undefined);
   assert.equal(calls.CheckNodesReady.length, 3);
-  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledUp');
+  // UpdateState gets the path's results and derives ScaledUp from them (tested in C#: OutcomesTests).
+  assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
+  assert.equal(calls.UpdateState[0].terminated, null);
   assert.equal(calls.UpdateState[0].lock.fence, 3);
-  assert.ok(!('snapshot' in calls.UpdateState[0]), 'the snapshot travelled past Decide');
-  assert.equal(calls.Decide[0].version, 1);
+  assert.deepEqual(Object.keys(calls.UpdateState[0]).sort(), ['decision', 'drain', 'error', 'launch', 'lock', 'readiness', 'terminated']);
+  assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, lock: { acquired: true, owner: 'exec-1', fence: 3 } });
+  assert.deepEqual(Object.keys(calls.Decide[0]), ['observation']);
+  assert.ok(!JSON.stringify(calls.Notify[0]).includes('snapshot'), 'the snapshot travelled past Decide');
   assert.ok(JSON.stringify(calls.Notify[0]).length < 256 * 1024);
   assert.ok(entered.includes('WaitForNodes'));
 });
@@ -143,7 +190,8 @@ test('instances that never join are terminated and the launch is recorded as fai
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
   assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-2'] });
-  assert.equal(calls.UpdateState[0].outcome.kind, 'LaunchFailed');
+  assert.equal(calls.UpdateState[0].readiness.status, 'Overdue');
+  assert.equal(calls.UpdateState[0].error, null);
 });
 
 test('scale down: drain until empty, terminate, delete the node, record', async () => {
@@ -157,7 +205,8 @@ test('scale down: drain until empty, terminate, delete the node, record', async 
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Delete']);
   assert.equal(calls.DrainNode[1].startedAt, 't0');
   assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
-  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledDown');
+  assert.equal(calls.UpdateState[0].drain.status, 'Drained');
+  assert.deepEqual(calls.UpdateState[0].terminated, ok());
 });
 
 test('a blocked drain uncordons and is recorded as aborted', async () => {
@@ -169,9 +218,9 @@ test('a blocked drain uncordons and is recorded as aborted', async () => {
   });
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Abort']);
   assert.equal(calls.TerminateNode, undefined);
-  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaleDownAborted');
   // Why the drain stopped survives the uncordon, for the record and the notification.
-  assert.equal(calls.UpdateState[0].outcome.detail, 'the drain of w3 ended Blocked; the node was uncordoned');
+  assert.equal(calls.UpdateState[0].drain.status, 'Blocked');
+  assert.equal(calls.UpdateState[0].terminated, null);
   assert.equal(calls.Notify[0].drain.status, 'Blocked');
 });
 
@@ -196,7 +245,7 @@ test('a throttled step is retried, not failed', async () => {
   });
   assert.equal(error, undefined);
   assert.equal(calls.LaunchNodes.length, 3);
-  assert.equal(calls.UpdateState[0].outcome.kind, 'ScaledUp');
+  assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
 });
 
 test('Prometheus down: no lock, no scaling, the failure is notified', async () => {
@@ -208,7 +257,7 @@ test('Prometheus down: no lock, no scaling, the failure is notified', async () =
   assert.equal(calls.CollectMetrics.length, 2); // one retry
   assert.equal(calls.AcquireLock, undefined);
   assert.equal(calls.Notify[0].error.Error, 'MetricsUnavailableException');
-  assert.equal(calls.Notify[0].version, 1);
+  assert.equal(calls.Notify[0].decision, null);
   assert.equal(entered.at(-1), 'Failed');
 });
 
@@ -226,7 +275,8 @@ test('a spot interruption drains at once, launches a replacement, then retires t
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
   assert.equal(calls.LaunchNodes.length, 1);
   assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
-  assert.equal(calls.UpdateState[0].outcome.kind, 'Replaced');
+  assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
+  assert.deepEqual(calls.UpdateState[0].terminated, ok());
 });
 
 test('dry run notifies what would be done and touches nothing', async () => {
@@ -244,4 +294,31 @@ test('a malformed trigger fails clearly before anything is touched', async () =>
   assert.ok(error);
   assert.equal(calls.CollectMetrics.length, 1); // not retried
   assert.equal(calls.Decide, undefined);
+});
+
+test('an interruption at the maximum drains and retires the node without a replacement', async () => {
+  const { calls, error } = await run({
+    CollectMetrics: observe,
+    Decide: () => decision('Replace', { nodesToAdd: 0, nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 4 }),
+    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : 'Draining', startedAt: 't' }),
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.equal(calls.LaunchNodes, undefined);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
+  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.equal(calls.AcquireLock[0].route, 'Retire');
+});
+
+test('a failure to take the lease is notified, and nothing is recorded (no lease is held)', async () => {
+  const { calls, error, entered } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1 }),
+    AcquireLock: () => { throw named('AwsAccessDeniedException', 'dynamodb:UpdateItem denied'); },
+    Notify: ok,
+  });
+  assert.ok(error);
+  assert.equal(calls.UpdateState, undefined);
+  assert.equal(calls.Notify[0].error.Error, 'AwsAccessDeniedException');
+  assert.deepEqual(entered.slice(-3), ['Notify', 'Ended?', 'Failed']);
 });

@@ -5,7 +5,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const steps = ['CollectMetrics', 'Decide', 'AcquireLock', 'LaunchNodes', 'CheckNodesReady', 'DrainNode', 'TerminateNode', 'UpdateState', 'Notify'];
+/** The one list of steps (functions/steps.json), as the CDK app and the local host read it. */
+export const catalog = JSON.parse(readFileSync(join(root, 'functions', 'steps.json'), 'utf8')).steps;
+export const steps = catalog.map(s => s.name);
 export const raw = readFileSync(join(root, 'statemachines', 'autoscaler.asl.json'), 'utf8');
 
 export function substitutions({ readyPollSeconds = 30, drainPollSeconds = 20 } = {}) {

@@ -29,7 +29,8 @@ export async function runLocal({ host, input = {}, waitSeconds = 0, name = rando
       if (!response.ok) {
         errors.push({ state: stateName, error: body.errorType, message: body.errorMessage });
         log({ state: stateName, step, error: body.errorType, message: body.errorMessage });
-        throw Object.assign(new Error(body.errorMessage), { name: body.errorType });
+        // Step Functions puts Lambda's whole error document in a Catch's Cause, stack trace included.
+        throw Object.assign(new Error(JSON.stringify(body)), { name: body.errorType });
       }
 
       log({ state: stateName, step, ok: true });

@@ -14,7 +14,7 @@ public static class NotificationFormat
     /// <summary>SNS subjects are ASCII, one line, under 100 characters.</summary>
     public static string Subject(Notification n)
     {
-        var subject = $"[NodeFleet {n.Cluster}] {n.Title} ({n.NodesBefore} -> {n.NodesAfter} workers)";
+        var subject = $"[NodeFleet {n.ClusterName}] {n.Title} ({n.NodesBefore} -> {n.NodesAfter} workers)";
         var ascii = new string(subject.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
         return ascii.Length <= 99 ? ascii : ascii[..96] + "...";
     }
@@ -22,7 +22,7 @@ public static class NotificationFormat
     public static string PlainText(Notification n)
     {
         var text = new StringBuilder()
-            .AppendLine($"NodeFleet, cluster {n.Cluster}: {n.Title}")
+            .AppendLine($"NodeFleet, cluster {n.ClusterName}: {n.Title}")
             .AppendLine()
             .AppendLine($"Why: {n.Reason}")
             .AppendLine($"Workers: {n.NodesBefore} -> {n.NodesAfter}");
@@ -45,14 +45,14 @@ public static class NotificationFormat
         ["content"] = new JsonObject
         {
             ["textType"] = "client-markdown",
-            ["title"] = $"{Emoji(n.Kind)} NodeFleet {n.Cluster}: {n.Title}",
+            ["title"] = $"{Emoji(n.Kind)} NodeFleet {n.ClusterName}: {n.Title}",
             ["description"] = $"*Why:* {n.Reason}\n*Workers:* {n.NodesBefore} → {n.NodesAfter}"
                 + (n.Figures.Count > 0 ? "\n" + string.Join(" · ", n.Figures.Select(f => $"{f.Key} {f.Value}")) : ""),
         },
         ["metadata"] = new JsonObject
         {
-            ["threadId"] = $"nodefleet-{n.Cluster}",
-            ["summary"] = $"NodeFleet {n.Cluster}: {n.Title}",
+            ["threadId"] = $"nodefleet-{n.ClusterName}",
+            ["summary"] = $"NodeFleet {n.ClusterName}: {n.Title}",
             ["eventType"] = n.Kind.ToString(),
             ["additionalContext"] = new JsonObject(n.Figures.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)JsonValue.Create(f.Value)))),
         },
@@ -60,7 +60,7 @@ public static class NotificationFormat
 
     public static string SlackJson(Notification n) => new JsonObject
     {
-        ["text"] = $"{Emoji(n.Kind)} *NodeFleet {n.Cluster}: {n.Title}*\n*Why:* {n.Reason}\n*Workers:* {n.NodesBefore} → {n.NodesAfter}",
+        ["text"] = $"{Emoji(n.Kind)} *NodeFleet {n.ClusterName}: {n.Title}*\n*Why:* {n.Reason}\n*Workers:* {n.NodesBefore} → {n.NodesAfter}",
     }.ToJsonString();
 
     /// <summary>SNS's per-protocol message: plain text by default and for email, Chatbot JSON for https (Chatbot's subscription).</summary>
@@ -80,7 +80,6 @@ public static class NotificationFormat
         NotificationKind.ScaleUp => ":arrow_up:",
         NotificationKind.ScaleDown => ":arrow_down:",
         NotificationKind.Failure => ":x:",
-        NotificationKind.AtMaximum => ":warning:",
         NotificationKind.Interruption => ":zap:",
         _ => ":information_source:",
     };

@@ -1,28 +1,41 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using k8s;
 
 namespace NodeFleet.Cluster.Kubernetes;
 
 /// <summary>
-/// HTTPS to the API server, trusting only the cluster's CA. Certificate validation is never
-/// turned off: the chain must end at that CA and the server name must match the certificate.
+/// The official client over HTTPS with a bearer token, trusting only the cluster's CA.
+/// Certificate validation is never turned off: the chain must end at that CA and the server
+/// name must match the certificate.
 /// </summary>
 public static class KubernetesConnection
 {
-    public static HttpClient CreateHttpClient(string caPem, TimeSpan timeout)
+    /// <summary>Build once per process: the client holds the connection pool and the TLS session.</summary>
+    /// <param name="callTimeout">Each API call's limit (the client cancels a call that takes longer).</param>
+    public static IKubernetes CreateClient(Uri server, string token, string caPem, TimeSpan callTimeout)
     {
-        var ca = X509Certificate2.CreateFromPem(caPem);
-        var handler = new SocketsHttpHandler
+        ArgumentNullException.ThrowIfNull(server);
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPem(caPem);
+        if (authorities.Count == 0)
         {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) => Trusted(ca, certificate, errors),
-            },
-        };
-        return new HttpClient(handler) { Timeout = timeout };
+            throw new ArgumentException("The cluster CA holds no PEM certificate", nameof(caPem));
+        }
+
+        // Not SslCaCerts: the client's own check of those accepts a certificate that chains to
+        // the CA but names another host. This callback checks both, on the client's handler.
+        return new k8s.Kubernetes(new KubernetesClientConfiguration
+        {
+            Host = server.ToString(),
+            AccessToken = token,
+            HttpClientTimeout = callTimeout,
+            FirstMessageHandlerSetup = handler => ((SocketsHttpHandler)handler).SslOptions.RemoteCertificateValidationCallback =
+                (_, certificate, _, errors) => Trusted(authorities, certificate, errors),
+        });
     }
 
-    private static bool Trusted(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
+    private static bool Trusted(X509Certificate2Collection authorities, X509Certificate? certificate, SslPolicyErrors errors)
     {
         if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
         {
@@ -31,7 +44,7 @@ public static class KubernetesConnection
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // cluster CAs publish no revocation lists
         using var presented = new X509Certificate2(certificate);
         return chain.Build(presented);

@@ -10,7 +10,7 @@ namespace NodeFleet.Core.Cluster;
 /// is left and why: a budget that refuses for now (keep going), a pod that may never be evicted
 /// (give up at once rather than loop), or the drain timeout (give up).
 /// </summary>
-public sealed class Drainer(IClusterApi cluster, TimeSpan drainTimeout)
+public sealed class Drainer(IClusterApi api, TimeSpan drainTimeout)
 {
     public async Task<DrainProgress> RunAsync(DrainRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -19,22 +19,22 @@ public sealed class Drainer(IClusterApi cluster, TimeSpan drainTimeout)
         switch (request.Action)
         {
             case DrainAction.Abort:
-                if (await cluster.GetNodeAsync(request.Node, cancellationToken).ConfigureAwait(false) is not null)
+                if (await api.GetNodeAsync(request.Node, cancellationToken).ConfigureAwait(false) is not null)
                 {
-                    await cluster.SetUnschedulableAsync(request.Node, false, cancellationToken).ConfigureAwait(false);
+                    await api.SetUnschedulableAsync(request.Node, false, cancellationToken).ConfigureAwait(false);
                 }
 
                 return new DrainProgress { Node = request.Node, Status = DrainStatus.Aborted, StartedAt = startedAt };
             case DrainAction.Delete:
-                await cluster.DeleteNodeAsync(request.Node, cancellationToken).ConfigureAwait(false);
+                await api.DeleteNodeAsync(request.Node, cancellationToken).ConfigureAwait(false);
                 return new DrainProgress { Node = request.Node, Status = DrainStatus.Deleted, StartedAt = startedAt };
             case DrainAction.Start:
-                if (await cluster.GetNodeAsync(request.Node, cancellationToken).ConfigureAwait(false) is null)
+                if (await api.GetNodeAsync(request.Node, cancellationToken).ConfigureAwait(false) is null)
                 {
                     return new DrainProgress { Node = request.Node, Status = DrainStatus.Drained, StartedAt = startedAt };
                 }
 
-                await cluster.SetUnschedulableAsync(request.Node, true, cancellationToken).ConfigureAwait(false);
+                await api.SetUnschedulableAsync(request.Node, true, cancellationToken).ConfigureAwait(false);
                 break;
         }
 
@@ -43,7 +43,7 @@ public sealed class Drainer(IClusterApi cluster, TimeSpan drainTimeout)
 
     private async Task<DrainProgress> EvictPassAsync(string node, DateTimeOffset startedAt, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var leaving = (await cluster.ListPodsOnNodeAsync(node, cancellationToken).ConfigureAwait(false))
+        var leaving = (await api.ListPodsOnNodeAsync(node, cancellationToken).ConfigureAwait(false))
             .Where(p => p.IsActive)
             .Select(p => (Pod: p, Name: $"{p.Namespace}/{p.Name}", Facts: PodFactsMapping.ToFacts(p, [])))
             .Where(p => !EvictionRules.StaysWithNode(p.Facts))
@@ -69,7 +69,7 @@ public sealed class Drainer(IClusterApi cluster, TimeSpan drainTimeout)
         var blockers = new List<EvictionBlocker>();
         foreach (var (pod, name, _) in leaving)
         {
-            var outcome = await cluster.EvictAsync(pod.Namespace, pod.Name, cancellationToken).ConfigureAwait(false);
+            var outcome = await api.EvictAsync(pod.Namespace, pod.Name, cancellationToken).ConfigureAwait(false);
             if (outcome.Result == EvictionResult.Evicted)
             {
                 evicted++;

@@ -9,80 +9,32 @@ namespace NodeFleet.Core.Contracts;
 public static class ContractValidation
 {
     /// <summary>Checks what Decide needs and returns the snapshot and state; throws <see cref="InvalidInputException"/> otherwise.</summary>
-    public static (ClusterSnapshot Snapshot, FleetState Fleet) RequireDecideInput(WorkflowState state)
+    public static (ClusterSnapshot Snapshot, FleetState Fleet) RequireDecideInput(DecideRequest request)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var problems = new List<string>();
-        CheckVersion(state, problems);
-        if (state.Snapshot is null)
-        {
-            problems.Add("$.snapshot: required (set by CollectMetrics)");
-        }
-        else
-        {
-            CheckSnapshot(state.Snapshot, "$.snapshot", problems);
-        }
-
-        if (state.Fleet is null)
-        {
-            problems.Add("$.fleet: required (set by CollectMetrics from the state table)");
-        }
-        else
-        {
-            CheckFleet(state.Fleet, "$.fleet", problems);
-        }
-
-        return problems.Count == 0 ? (state.Snapshot!, state.Fleet!) : throw InvalidInputException.For(problems);
+        CheckSnapshot(request.Observation.Snapshot, "$.observation.snapshot", problems);
+        CheckFleet(request.Observation.Fleet, "$.observation.fleet", problems);
+        return problems.Count == 0 ? (request.Observation.Snapshot, request.Observation.Fleet) : throw InvalidInputException.For(problems);
     }
 
-    /// <summary>The execution id, the decision of <paramref name="action"/>, for a step that acts on it.</summary>
-    public static (string ExecutionId, Decision Decision) RequireDecision(WorkflowState state, params ScalingAction[] action)
-    {
-        var problems = new List<string>();
-        CheckVersion(state, problems);
-        if (string.IsNullOrWhiteSpace(state.ExecutionId))
-        {
-            problems.Add("$.executionId: required (the state machine passes $$.Execution.Id)");
-        }
+    /// <summary>The route of a step that changes the fleet: one that takes the lease.</summary>
+    public static WorkflowRoute RequireActingRoute(WorkflowRoute route, string path) =>
+        route is WorkflowRoute.Done or WorkflowRoute.NotifyOnly
+            ? throw InvalidInputException.For([$"{path}: {route} changes nothing and takes no lease"])
+            : route;
 
-        if (state.Decision is null)
-        {
-            problems.Add("$.decision: required (set by Decide)");
-        }
-        else if (!action.Contains(state.Decision.Action))
-        {
-            problems.Add($"$.decision.action: {state.Decision.Action} is not one this step acts on ({string.Join(", ", action)})");
-        }
-        else if (state.Decision.DryRun)
-        {
-            problems.Add("$.decision.dryRun: a dry-run decision must not reach a step that changes anything");
-        }
-
-        return problems.Count == 0 ? (state.ExecutionId!, state.Decision!) : throw InvalidInputException.For(problems);
-    }
+    /// <summary>The execution id every lease-holding step is called with.</summary>
+    public static string RequireExecutionId(string executionId) =>
+        string.IsNullOrWhiteSpace(executionId)
+            ? throw InvalidInputException.For(["$.executionId: required (the state machine passes $$.Execution.Id)"])
+            : executionId;
 
     /// <summary>The lease this execution holds; a step that writes state needs it.</summary>
-    public static Ports.Lease RequireLease(WorkflowState state)
-    {
-        var problems = new List<string>();
-        CheckVersion(state, problems);
-        if (state.Lock is not { Acquired: true, Owner: { Length: > 0 } owner } held)
-        {
-            problems.Add("$.lock: an acquired lock is required (set by AcquireLock)");
-            throw InvalidInputException.For(problems);
-        }
-
-        return problems.Count == 0
+    public static Ports.Lease RequireLease(LockResult? held) =>
+        held is { Acquired: true, Owner: { Length: > 0 } owner }
             ? new Ports.Lease(owner, held.Fence, held.ExpiresAt ?? DateTimeOffset.MinValue)
-            : throw InvalidInputException.For(problems);
-    }
-
-    private static void CheckVersion(WorkflowState state, List<string> problems)
-    {
-        if (state.Version != WorkflowState.CurrentVersion)
-        {
-            problems.Add($"$.version: {state.Version} is not supported (expected {WorkflowState.CurrentVersion})");
-        }
-    }
+            : throw InvalidInputException.For(["$.lock: an acquired lock is required (set by AcquireLock)"]);
 
     public static void CheckSnapshot(ClusterSnapshot snapshot, string path, List<string> problems)
     {

@@ -65,6 +65,9 @@ public enum DecisionReason
 
     /// <summary>An EC2 event about an instance that is not one of this cluster's managed workers.</summary>
     NotManaged,
+
+    /// <summary>An EC2 event about a managed worker that is cordoned: it is already being removed, so it is not replaced.</summary>
+    AlreadyCordoned,
 }
 
 /// <summary>Which cooldown an action must respect when the lock is taken.</summary>
@@ -101,6 +104,9 @@ public sealed record Decision
 
     public required DateTimeOffset DecidedAt { get; init; }
 
+    /// <summary>The path the workflow takes for this decision; derived here, once, for every Choice to match.</summary>
+    public WorkflowRoute Route => WorkflowRoutes.Of(this);
+
     public required DecisionFigures Figures { get; init; }
 
     /// <summary>Short extra facts: unplaceable pods, why candidates were skipped.</summary>
@@ -124,7 +130,8 @@ public sealed record NodeRef
 /// <summary>The numbers behind a decision. Utilisations are fractions; null means not measured.</summary>
 public sealed record DecisionFigures
 {
-    public int ReadyWorkers { get; init; }
+    /// <summary>Ready workers NodeFleet manages (unmanaged workers are not counted).</summary>
+    public int ReadyManagedWorkers { get; init; }
     public int LaunchingWorkers { get; init; }
     public int ManagedWorkers { get; init; }
     public int MinNodes { get; init; }

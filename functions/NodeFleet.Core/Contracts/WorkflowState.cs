@@ -1,49 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace NodeFleet.Core.Contracts;
 
 /// <summary>
-/// The one record that flows through the state machine. Each step reads what it needs and
-/// writes its own part (ASL <c>ResultPath</c>). Kept small: the Step Functions payload limit
-/// is 256 KB, so pods travel grouped by request shape and the snapshot is dropped after Decide.
+/// The execution's state document after Decide: one slot per Task result, each written by
+/// exactly one kind of step (its ASL <c>ResultPath</c>). Decide's ResultSelector creates every
+/// slot (null until written), so any later Task can name any slot in its Parameters. Kept small:
+/// the Step Functions payload limit is 256 KB, and the snapshot is dropped at Decide.
 /// </summary>
+/// <remarks>
+/// No version field: the contract only grows by optional members, and unknown members are
+/// ignored, so an execution that spans a deployment keeps working. A change that cannot be made
+/// that way must rename the slot it changes.
+/// </remarks>
 public sealed record WorkflowState
 {
-    public const int CurrentVersion = 1;
+    /// <summary>The Step Functions execution (ARN): the lease owner, and the source of the launch id.</summary>
+    public required string ExecutionId { get; init; }
 
-    /// <summary>Contract version; a step refuses a version it does not know.</summary>
-    public required int Version { get; init; }
-
-    /// <summary>What started the execution; set by CollectMetrics from the execution input.</summary>
-    public Trigger? Trigger { get; init; }
-
-    /// <summary>Set by CollectMetrics.</summary>
-    public ClusterSnapshot? Snapshot { get; init; }
-
-    /// <summary>The remembered state (cooldowns, in-flight launches), read with the snapshot.</summary>
-    public FleetState? Fleet { get; init; }
-
-    /// <summary>Set by Decide.</summary>
+    /// <summary>Decide: what to do, why, and the route the workflow takes; null only when the execution failed before deciding.</summary>
     public Decision? Decision { get; init; }
 
-    /// <summary>The Step Functions execution (ARN): the lease owner, and the source of the launch id.</summary>
-    public string? ExecutionId { get; init; }
+    /// <summary>Wait state durations (deployment settings); null only when the execution failed before deciding.</summary>
+    public PollIntervals? Waits { get; init; }
 
-    /// <summary>Set by AcquireLock.</summary>
+    /// <summary>AcquireLock.</summary>
     public LockResult? Lock { get; init; }
 
-    /// <summary>Set by LaunchNodes.</summary>
+    /// <summary>LaunchNodes.</summary>
     public LaunchOutcome? Launch { get; init; }
 
-    /// <summary>Set by CheckNodesReady.</summary>
+    /// <summary>CheckNodesReady.</summary>
     public ReadinessReport? Readiness { get; init; }
 
-    /// <summary>Set by DrainNode.</summary>
+    /// <summary>TerminateNode of instances that never joined.</summary>
+    public StepResult? Cleanup { get; init; }
+
+    /// <summary>DrainNode Start and Continue.</summary>
     public DrainProgress? Drain { get; init; }
 
-    /// <summary>Set by the state machine on the path taken: what UpdateState records and Notify reports.</summary>
-    public OutcomeReport? Outcome { get; init; }
+    /// <summary>DrainNode Abort (uncordon).</summary>
+    public DrainProgress? Abort { get; init; }
 
-    /// <summary>Set by a Catch: the error that ended the run.</summary>
+    /// <summary>TerminateNode of the node removed or retired.</summary>
+    public StepResult? Terminated { get; init; }
+
+    /// <summary>DrainNode Delete (the Node object).</summary>
+    public DrainProgress? Deleted { get; init; }
+
+    /// <summary>UpdateState: the outcome recorded.</summary>
+    public RecordResult? Recorded { get; init; }
+
+    /// <summary>Notify.</summary>
+    public StepResult? Notified { get; init; }
+
+    /// <summary>Set by a Catch: the error that ended the path.</summary>
     public StepError? Error { get; init; }
+}
+
+/// <summary>Seconds the Wait states wait between polls.</summary>
+public sealed record PollIntervals
+{
+    public required int ReadySeconds { get; init; }
+    public required int DrainSeconds { get; init; }
 }
 
 /// <summary>AcquireLock's answer: the lease, or why it was refused (the workflow then stops early).</summary>
@@ -71,26 +91,66 @@ public sealed record LaunchOutcome
     public required int Requested { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
     public required IReadOnlyList<LaunchedInstance> Instances { get; init; }
-    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<string> Errors { get; set; } = [];
 }
 
-/// <summary>The path's result, named by the state machine: e.g. <c>ScaledUp</c> after every node joined.</summary>
-public sealed record OutcomeReport
+/// <summary>UpdateState's answer: the outcome the path's results make, as recorded in the history.</summary>
+public sealed record RecordResult
 {
-    public required Ports.OutcomeKind Kind { get; init; }
+    public required Ports.OutcomeKind Outcome { get; init; }
 
-    /// <summary>Optional detail from the path, e.g. which instances never joined.</summary>
+    /// <summary>Why the path ended this way, when the outcome alone does not say (e.g. which drain stopped).</summary>
     public string? Detail { get; init; }
+
+    public required string Summary { get; init; }
 }
 
-/// <summary>A Catch's error output, as Step Functions shapes it.</summary>
+/// <summary>
+/// A Catch's error output, as Step Functions shapes it. For a Lambda error the Cause is a JSON
+/// document (errorType, errorMessage, stackTrace): <see cref="Message"/> is what people read.
+/// </summary>
 public sealed record StepError
 {
-    [System.Text.Json.Serialization.JsonPropertyName("Error")]
+    [JsonPropertyName("Error")]
     public required string Error { get; init; }
 
-    [System.Text.Json.Serialization.JsonPropertyName("Cause")]
+    [JsonPropertyName("Cause")]
     public string? Cause { get; init; }
+
+    /// <summary>The error's message: Lambda's errorMessage from the Cause, never its stack trace.</summary>
+    public string Message => MessageOf(Cause) ?? Error;
+
+    private static string? MessageOf(string? cause)
+    {
+        if (string.IsNullOrWhiteSpace(cause))
+        {
+            return null;
+        }
+
+        if (cause.TrimStart().StartsWith('{'))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(cause);
+                if (document.RootElement.ValueKind == JsonValueKind.Object
+                    && document.RootElement.TryGetProperty("errorMessage", out var message)
+                    && message.ValueKind == JsonValueKind.String)
+                {
+                    return message.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+                // Not Lambda's shape: the Cause is the message as it is.
+            }
+        }
+
+        // A Cause that is not Lambda's document may still carry a stack trace after the first line.
+        return cause.Split('\n', 2)[0].Trim();
+    }
 }
 
 /// <summary>TerminateNode's input: the instances to terminate (the node removed, or instances that never joined).</summary>

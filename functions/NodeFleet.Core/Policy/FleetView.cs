@@ -5,15 +5,22 @@ namespace NodeFleet.Core.Policy;
 
 /// <summary>
 /// The snapshot and the remembered launches seen together: which workers count toward the
-/// minimum (Ready or launching) and which toward the maximum (everything we run).
+/// minimum (Ready managed or launching) and which toward the maximum (everything we run).
 /// </summary>
 internal sealed class FleetView
 {
+    /// <summary>
+    /// How long a newly joined node's free room still counts against unschedulable pods: the
+    /// scheduler retries them within seconds, but kube-state-metrics reports the change only
+    /// after a scrape or two. Without this, a tick in that gap would launch for pods already placed.
+    /// </summary>
+    private static readonly TimeSpan RecentlyJoinedGrace = TimeSpan.FromMinutes(2);
+
     public FleetView(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
     {
-        ReadyWorkers = snapshot.Nodes.Where(n => n.IsWorker && n.Ready).ToList();
-        Managed = snapshot.Nodes.Where(n => n.IsWorker && n.Managed).ToList();
-        ReadyManaged = Managed.Where(n => n.Ready).ToList();
+        AllReadyWorkers = snapshot.Nodes.Where(n => n.IsWorker && n.Ready).ToList();
+        var managedWorkers = snapshot.Nodes.Where(n => n.IsWorker && n.Managed).ToList();
+        ReadyManagedWorkers = managedWorkers.Where(n => n.Ready).ToList();
 
         var nodesByInstance = snapshot.Nodes
             .Where(n => n.InstanceId is not null)
@@ -27,58 +34,59 @@ internal sealed class FleetView
             .Distinct()
             .ToList();
         Launching = live.Count(id => !nodesByInstance.TryGetValue(id, out var node) || !node.Ready);
-        LaunchingWithoutNode = live.Count(id => !nodesByInstance.ContainsKey(id));
+        WorkersTowardMaximum = managedWorkers.Count + live.Count(id => !nodesByInstance.ContainsKey(id));
 
         // Nodes that joined moments ago may still absorb pods the scheduler has not retried yet.
-        RecentlyJoinedFree = ReadyManaged
-            .Where(n => n.CreatedAt is { } created && now - created < ScalingPolicy.RecentlyJoinedGrace && !n.Unschedulable)
+        RecentlyJoinedFree = ReadyManagedWorkers
+            .Where(n => n.CreatedAt is { } created && now - created < RecentlyJoinedGrace && !n.Unschedulable)
             .Select(Room)
             .ToList();
 
-        UnrequestedRoom = ReadyManaged.Where(n => !n.Unschedulable).Aggregate(Resources.Zero, (sum, n) => sum + Room(n));
-        KeepsHeadroom = settings.Headroom > 0 && snapshot.RequestedCpuRise > 0;
-        headroom = settings.WorkerShape.Scaled(settings.Headroom);
+        UnrequestedRoom = ReadyManagedWorkers.Where(n => !n.Unschedulable).Aggregate(Resources.Zero, (sum, n) => sum + Room(n));
 
         EffectiveMin = Math.Min(
             Math.Max(settings.MinNodes, ScheduledMinimum.ActiveMinimum(settings.ScheduledMinimums, now)),
             settings.MaxNodes);
     }
 
-    private readonly Resources headroom;
+    /// <summary>Every Ready worker, managed by NodeFleet or not: utilisation is measured over them all.</summary>
+    public IReadOnlyList<NodeInfo> AllReadyWorkers { get; }
 
-    public IReadOnlyList<NodeInfo> ReadyWorkers { get; }
-    public IReadOnlyList<NodeInfo> Managed { get; }
-    public IReadOnlyList<NodeInfo> ReadyManaged { get; }
+    /// <summary>The Ready workers NodeFleet manages: the ones it counts toward the minimum and may remove.</summary>
+    public IReadOnlyList<NodeInfo> ReadyManagedWorkers { get; }
 
     /// <summary>Instances of live launches that are not Ready nodes yet.</summary>
     public int Launching { get; }
 
-    /// <summary>Instances of live launches that have not registered a node at all.</summary>
-    public int LaunchingWithoutNode { get; }
-
+    /// <summary>Free room on the schedulable managed workers that joined within <see cref="RecentlyJoinedGrace"/>.</summary>
     public IReadOnlyList<Resources> RecentlyJoinedFree { get; }
 
     /// <summary>Room left unrequested on the schedulable Ready managed workers.</summary>
     public Resources UnrequestedRoom { get; }
 
-    /// <summary>Headroom is on and the workload grows (requested CPU rose within the headroom window).</summary>
-    public bool KeepsHeadroom { get; }
-
-    /// <summary>True when <paramref name="room"/> falls short of the headroom in CPU or memory.</summary>
-    public bool BelowHeadroom(Resources room) => room.CpuMillis < headroom.CpuMillis || room.MemoryBytes < headroom.MemoryBytes;
-
     /// <summary>What a node's pods leave unrequested.</summary>
     public static Resources Room(NodeInfo node) => (node.Allocatable - node.Requested).AtLeastZero();
 
+    /// <summary><c>minNodes</c>, raised by the scheduled minimum active now, at most <c>maxNodes</c>.</summary>
     public int EffectiveMin { get; }
 
-    /// <summary>Workers that count toward the minimum.</summary>
-    public int Capacity => ReadyManaged.Count + Launching;
+    /// <summary>Workers that count toward the minimum: Ready managed workers plus instances still launching.</summary>
+    public int WorkersTowardMinimum => ReadyManagedWorkers.Count + Launching;
 
-    /// <summary>Workers that count toward the maximum: every managed node plus instances not registered yet.</summary>
-    public int Total => Managed.Count + LaunchingWithoutNode;
+    /// <summary>Workers that count toward the maximum: every managed node, Ready or not, plus instances not registered yet.</summary>
+    public int WorkersTowardMaximum { get; }
 
-    public long ReadyWorkerCpu => ReadyWorkers.Sum(n => n.Allocatable.CpuMillis);
+    public long AllReadyWorkersCpu => AllReadyWorkers.Sum(n => n.Allocatable.CpuMillis);
 
-    public long ReadyWorkerMemory => ReadyWorkers.Sum(n => n.Allocatable.MemoryBytes);
+    public long AllReadyWorkersMemory => AllReadyWorkers.Sum(n => n.Allocatable.MemoryBytes);
+
+    /// <summary>The worker counts every decision reports.</summary>
+    public DecisionFigures CountFigures(int maxNodes) => new()
+    {
+        ReadyManagedWorkers = ReadyManagedWorkers.Count,
+        LaunchingWorkers = Launching,
+        ManagedWorkers = WorkersTowardMaximum,
+        MinNodes = EffectiveMin,
+        MaxNodes = maxNodes,
+    };
 }

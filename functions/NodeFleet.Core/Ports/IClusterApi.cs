@@ -59,10 +59,13 @@ public sealed record ClusterPod(
     public bool IsActive => Phase is "Pending" or "Running" or "Unknown";
 }
 
-/// <summary>A PodDisruptionBudget: which pods it selects and how many may be disrupted now.</summary>
-public sealed record DisruptionBudget(string Namespace, string Name, LabelSelector Selector, int DisruptionsAllowed)
+/// <summary>
+/// A PodDisruptionBudget: which pods it selects and how many may be disrupted now. A null
+/// selector selects no pod (policy/v1); an empty one every pod of the budget's namespace.
+/// </summary>
+public sealed record DisruptionBudget(string Namespace, string Name, LabelSelector? Selector, int DisruptionsAllowed)
 {
-    public bool Selects(ClusterPod pod) => pod.Namespace == Namespace && Selector.Matches(pod.Labels);
+    public bool Selects(ClusterPod pod) => pod.Namespace == Namespace && Selector?.Matches(pod.Labels) == true;
 }
 
 public enum EvictionResult
@@ -83,5 +86,5 @@ public sealed record EvictionOutcome(EvictionResult Result, string? Detail = nul
 /// <summary>The API refused the request for lack of permission; the message names the verb and resource the ClusterRole must grant.</summary>
 public sealed class ClusterPermissionException(string message) : Exception(message);
 
-/// <summary>The API server could not be reached or answered with an error that is not the caller's fault (retry).</summary>
+/// <summary>The API server could not be reached, timed out, or answered with an error that is not the caller's fault (retry).</summary>
 public sealed class ClusterUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

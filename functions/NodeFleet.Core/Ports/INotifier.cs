@@ -12,7 +12,6 @@ public enum NotificationKind
     ScaleUp,
     ScaleDown,
     Failure,
-    AtMaximum,
     Interruption,
     DryRun,
 }
@@ -20,7 +19,7 @@ public enum NotificationKind
 /// <summary>What happened, why, and the worker count before and after.</summary>
 public sealed record Notification(
     NotificationKind Kind,
-    string Cluster,
+    string ClusterName,
     string Title,
     string Reason,
     int NodesBefore,

@@ -30,4 +30,12 @@ namespace NodeFleet.Core.Serialization;
 [JsonSerializable(typeof(ReadinessReport))]
 [JsonSerializable(typeof(DrainRequest))]
 [JsonSerializable(typeof(DrainProgress))]
+[JsonSerializable(typeof(CollectMetricsRequest))]
+[JsonSerializable(typeof(DecideRequest))]
+[JsonSerializable(typeof(AcquireLockRequest))]
+[JsonSerializable(typeof(LaunchNodesRequest))]
+[JsonSerializable(typeof(CheckNodesReadyRequest))]
+[JsonSerializable(typeof(UpdateStateRequest))]
+[JsonSerializable(typeof(NotifyRequest))]
+[JsonSerializable(typeof(RecordResult))]
 public sealed partial class NodeFleetJsonContext : JsonSerializerContext;

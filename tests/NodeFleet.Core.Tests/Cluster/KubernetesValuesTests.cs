@@ -8,27 +8,6 @@ namespace NodeFleet.Core.Tests.Cluster;
 public class KubernetesValuesTests
 {
     [Theory]
-    [InlineData("500m", 500)]
-    [InlineData("2", 2000)]
-    [InlineData("0.25", 250)]
-    [InlineData("1500u", 2)]   // rounded up, as the scheduler does
-    public void CpuMillis_Quantities_Parse(string text, long expected) => Assert.Equal(expected, Quantity.CpuMillis(text));
-
-    [Theory]
-    [InlineData("512Mi", 536870912)]
-    [InlineData("1Gi", 1073741824)]
-    [InlineData("1G", 1000000000)]
-    [InlineData("128974848", 128974848)]
-    [InlineData("1e3", 1000)]
-    public void Bytes_Quantities_Parse(string text, long expected) => Assert.Equal(expected, Quantity.Bytes(text));
-
-    [Theory]
-    [InlineData("1.5.5")]
-    [InlineData("12Q")]
-    [InlineData("")]
-    public void Quantity_Malformed_Throws(string text) => Assert.Throws<FormatException>(() => Quantity.Value(text));
-
-    [Theory]
     [InlineData("In", "web", true)]
     [InlineData("NotIn", "web", false)]
     [InlineData("Exists", null, true)]
@@ -38,6 +17,18 @@ public class KubernetesValuesTests
         var selector = new LabelSelector(new Dictionary<string, string>(), [new SelectorRequirement("app", op, value is null ? [] : [value])]);
 
         Assert.Equal(expected, selector.Matches(new Dictionary<string, string> { ["app"] = "web" }));
+    }
+
+    [Theory]
+    [InlineData(false, true)]  // an empty selector: every pod of the namespace
+    [InlineData(true, false)]  // no selector: no pod (policy/v1)
+    public void DisruptionBudget_SelectorPresence_DecidesWhatItSelects(bool nullSelector, bool expected)
+    {
+        var budget = new DisruptionBudget("shop", "any", nullSelector ? null : new LabelSelector(new Dictionary<string, string>(), []), 1);
+        var pod = new ClusterPod("shop", "a", "w1", "Running", "ReplicaSet", false, false, new Dictionary<string, string>(), new Dictionary<string, string> { ["app"] = "web" }, 100, 1024);
+
+        Assert.Equal(expected, budget.Selects(pod));
+        Assert.False(budget.Selects(pod with { Namespace = "other" }));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace NodeFleet.Core.Tests.Contracts;
 
 public class WorkflowStateJsonTests
 {
-    private static WorkflowState LargestSupportedState()
+    private static DecideRequest LargestSupportedObservation()
     {
         // The largest cluster we support, with busy nodes: 30 movable pods in 6 request shapes, 3 blockers each,
         // and 10,000 unschedulable pods of 50 controllers.
@@ -18,18 +18,21 @@ public class WorkflowStateJsonTests
             MovablePods = Enumerable.Range(1, 6).Select(s => Pods(5, 100 * s, 256 * s)).ToList(),
             Blockers = Enumerable.Range(1, 3).Select(b => new EvictionBlocker { Pod = $"data/postgres-{i}-{b}", Reason = EvictionBlockReason.LocalStorage }).ToList(),
         });
-        return new WorkflowState
+        return new DecideRequest
         {
-            Version = WorkflowState.CurrentVersion,
-            Snapshot = Snapshot(nodes, null, Enumerable.Range(1, 50).Select(s => Pods(200, 10 * s, 32 * s, $"batch/Job/job-{s}")).ToArray()),
-            Fleet = Launching(10),
+            Observation = new Observation
+            {
+                Trigger = Trigger.Schedule,
+                Snapshot = Snapshot(nodes, null, Enumerable.Range(1, 50).Select(s => Pods(200, 10 * s, 32 * s, $"batch/Job/job-{s}")).ToArray()),
+                Fleet = Launching(10),
+            },
         };
     }
 
     [Fact]
     public void Serialize_LargestSupportedCluster_StaysUnderStepFunctionsPayloadLimit()
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(LargestSupportedState(), NodeFleetJsonContext.Default.WorkflowState);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(LargestSupportedObservation(), NodeFleetJsonContext.Default.DecideRequest);
 
         Assert.True(bytes.Length < 256 * 1024, $"state is {bytes.Length} bytes");
     }
@@ -37,12 +40,21 @@ public class WorkflowStateJsonTests
     [Fact]
     public void Serialize_ThenDeserialize_RoundTrips()
     {
-        var state = LargestSupportedState() with { Decision = Decide(Snapshot(Workers(3), null, Pods(5, 500, 100))) };
+        var observation = LargestSupportedObservation();
+        var state = new WorkflowState
+        {
+            ExecutionId = "arn:aws:states:us-east-1:1:execution:nodefleet:tick",
+            Decision = Decide(Snapshot(Workers(3), null, Pods(5, 500, 100))),
+            Waits = new PollIntervals { ReadySeconds = 30, DrainSeconds = 20 },
+            Lock = new LockResult { Acquired = true, Owner = "tick", Fence = 3 },
+            Error = new StepError { Error = "AwsThrottledException", Cause = "slow down" },
+        };
 
-        var json = JsonSerializer.Serialize(state, NodeFleetJsonContext.Default.WorkflowState);
-        var read = JsonSerializer.Deserialize(json, NodeFleetJsonContext.Default.WorkflowState);
+        var readObservation = JsonSerializer.Deserialize(JsonSerializer.Serialize(observation, NodeFleetJsonContext.Default.DecideRequest), NodeFleetJsonContext.Default.DecideRequest);
+        var readState = JsonSerializer.Deserialize(JsonSerializer.Serialize(state, NodeFleetJsonContext.Default.WorkflowState), NodeFleetJsonContext.Default.WorkflowState);
 
-        Assert.Equivalent(state, read, strict: true);
+        Assert.Equivalent(observation, readObservation, strict: true);
+        Assert.Equivalent(state, readState, strict: true);
     }
 
     [Fact]
@@ -55,16 +67,17 @@ public class WorkflowStateJsonTests
         Assert.Equal("ScaleUp", json.RootElement.GetProperty("action").GetString());
         Assert.Equal("PendingPods", json.RootElement.GetProperty("reasonCode").GetString());
         Assert.Equal(2, json.RootElement.GetProperty("nodesToAdd").GetInt32());
+        Assert.Equal("Launch", json.RootElement.GetProperty("route").GetString());
         Assert.False(json.RootElement.TryGetProperty("nodeToRemove", out _)); // nulls are left out
     }
 
     [Theory]
-    [InlineData("""{"version":1,"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[{"ready":true,"allocatable":{"cpuMillis":1,"memoryBytes":1,"pods":1},"requested":{"cpuMillis":0,"memoryBytes":0,"pods":0}}],"unschedulablePods":[]}}""", "name")]
-    [InlineData("""{"version":1,"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[]}}""", "unschedulablePods")]
-    [InlineData("""{"version":1,"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[{"name":"a","ready":true,"allocatable":{"cpuMillis":1,"memoryBytes":1},"requested":{"cpuMillis":0,"memoryBytes":0,"pods":0}}],"unschedulablePods":[]}}""", "pods")]
+    [InlineData("""{"observation":{"trigger":{"kind":"Schedule"},"fleet":{},"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[{"ready":true,"allocatable":{"cpuMillis":1,"memoryBytes":1,"pods":1},"requested":{"cpuMillis":0,"memoryBytes":0,"pods":0}}],"unschedulablePods":[]}}}""", "name")]
+    [InlineData("""{"observation":{"trigger":{"kind":"Schedule"},"fleet":{},"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[]}}}""", "unschedulablePods")]
+    [InlineData("""{"observation":{"trigger":{"kind":"Schedule"},"fleet":{},"snapshot":{"capturedAt":"2026-11-18T12:00:00Z","utilization":{},"nodes":[{"name":"a","ready":true,"allocatable":{"cpuMillis":1,"memoryBytes":1},"requested":{"cpuMillis":0,"memoryBytes":0,"pods":0}}],"unschedulablePods":[]}}}""", "pods")]
     public void Deserialize_MissingRequiredMember_Throws(string json, string member)
     {
-        var error = Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize(json, NodeFleetJsonContext.Default.WorkflowState));
+        var error = Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize(json, NodeFleetJsonContext.Default.DecideRequest));
 
         Assert.Contains(member, error.Message, StringComparison.Ordinal);
     }

@@ -45,6 +45,8 @@ public class InterruptionTests
         var decision = Decide(new Trigger { Kind = TriggerKind.StateChange, InstanceId = "i-w2", State = "shutting-down" }, snapshot);
 
         Assert.Equal(ScalingAction.None, decision.Action);
+        Assert.Equal(DecisionReason.AlreadyCordoned, decision.ReasonCode);
+        Assert.Equal(0, decision.NodesToAdd);
     }
 
     [Fact]

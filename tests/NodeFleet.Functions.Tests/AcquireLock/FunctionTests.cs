@@ -20,7 +20,7 @@ public class FunctionTests
         store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>())
             .Returns(new LeaseGrant(new Lease(States.ExecutionId, 4, States.Now.AddMinutes(20)), null));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleDown()))));
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.LockFor(States.ScaleDown()))));
 
         Assert.True(output.GetProperty("acquired").GetBoolean());
         Assert.Equal(4, output.GetProperty("fence").GetInt64());
@@ -35,7 +35,7 @@ public class FunctionTests
     {
         store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(null, "held by exec-9 until 12:20"));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleUp()))));
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.LockFor(States.ScaleUp()))));
 
         Assert.False(output.GetProperty("acquired").GetBoolean());
         Assert.Equal("held by exec-9 until 12:20", output.GetProperty("refusedBecause").GetString());
@@ -46,24 +46,24 @@ public class FunctionTests
     {
         var none = States.ScaleUp() with { Action = ScalingAction.None };
 
-        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(none))));
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.LockFor(none))));
 
-        Assert.Contains("$.decision.action", error.Message, StringComparison.Ordinal);
+        Assert.Contains("$.route", error.Message, StringComparison.Ordinal);
         await store.DidNotReceiveWithAnyArgs().AcquireAsync(default!, default);
     }
 
     [Fact]
     public async Task FunctionHandler_DryRunDecision_IsRefused()
     {
-        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(States.ScaleUp() with { DryRun = true }))));
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.LockFor(States.ScaleUp() with { DryRun = true }))));
 
-        Assert.Contains("dryRun", error.Message, StringComparison.Ordinal);
+        Assert.Contains("NotifyOnly", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task FunctionHandler_NoExecutionId_IsInvalidInput()
     {
-        var state = States.With(States.ScaleUp()) with { ExecutionId = null };
+        var state = States.LockFor(States.ScaleUp()) with { ExecutionId = "" };
 
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(state)));
 
@@ -71,13 +71,15 @@ public class FunctionTests
     }
 
     [Theory]
-    [InlineData(ScalingAction.Replace, true)]
-    [InlineData(ScalingAction.ScaleUp, false)]
-    public async Task FunctionHandler_OnlyInterruptions_PreemptTheLease(ScalingAction action, bool preempt)
+    [InlineData(WorkflowRoute.Replace, true)]
+    [InlineData(WorkflowRoute.Retire, true)]
+    [InlineData(WorkflowRoute.Launch, false)]
+    [InlineData(WorkflowRoute.Drain, false)]
+    public async Task FunctionHandler_OnlyInterruptions_PreemptTheLease(WorkflowRoute route, bool preempt)
     {
         store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(new Lease(States.ExecutionId, 1, States.Now), null));
 
-        await Create().FunctionHandler(States.Json(States.With(States.ScaleUp() with { Action = action })));
+        await Create().FunctionHandler(States.Json(States.LockFor(States.ScaleUp()) with { Route = route }));
 
         await store.Received(1).AcquireAsync(Arg.Is<LeaseRequest>(r => r.Preempt == preempt), Arg.Any<CancellationToken>());
     }

@@ -35,7 +35,7 @@ public class FunctionTests
         cluster.ListDisruptionBudgetsAsync(Arg.Any<CancellationToken>()).Returns([]);
         store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty with { LastScaleUpAt = States.Now.AddMinutes(-3) });
 
-        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("{}")));
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("""{"event":{}}""")));
 
         var node = output.GetProperty("snapshot").GetProperty("nodes")[0];
         Assert.Equal(250, node.GetProperty("movablePods")[0].GetProperty("cpuMillis").GetInt64());
@@ -48,7 +48,7 @@ public class FunctionTests
     {
         metrics.CollectAsync(default, default).ThrowsAsyncForAnyArgs(new MetricsUnavailableException("nodes: Prometheus could not be reached"));
 
-        await Assert.ThrowsAsync<MetricsUnavailableException>(() => Create().FunctionHandler(StreamJson.From("{}")));
+        await Assert.ThrowsAsync<MetricsUnavailableException>(() => Create().FunctionHandler(StreamJson.From("""{"event":{}}""")));
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class FunctionTests
         store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty);
         const string warning = """{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}""";
 
-        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From(warning)));
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From($$"""{"event":{{warning}}}""")));
 
         await metrics.DidNotReceiveWithAnyArgs().CollectAsync(default, default);
         Assert.Equal("SpotInterruption", output.GetProperty("trigger").GetProperty("kind").GetString());
@@ -73,7 +73,7 @@ public class FunctionTests
     [Fact]
     public async Task FunctionHandler_MalformedTrigger_FailsBeforeTouchingAnything()
     {
-        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}""")));
+        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"event":{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}}""")));
 
         Assert.Empty(metrics.ReceivedCalls());
         Assert.Empty(cluster.ReceivedCalls());

@@ -21,9 +21,9 @@ public class FunctionTests
          "requested":{"cpuMillis":1500,"memoryBytes":3000000000,"pods":20}}
         """;
 
-    private static string Input(string nodes = $"[{Master},{Worker},{Worker2}]", string pending = """[{"cpuMillis":500,"memoryBytes":104857600,"count":6,"owner":"shop/Deployment/checkout"}]""", string fleet = "{}", int version = 1) => $$"""
-        {
-          "version": {{version}},
+    private static string Input(string nodes = $"[{Master},{Worker},{Worker2}]", string pending = """[{"cpuMillis":500,"memoryBytes":104857600,"count":6,"owner":"shop/Deployment/checkout"}]""", string fleet = "{}") => $$"""
+        {"observation": {
+          "trigger": {"kind": "Schedule"},
           "snapshot": {
             "capturedAt": "2026-11-18T12:00:00Z",
             "utilization": {"cpuNow":0.5,"cpuMinOverUpWindow":0.45,"cpuMaxOverDownWindow":0.55,"memoryNow":0.4,"memoryMaxOverDownWindow":0.42},
@@ -32,6 +32,7 @@ public class FunctionTests
           },
           "fleet": {{fleet}},
           "laterStep": {"note": "a part Decide does not know is ignored"}
+        }
         }
         """;
 
@@ -102,19 +103,18 @@ public class FunctionTests
         { "null", "JSON null" },
         { "{not json", "Invalid input" },
         { "[1,2]", "Invalid input" },
-        { """{"fleet":{}}""", "version" },
-        { Input(version: 2), "$.version: 2 is not supported" },
-        { """{"version":1,"fleet":{}}""", "$.snapshot: required" },
-        { Input().Replace("\"fleet\": {}", "\"fleet\": null", StringComparison.Ordinal), "$.fleet: required" },
-        { Input(nodes: $"[{Worker.Replace("\"ready\":true", "\"ready\":\"yes\"", StringComparison.Ordinal)}]"), "$.snapshot.nodes[0].ready" },
+        { """{"fleet":{}}""", "'observation'" },
+        { """{"observation":{"trigger":{"kind":"Schedule"},"fleet":{}}}""", "'snapshot'" },
+        { Input().Replace("\"fleet\": {}", "\"fleet\": null", StringComparison.Ordinal), "$.observation.fleet" },
+        { Input(nodes: $"[{Worker.Replace("\"ready\":true", "\"ready\":\"yes\"", StringComparison.Ordinal)}]"), "$.observation.snapshot.nodes[0].ready" },
         { Input(nodes: $"[{Worker.Replace("\"name\":\"w1\",", "", StringComparison.Ordinal)}]"), "name" },
-        { Input(nodes: $"[{Worker},{Worker}]"), "$.snapshot.nodes[1].name: 'w1' appears more than once" },
-        { Input(nodes: $"[{Worker.Replace("\"cpuMillis\":2000", "\"cpuMillis\":-5", StringComparison.Ordinal)}]"), "$.snapshot.nodes[0].allocatable" },
-        { Input(nodes: $"[{Worker.Replace("\"capacityType\"", "x", StringComparison.Ordinal).Replace("\"zone\"", "\"capacityType\":\"Reserved\",\"zone\"", StringComparison.Ordinal)}]"), "$.snapshot.nodes[0].capacityType" },
-        { Input(pending: """[{"cpuMillis":500,"memoryBytes":1,"count":0}]"""), "$.snapshot.unschedulablePods[0].count" },
-        { Input(pending: """[{"cpuMillis":"500m","memoryBytes":1,"count":1}]"""), "$.snapshot.unschedulablePods[0].cpuMillis" },
-        { Input().Replace("\"cpuNow\":0.5", "\"cpuNow\":-0.5", StringComparison.Ordinal), "$.snapshot.utilization.cpuNow" },
-        { Input(fleet: """{"inFlight":[{"launchId":"","startedAt":"2026-11-18T11:59:00Z","instanceIds":[]}]}"""), "$.fleet.inFlight[0].launchId" },
+        { Input(nodes: $"[{Worker},{Worker}]"), "$.observation.snapshot.nodes[1].name: 'w1' appears more than once" },
+        { Input(nodes: $"[{Worker.Replace("\"cpuMillis\":2000", "\"cpuMillis\":-5", StringComparison.Ordinal)}]"), "$.observation.snapshot.nodes[0].allocatable" },
+        { Input(nodes: $"[{Worker.Replace("\"capacityType\"", "x", StringComparison.Ordinal).Replace("\"zone\"", "\"capacityType\":\"Reserved\",\"zone\"", StringComparison.Ordinal)}]"), "$.observation.snapshot.nodes[0].capacityType" },
+        { Input(pending: """[{"cpuMillis":500,"memoryBytes":1,"count":0}]"""), "$.observation.snapshot.unschedulablePods[0].count" },
+        { Input(pending: """[{"cpuMillis":"500m","memoryBytes":1,"count":1}]"""), "$.observation.snapshot.unschedulablePods[0].cpuMillis" },
+        { Input().Replace("\"cpuNow\":0.5", "\"cpuNow\":-0.5", StringComparison.Ordinal), "$.observation.snapshot.utilization.cpuNow" },
+        { Input(fleet: """{"inFlight":[{"launchId":"","startedAt":"2026-11-18T11:59:00Z","instanceIds":[]}]}"""), "$.observation.fleet.inFlight[0].launchId" },
     };
 
     [Theory]

@@ -22,7 +22,7 @@ public class FunctionTests
         fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>())
             .Returns(new LaunchResult([Instance("i-1"), Instance("i-2", CapacityType.OnDemand)], []));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleUp(2), States.Held))));
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.Launch(2, States.Held))));
 
         await fleet.Received(1).LaunchAsync(new LaunchRequest("launch-tick-42", 2), Arg.Any<CancellationToken>());
         await store.Received(1).RecordLaunchAsync(
@@ -39,7 +39,7 @@ public class FunctionTests
         fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>())
             .Returns(new LaunchResult([], ["us-east-1a on-demand t3.large: InsufficientInstanceCapacity"]));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.With(States.ScaleUp(2), States.Held))));
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.Launch(2, States.Held))));
 
         Assert.Equal(0, output.GetProperty("instances").GetArrayLength());
         Assert.Contains("InsufficientInstanceCapacity", output.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
@@ -49,16 +49,18 @@ public class FunctionTests
     [Fact]
     public async Task FunctionHandler_WithoutTheLock_LaunchesNothing()
     {
-        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(States.ScaleUp(2)))));
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.Launch(2, new LockResult { Acquired = false, RefusedBecause = "busy" }))));
 
         Assert.Contains("$.lock", error.Message, StringComparison.Ordinal);
         await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
     }
 
     [Fact]
-    public async Task FunctionHandler_ScaleDownDecision_IsInvalidInput()
+    public async Task FunctionHandler_NoNodesToAdd_IsInvalidInput()
     {
-        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(States.ScaleDown(), States.Held))));
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.Launch(0, States.Held))));
+
+        Assert.Contains("$.nodesToAdd", error.Message, StringComparison.Ordinal);
 
         await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
     }

@@ -12,47 +12,60 @@ public class FunctionTests
 
     private Function Create() => new(store, new FixedClock(States.Now), TextWriter.Null);
 
-    private static LaunchOutcome Launch => new() { LaunchId = "launch-tick-42", Requested = 2, StartedAt = States.Now, Instances = [] };
+    private static LaunchOutcome Launch => new()
+    {
+        LaunchId = "launch-tick-42", Requested = 2, StartedAt = States.Now,
+        Instances = [new LaunchedInstance { InstanceId = "i-1", Zone = "us-east-1a", InstanceType = "t3.large", CapacityType = CapacityType.Spot }],
+    };
+
+    private static UpdateStateRequest Request(Decision decision, LockResult? held = null) => new() { Decision = decision, Lock = held ?? States.Held };
 
     [Fact]
-    public async Task FunctionHandler_ScaledUp_RecordsTheOutcomeCompletesTheLaunchAndReleases()
+    public async Task FunctionHandler_AllJoined_RecordsScaledUpCompletesTheLaunchAndReleases()
     {
-        var state = States.With(States.ScaleUp(), States.Held) with { Launch = Launch, Outcome = new OutcomeReport { Kind = OutcomeKind.ScaledUp, Detail = "2 of 2 joined" } };
+        var request = Request(States.ScaleUp()) with
+        {
+            Launch = Launch,
+            Readiness = new ReadinessReport { Status = ReadinessStatus.AllReady, Deadline = States.Now.AddMinutes(10) },
+        };
 
-        await Create().FunctionHandler(States.Json(state));
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(request)));
 
         await store.Received(1).RecordAndReleaseAsync(
             Arg.Is<Lease>(l => l.Fence == 7),
             Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.ScaledUp && o.At == States.Now && o.CompletedLaunches.SequenceEqual(new[] { "launch-tick-42" })
-                && o.Summary.Contains("pods pending") && o.Summary.Contains("2 of 2 joined")),
+                && o.Summary.Contains("pods pending")),
+            Arg.Any<CancellationToken>());
+        Assert.Equal("ScaledUp", output.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_CaughtError_RecordsAFailureWithTheMessageNotTheStackTrace()
+    {
+        var cause = """{"errorType":"AwsThrottledException","errorMessage":"Rate exceeded","stackTrace":["at NodeFleet.Aws.Ec2.Ec2Api.CallAsync()"]}""";
+        var request = Request(States.ScaleDown()) with { Error = new StepError { Error = "AwsThrottledException", Cause = cause } };
+
+        await Create().FunctionHandler(States.Json(request));
+
+        await store.Received(1).RecordAndReleaseAsync(Arg.Any<Lease>(),
+            Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.Failed && o.Summary.Contains("AwsThrottledException: Rate exceeded") && !o.Summary.Contains("stackTrace")),
             Arg.Any<CancellationToken>());
     }
 
     [Fact]
-    public async Task FunctionHandler_CaughtError_RecordsAFailure()
+    public async Task FunctionHandler_PathNotFinished_IsInvalidInputAndRecordsNothing()
     {
-        var state = States.With(States.ScaleDown(), States.Held) with { Error = new StepError { Error = "AwsThrottledException", Cause = "Rate exceeded" } };
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(Request(States.ScaleUp()) with { Launch = Launch })));
 
-        await Create().FunctionHandler(States.Json(state));
-
-        await store.Received(1).RecordAndReleaseAsync(Arg.Any<Lease>(),
-            Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.Failed && o.Summary.Contains("AwsThrottledException: Rate exceeded")), Arg.Any<CancellationToken>());
-    }
-
-    [Fact]
-    public async Task FunctionHandler_NoOutcome_IsInvalidInput()
-    {
-        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.With(States.ScaleUp(), States.Held))));
-
-        Assert.Contains("$.outcome", error.Message, StringComparison.Ordinal);
+        Assert.Contains("$.readiness", error.Message, StringComparison.Ordinal);
         await store.DidNotReceiveWithAnyArgs().RecordAndReleaseAsync(default!, default!, default);
     }
 
     [Fact]
     public async Task FunctionHandler_LockNotHeld_IsInvalidInput()
     {
-        var state = States.With(States.ScaleUp(), new LockResult { Acquired = false, RefusedBecause = "busy" }) with { Outcome = new OutcomeReport { Kind = OutcomeKind.ScaledUp } };
+        var request = Request(States.ScaleUp(), new LockResult { Acquired = false, RefusedBecause = "busy" }) with { Error = new StepError { Error = "X" } };
 
-        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(state)));
+        await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(request)));
     }
 }

@@ -1,7 +1,10 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Settings;
 
-namespace NodeFleet.Core.Policy;
+namespace NodeFleet.Core.Policy.Rules;
+
+/// <summary>The node a scale-down removes, if any, and why each node tried before it could not go.</summary>
+internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refusals);
 
 /// <summary>
 /// Picks the node a scale-down removes: a managed, Ready, schedulable worker whose pods may all
@@ -11,48 +14,48 @@ namespace NodeFleet.Core.Policy;
 /// </summary>
 internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings)
 {
-    /// <param name="notes">Why each node passed over could not go.</param>
     /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
-    public NodeRef? Choose(List<string> notes, bool emptyOnly = false)
+    public ScaleDownPlan Choose(bool emptyOnly)
     {
-        var candidates = view.ReadyManaged
+        var candidates = view.ReadyManagedWorkers
             .Where(n => !n.Unschedulable && (!emptyOnly || n.MovablePods.Count == 0))
             .OrderBy(Utilization)
             .ThenByDescending(n => n.CreatedAt ?? DateTimeOffset.MinValue)
             .ThenBy(n => n.Name, StringComparer.Ordinal);
 
+        var refusals = new List<Refusal>();
         foreach (var node in candidates)
         {
             var refusal = WhyNot(node);
             if (refusal is null)
             {
-                return new NodeRef
-                {
-                    Name = node.Name,
-                    InstanceId = node.InstanceId!,
-                    Zone = node.Zone,
-                    Utilization = Math.Round(Utilization(node), 4),
-                };
+                return new ScaleDownPlan(
+                    new NodeRef
+                    {
+                        Name = node.Name,
+                        InstanceId = node.InstanceId!,
+                        Zone = node.Zone,
+                        Utilization = Math.Round(Utilization(node), 4),
+                    },
+                    refusals);
             }
 
-            notes.Add($"{node.Name}: {refusal}");
+            refusals.Add(refusal);
         }
 
-        return null;
+        return new ScaleDownPlan(null, refusals);
     }
 
-    private string? WhyNot(NodeInfo node)
+    private Refusal? WhyNot(NodeInfo node)
     {
         if (node.InstanceId is null)
         {
-            return "no EC2 instance id in its provider id";
+            return new Refusal.NoInstanceId(node.Name);
         }
 
         if (node.Blockers.Count > 0)
         {
-            var first = node.Blockers[0];
-            var more = node.Blockers.Count > 1 ? $" and {node.Blockers.Count - 1} more" : "";
-            return $"pod {first.Pod} may not be evicted ({first.Reason}{(first.Detail is null ? "" : ": " + first.Detail)}){more}";
+            return new Refusal.Unevictable(node.Name, node.Blockers[0], node.Blockers.Count - 1);
         }
 
         var headroom = snapshot.Nodes
@@ -60,23 +63,23 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             .Select(n => (n.Allocatable.Scaled(settings.TargetUtilization) - n.Requested).AtLeastZero());
         if (!BinPacker.FitsInto(node.MovablePods, headroom))
         {
-            return $"its pods do not fit on the other nodes under {ScalingPolicy.Percent(settings.TargetUtilization)}";
+            return new Refusal.PodsDoNotFit(node.Name, settings.TargetUtilization);
         }
 
         // While the workload grows, a removal that left less room than the headroom keeps would be
         // undone by the next tick: a remove-and-relaunch loop.
         var roomAfter = view.UnrequestedRoom - FleetView.Room(node) - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
-        if (view.KeepsHeadroom && view.BelowHeadroom(roomAfter))
+        if (HeadroomRule.Applies(snapshot.RequestedCpuRise, settings) && HeadroomRule.IsShort(roomAfter, settings))
         {
-            return $"without it less than the headroom of {ScalingPolicy.Percent(settings.Headroom)} of a worker would stay unrequested";
+            return new Refusal.HeadroomWouldBreak(node.Name, settings.Headroom);
         }
 
         var u = snapshot.Utilization;
-        var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.ReadyWorkerCpu, node.Allocatable.CpuMillis);
-        var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.ReadyWorkerMemory, node.Allocatable.MemoryBytes);
+        var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.AllReadyWorkersCpu, node.Allocatable.CpuMillis);
+        var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.AllReadyWorkersMemory, node.Allocatable.MemoryBytes);
         if (cpuAfter > settings.TargetUtilization || memoryAfter > settings.TargetUtilization)
         {
-            return $"without it worker usage would reach CPU {ScalingPolicy.Percent(cpuAfter)}, memory {ScalingPolicy.Percent(memoryAfter)}, above {ScalingPolicy.Percent(settings.TargetUtilization)}";
+            return new Refusal.UsageTooHigh(node.Name, cpuAfter, memoryAfter, settings.TargetUtilization);
         }
 
         return null;
@@ -90,5 +93,4 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         total - removed > 0 ? (utilization ?? 1.0) * total / (total - removed) : 0;
 
     private static double Utilization(NodeInfo node) => node.Requested.DominantShareOf(node.Allocatable);
-
 }

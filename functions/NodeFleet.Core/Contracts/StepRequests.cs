@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace NodeFleet.Core.Contracts;
+
+// Each Task's request, as its ASL Parameters shape it from the workflow state. A step reads
+// only its request; the state machine never hands a step the whole state.
+
+/// <summary>CollectMetrics: the execution input as EventBridge (or the fast path) delivered it.</summary>
+public sealed record CollectMetricsRequest
+{
+    public required JsonElement Event { get; init; }
+}
+
+/// <summary>Decide: what CollectMetrics observed.</summary>
+public sealed record DecideRequest
+{
+    public required Observation Observation { get; init; }
+}
+
+/// <summary>AcquireLock: who asks, for which route, and which cooldown must have run out.</summary>
+public sealed record AcquireLockRequest
+{
+    public required string ExecutionId { get; init; }
+    public required WorkflowRoute Route { get; init; }
+    public required CooldownScope Cooldown { get; init; }
+}
+
+/// <summary>LaunchNodes: how many workers, under whose lease.</summary>
+public sealed record LaunchNodesRequest
+{
+    public required string ExecutionId { get; init; }
+    public required int NodesToAdd { get; init; }
+    public required LockResult Lock { get; init; }
+}
+
+/// <summary>CheckNodesReady: the launch to check.</summary>
+public sealed record CheckNodesReadyRequest
+{
+    public required LaunchOutcome Launch { get; init; }
+}
+
+/// <summary>
+/// UpdateState: the results of the path taken (null where the path did not reach the step);
+/// the outcome is derived from them (<see cref="Workflow.Outcomes"/>), not named by the state machine.
+/// </summary>
+public sealed record UpdateStateRequest
+{
+    public required Decision Decision { get; init; }
+    public required LockResult Lock { get; init; }
+    public LaunchOutcome? Launch { get; init; }
+    public ReadinessReport? Readiness { get; init; }
+    public DrainProgress? Drain { get; init; }
+    public StepResult? Terminated { get; init; }
+    public StepError? Error { get; init; }
+}
+
+/// <summary>Notify: what was decided, what was recorded, and what went wrong (each null when absent).</summary>
+public sealed record NotifyRequest
+{
+    public Decision? Decision { get; init; }
+    public RecordResult? Recorded { get; init; }
+    public LaunchOutcome? Launch { get; init; }
+    public DrainProgress? Drain { get; init; }
+    public StepError? Error { get; init; }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Policy.Rules;
+using NodeFleet.Core.Settings;
+
+namespace NodeFleet.Core.Policy;
+
+/// <summary>
+/// The operator-facing words for the policy's structured answers: the one-line reason shown in
+/// the console and in notifications, and the notes. The rules produce figures; only this class writes text.
+/// </summary>
+internal static class DecisionText
+{
+    /// <summary>Notes are for people: a handful is enough and keeps the payload small.</summary>
+    public const int MaxNotes = 5;
+
+    private const string DryRunPrefix = "Dry run, nothing done: ";
+
+    /// <summary>The first <see cref="MaxNotes"/> notes: pods no worker can hold, then the nodes a scale-down passed over.</summary>
+    public static IReadOnlyList<string> Notes(IEnumerable<PodGroup> unplaceable, IEnumerable<Refusal> refusals) =>
+        unplaceable.Select(Note).Concat(refusals.Select(Note)).Take(MaxNotes).ToList();
+
+    /// <summary>The one-line reason. Verdicts that found no node to remove quote the first note.</summary>
+    public static string Reason(Verdict verdict, IReadOnlyList<string> notes, bool dryRun)
+    {
+        var text = Text(verdict, notes.Count > 0 ? notes[0] : "none qualifies");
+        return dryRun && verdict.Action != ScalingAction.None ? DryRunPrefix + text : text;
+    }
+
+    private static string Text(Verdict verdict, string firstNote) => verdict switch
+    {
+        Verdict.SnapshotStale v => $"Metrics are {Duration(v.Age)} old (limit {Duration(v.Limit)}): not scaling on stale data",
+        Verdict.NoData { CountedSignalsMayScale: false } v => $"No data for {string.Join(", ", v.Figures)}: not scaling on missing metrics",
+        Verdict.NoData v => $"No data for {string.Join(", ", v.Figures)}: not scaling on missing metrics (only unschedulable pods or the minimum could scale up now)",
+        Verdict.ScaleUp v => $"Scale up by {v.Add}: {Cause(v.Ask)}{Capped(v)}{Skipped(v.SkippedFigures)}",
+        Verdict.AtMaximum v => $"{Cause(v.Ask)}, but {v.WorkersTowardMaximum} managed workers already reach the maximum of {v.MaxNodes}",
+        Verdict.ScaleUpCoolingDown v => $"{Cause(v.Ask)}, but the scale-up cooldown runs until {Time(v.Ends)}",
+        Verdict.PodsFitOpenNodes v => $"{v.Pods} unschedulable pod(s) fit on the {v.OpenNodes} launching or just-joined node(s)",
+        Verdict.PodsUnplaceable v => $"{v.Pods} unschedulable pod(s) are larger than a whole worker ({v.WorkerShape}): new nodes would not help",
+        Verdict.AwaitingLaunches v => $"{v.Launching} node(s) still launching: no scale-down until they join",
+        Verdict.NoReadyWorkers v => $"No Ready workers and nothing pending; minimum {v.MinNodes} is met",
+        Verdict.WithinThresholds v =>
+            $"Within thresholds: CPU {Percent(v.CpuNow)} (up above {Percent(v.CpuUpAbove)} for {Duration(v.CpuUpWindow)}, down below {Percent(v.CpuDownBelow)}), "
+            + $"memory {Percent(v.MemoryNow)} (up above {Percent(v.MemoryUpAbove)}, down below {Percent(v.MemoryDownBelow)})",
+        Verdict.AtMinimum v => $"{Peaks(v.Peaks)}, but {v.WorkersTowardMinimum} workers is the minimum of {v.MinNodes}",
+        Verdict.ScaleDownCoolingDown v =>
+            $"{Peaks(v.Peaks)}, but the cooldown after the last {(v.AfterScaleDown ? "scale-down" : "scale-up")} runs until {Time(v.Ends)}",
+        Verdict.NoRemovableNode v => $"{Peaks(v.Peaks)}, but no node can go: {firstNote}",
+        Verdict.NoEmptyWorker => $"Within thresholds, and no empty worker can go: {firstNote}",
+        Verdict.Underutilized v =>
+            $"Remove {v.Node.Name} ({Percent(v.Node.Utilization)} requested): {Peaks(v.Peaks)}, and its pods fit on the other nodes under {Percent(v.Target)}",
+        Verdict.EmptyNode v =>
+            $"Remove {v.Node.Name}: it runs no pod that would have to move, and worker usage without it stays under {Percent(v.Target)}",
+        Verdict.NotManaged v =>
+            $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
+        Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
+        Verdict.Interrupted v => $"{v.Node.Name} ({v.Node.InstanceId}) received {Event(v.Event)}: drain it now"
+            + (v.Replacement ? " and launch a replacement" : $"; no replacement, {v.WorkersTowardMaximum} managed workers exceed the maximum of {v.MaxNodes}"),
+        _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict.GetType().Name, "no text for this verdict"),
+    };
+
+    /// <summary>Why <see cref="ScaleUpAsk.Nodes"/> more nodes are wanted.</summary>
+    public static string Cause(ScaleUpAsk ask) => ask switch
+    {
+        ScaleUpAsk.PendingPods a =>
+            $"{a.PlaceablePods} unschedulable pod(s) need {(a.AtLeast ? "at least " : "")}{a.Nodes} more node(s)"
+            + (a.Launching > 0 ? $" besides the {a.Launching} launching" : ""),
+        ScaleUpAsk.Headroom a =>
+            $"less than the headroom of {Percent(a.Share)} of a worker is unrequested on the workers: {a.Nodes} more node before pods have to wait",
+        ScaleUpAsk.Minimum a =>
+            $"{a.WorkersTowardMinimum} Ready or launching worker(s) is below the {(a.Scheduled ? "scheduled " : "")}minimum of {a.MinNodes}",
+        ScaleUpAsk.Cpu a =>
+            $"CPU stayed above {Percent(a.Threshold)} for {Duration(a.Window)} (lowest {Percent(a.LowestOverWindow)}); {a.Nodes} more node(s) bring it to {Percent(a.Target)}",
+        ScaleUpAsk.Memory a =>
+            $"memory at {Percent(a.Utilization)} is above {Percent(a.Threshold)}; {a.Nodes} more node(s) bring it to {Percent(a.Target)}",
+        ScaleUpAsk.CustomMetric a =>
+            $"custom metric {Number(a.Value)} at {Number(a.TargetPerNode)} per worker wants {a.Nodes} more node(s)",
+        ScaleUpAsk.Prediction a =>
+            $"CPU is predicted at {Percent(a.Predicted)} in {Duration(a.Horizon)}, above {Percent(a.Threshold)}; {a.Nodes} more node(s) bring it to {Percent(a.Target)}",
+        _ => throw new ArgumentOutOfRangeException(nameof(ask), ask.GetType().Name, "no text for this ask"),
+    };
+
+    public static string Note(PodGroup unplaceable) =>
+        $"{unplaceable.Count} pod(s){(unplaceable.Owner is null ? "" : " of " + unplaceable.Owner)} request {unplaceable.CpuMillis}m CPU "
+        + $"and {unplaceable.MemoryBytes / (1024 * 1024)}Mi memory, more than a worker offers: never placeable";
+
+    public static string Note(Refusal refusal) => refusal.Node + ": " + refusal switch
+    {
+        Refusal.NoInstanceId => "no EC2 instance id in its provider id",
+        Refusal.Unevictable r =>
+            $"pod {r.First.Pod} may not be evicted ({r.First.Reason}{(r.First.Detail is null ? "" : ": " + r.First.Detail)}){(r.More > 0 ? $" and {r.More} more" : "")}",
+        Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes under {Percent(r.Target)}",
+        Refusal.HeadroomWouldBreak r => $"without it less than the headroom of {Percent(r.Headroom)} of a worker would stay unrequested",
+        Refusal.UsageTooHigh r =>
+            $"without it worker usage would reach CPU {Percent(r.CpuAfter)}, memory {Percent(r.MemoryAfter)}, above {Percent(r.Target)}",
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.GetType().Name, "no text for this refusal"),
+    };
+
+    private static string Capped(Verdict.ScaleUp v) => v.Cap switch
+    {
+        ScaleUpCap.MaxNodes => $"; adding {v.Add} now (capped by maxNodes)",
+        ScaleUpCap.MaxStep => $"; adding {v.Add} now (capped by maxStep)",
+        _ => "",
+    };
+
+    private static string Skipped(IReadOnlyList<string> figures) =>
+        figures.Count > 0 ? $" (utilisation rules skipped: no data for {string.Join(", ", figures)})" : "";
+
+    private static string Peaks(DownWindowPeaks p) =>
+        $"CPU peaked at {Percent(p.Cpu)} and memory at {Percent(p.Memory)} over the last {Duration(p.Window)}";
+
+    private static string Event(Trigger trigger) => trigger.Kind switch
+    {
+        TriggerKind.SpotInterruption => "a spot interruption warning",
+        TriggerKind.Rebalance => "a rebalance recommendation",
+        _ => $"a state change to {trigger.State}",
+    };
+
+    private static string Percent(double? fraction) =>
+        fraction is { } f ? (f * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "n/a";
+
+    private static string Number(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+
+    private static string Duration(TimeSpan value) => SettingValue.FormatDuration(TimeSpan.FromSeconds(Math.Round(value.TotalSeconds)));
+
+    private static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

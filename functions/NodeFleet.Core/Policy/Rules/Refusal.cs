@@ -1,0 +1,21 @@
+using NodeFleet.Core.Contracts;
+
+namespace NodeFleet.Core.Policy.Rules;
+
+/// <summary>Why the scale-down planner passed over a node; <see cref="DecisionText"/> turns it into a note.</summary>
+internal abstract record Refusal(string Node)
+{
+    public sealed record NoInstanceId(string Node) : Refusal(Node);
+
+    /// <param name="More">How many further pods on the node may not be evicted either.</param>
+    public sealed record Unevictable(string Node, EvictionBlocker First, int More) : Refusal(Node);
+
+    /// <summary>Its pods do not fit on the other nodes without filling one beyond <paramref name="Target"/>.</summary>
+    public sealed record PodsDoNotFit(string Node, double Target) : Refusal(Node);
+
+    /// <summary>Without it, less than <paramref name="Headroom"/> of a worker would stay unrequested while the workload grows.</summary>
+    public sealed record HeadroomWouldBreak(string Node, double Headroom) : Refusal(Node);
+
+    /// <summary>Without it, measured worker usage would exceed <paramref name="Target"/>.</summary>
+    public sealed record UsageTooHigh(string Node, double CpuAfter, double MemoryAfter, double Target) : Refusal(Node);
+}

@@ -1,0 +1,119 @@
+using NodeFleet.Core.Contracts;
+
+namespace NodeFleet.Core.Policy.Rules;
+
+/// <summary>The peak CPU and memory utilisation over the scale-down window.</summary>
+internal sealed record DownWindowPeaks(double? Cpu, double? Memory, TimeSpan Window);
+
+/// <summary>Which limit cut a scale-up short of its ask.</summary>
+internal enum ScaleUpCap
+{
+    None,
+    MaxStep,
+    MaxNodes,
+}
+
+/// <summary>
+/// The policy's answer in figures, before it is put into words: the action, the reason code, and
+/// what the operator-facing reason needs. <see cref="ToDecision"/> renders it with <see cref="DecisionText"/>.
+/// </summary>
+internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
+{
+    public virtual int NodesToAdd => 0;
+
+    public virtual NodeRef? NodeToRemove => null;
+
+    public virtual CooldownScope Cooldown => CooldownScope.None;
+
+    public Decision ToDecision(DecisionFigures figures, IReadOnlyList<string> notes, bool dryRun, DateTimeOffset now) => new()
+    {
+        Action = Action,
+        ReasonCode = Reason,
+        Reason = DecisionText.Reason(this, notes, dryRun),
+        Cooldown = Cooldown,
+        NodesToAdd = NodesToAdd,
+        NodeToRemove = NodeToRemove,
+        DryRun = dryRun,
+        DecidedAt = now,
+        Figures = figures,
+        Notes = notes,
+    };
+
+    public sealed record SnapshotStale(TimeSpan Age, TimeSpan Limit) : Verdict(ScalingAction.None, DecisionReason.SnapshotStale);
+
+    /// <param name="CountedSignalsMayScale">Only utilisation figures are missing: the minimum and unschedulable pods could still scale up.</param>
+    public sealed record NoData(IReadOnlyList<string> Figures, bool CountedSignalsMayScale) : Verdict(ScalingAction.None, DecisionReason.MetricsMissing);
+
+    /// <param name="Add">Nodes launched now: the ask capped by <paramref name="Cap"/>.</param>
+    /// <param name="SkippedFigures">Missing utilisation figures for which the measured rules were skipped.</param>
+    public sealed record ScaleUp(ScaleUpAsk Ask, int Add, ScaleUpCap Cap, IReadOnlyList<string> SkippedFigures)
+        : Verdict(ScalingAction.ScaleUp, Ask.Reason)
+    {
+        public override int NodesToAdd => Add;
+
+        public override CooldownScope Cooldown => Ask is ScaleUpAsk.Measured ? CooldownScope.ScaleUp : CooldownScope.None;
+    }
+
+    public sealed record AtMaximum(ScaleUpAsk Ask, int WorkersTowardMaximum, int MaxNodes) : Verdict(ScalingAction.None, DecisionReason.AtMaximum);
+
+    public sealed record ScaleUpCoolingDown(ScaleUpAsk.Measured Ask, DateTimeOffset Ends) : Verdict(ScalingAction.None, DecisionReason.ScaleUpCooldown);
+
+    /// <summary>The unschedulable pods fit on nodes still launching or just joined.</summary>
+    public sealed record PodsFitOpenNodes(int Pods, int OpenNodes) : Verdict(ScalingAction.None, DecisionReason.LaunchInProgress);
+
+    /// <summary>Every unschedulable pod is larger than a whole worker of <paramref name="WorkerShape"/>.</summary>
+    public sealed record PodsUnplaceable(int Pods, Resources WorkerShape) : Verdict(ScalingAction.None, DecisionReason.PodsUnplaceable);
+
+    /// <summary>Scale-down waits until the launching nodes have joined.</summary>
+    public sealed record AwaitingLaunches(int Launching) : Verdict(ScalingAction.None, DecisionReason.LaunchInProgress);
+
+    public sealed record NoReadyWorkers(int MinNodes) : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
+
+    public sealed record WithinThresholds(
+        double? CpuNow,
+        double CpuUpAbove,
+        TimeSpan CpuUpWindow,
+        double CpuDownBelow,
+        double? MemoryNow,
+        double MemoryUpAbove,
+        double MemoryDownBelow) : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
+
+    public sealed record AtMinimum(DownWindowPeaks Peaks, int WorkersTowardMinimum, int MinNodes) : Verdict(ScalingAction.None, DecisionReason.AtMinimum);
+
+    /// <param name="AfterScaleDown">The scale-down cooldown ends last (else the scale-up cooldown does).</param>
+    public sealed record ScaleDownCoolingDown(DownWindowPeaks Peaks, DateTimeOffset Ends, bool AfterScaleDown)
+        : Verdict(ScalingAction.None, DecisionReason.ScaleDownCooldown);
+
+    /// <summary>Utilisation is low, but every candidate was refused (the notes say why).</summary>
+    public sealed record NoRemovableNode(DownWindowPeaks Peaks) : Verdict(ScalingAction.None, DecisionReason.NoRemovableNode);
+
+    /// <summary>Utilisation is not low and no empty worker may go (the notes say why).</summary>
+    public sealed record NoEmptyWorker() : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
+
+    public sealed record Underutilized(NodeRef Node, DownWindowPeaks Peaks, double Target) : Verdict(ScalingAction.ScaleDown, DecisionReason.Underutilized)
+    {
+        public override NodeRef? NodeToRemove => Node;
+
+        public override CooldownScope Cooldown => CooldownScope.ScaleDown;
+    }
+
+    public sealed record EmptyNode(NodeRef Node, double Target) : Verdict(ScalingAction.ScaleDown, DecisionReason.EmptyNode)
+    {
+        public override NodeRef? NodeToRemove => Node;
+
+        public override CooldownScope Cooldown => CooldownScope.ScaleDown;
+    }
+
+    public sealed record NotManaged(Trigger Event, string ClusterName) : Verdict(ScalingAction.None, DecisionReason.NotManaged);
+
+    public sealed record AlreadyCordoned(Trigger Event, string Node) : Verdict(ScalingAction.None, DecisionReason.AlreadyCordoned);
+
+    /// <param name="Replacement">A replacement is launched (the managed workers do not exceed the maximum).</param>
+    public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
+        : Verdict(ScalingAction.Replace, DecisionReason.Interrupted)
+    {
+        public override int NodesToAdd => Replacement ? 1 : 0;
+
+        public override NodeRef? NodeToRemove => Node;
+    }
+}

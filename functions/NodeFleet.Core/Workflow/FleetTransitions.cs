@@ -1,0 +1,51 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Core.Workflow;
+
+/// <summary>
+/// How what NodeFleet remembers changes: the one place that says which outcome stamps which
+/// cooldown and what becomes of in-flight launches. The DynamoDB store and the simulator both
+/// apply these, so the simulator cannot disagree with production.
+/// </summary>
+public static class FleetTransitions
+{
+    /// <summary>
+    /// LaunchNodes: the launch's instances are joining. A retried launch (same id) replaces its
+    /// earlier record rather than adding a second one.
+    /// </summary>
+    public static FleetState LaunchStarted(FleetState state, InFlightLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(launch);
+        return state with { InFlight = [.. state.InFlight.Where(l => l.LaunchId != launch.LaunchId), launch] };
+    }
+
+    /// <summary>
+    /// UpdateState: the path ended. Every launch (ScaledUp, and LaunchFailed whose instances were
+    /// cleaned up) stamps the scale-up cooldown, whatever asked for it; a completed scale-down stamps
+    /// the scale-down cooldown; a replacement, an aborted drain and a failure stamp none. Completed
+    /// launches stop being in flight; a launch still joining stays.
+    /// </summary>
+    public static FleetState Recorded(FleetState state, ScalingOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var inFlight = state.InFlight.Where(l => !outcome.CompletedLaunches.Contains(l.LaunchId)).ToList();
+        if (outcome.Launch is { } joining)
+        {
+            inFlight = [.. inFlight.Where(l => l.LaunchId != joining.LaunchId), joining];
+        }
+
+        return state with
+        {
+            LastScaleUpAt = StampsScaleUp(outcome.Kind) ? outcome.At : state.LastScaleUpAt,
+            LastScaleDownAt = StampsScaleDown(outcome.Kind) ? outcome.At : state.LastScaleDownAt,
+            InFlight = inFlight,
+        };
+    }
+
+    public static bool StampsScaleUp(OutcomeKind kind) => kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed;
+
+    public static bool StampsScaleDown(OutcomeKind kind) => kind == OutcomeKind.ScaledDown;
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Core.Workflow;
+
+/// <summary>What people are told: the kind of message from the error, the recorded outcome or the dry-run decision.</summary>
+public static class NotificationComposer
+{
+    private const int BlockersShown = 5;
+
+    public static Notification Compose(NotifyRequest request, string clusterName)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var decision = request.Decision;
+        var before = decision?.Figures.ManagedWorkers ?? 0;
+        var launched = request.Launch?.Instances.Count ?? 0;
+        var reason = decision?.Reason ?? "no decision was made";
+        var figures = Figures(request);
+        var removed = decision?.NodeToRemove?.Name;
+
+        if (request.Error is { } error)
+        {
+            return new(NotificationKind.Failure, clusterName, $"Execution failed: {error.Error}", $"{error.Message} (while acting on: {reason})", before, before + launched, figures);
+        }
+
+        if (request.Recorded is { } recorded)
+        {
+            var detail = $"{recorded.Detail ?? ""} {reason}".Trim();
+            return recorded.Outcome switch
+            {
+                OutcomeKind.ScaledUp => new(NotificationKind.ScaleUp, clusterName, $"Added {launched} worker(s)", reason, before, before + launched, figures),
+                OutcomeKind.ScaledDown => new(NotificationKind.ScaleDown, clusterName, $"Removed {removed ?? "a worker"}", reason, before, Math.Max(0, before - 1), figures),
+                OutcomeKind.LaunchFailed => new(NotificationKind.Failure, clusterName,
+                    $"Launch failed: {launched} of {request.Launch?.Requested ?? decision?.NodesToAdd} worker(s) launched, those that did not join were removed", detail, before, before, figures),
+                OutcomeKind.Replaced => new(NotificationKind.Interruption, clusterName,
+                    $"Replaced {removed ?? "an interrupted worker"}" + (launched > 0 ? $" with {launched} new worker(s)" : " (no replacement: at the maximum)"),
+                    reason, before, Math.Max(0, before - 1) + launched, figures),
+                OutcomeKind.ScaleDownAborted => new(NotificationKind.Failure, clusterName, $"Scale-down of {removed} aborted, node uncordoned", detail, before, before, figures),
+                OutcomeKind.Failed => new(NotificationKind.Failure, clusterName, "Execution failed", detail, before, before, figures),
+                _ => throw new InvalidInputException($"Invalid input: $.recorded.outcome {recorded.Outcome} is not one NodeFleet records"),
+            };
+        }
+
+        return decision is { DryRun: true }
+            ? new(NotificationKind.DryRun, clusterName, $"Dry run: would {decision.Action}", reason, before, before, figures)
+            : throw new InvalidInputException("Invalid input: nothing to notify: $.recorded, $.error or a dry-run $.decision is required");
+    }
+
+    private static Dictionary<string, string> Figures(NotifyRequest request)
+    {
+        var result = new Dictionary<string, string>();
+        if (request.Decision is { } decision)
+        {
+            var f = decision.Figures;
+            result["decision"] = $"{decision.Action} ({decision.ReasonCode})";
+            result["readyManagedWorkers"] = f.ReadyManagedWorkers.ToString(CultureInfo.InvariantCulture);
+            result["unschedulablePods"] = f.UnschedulablePods.ToString(CultureInfo.InvariantCulture);
+            if (f.CpuNow is { } cpu)
+            {
+                result["cpu"] = cpu.ToString("P0", CultureInfo.InvariantCulture);
+            }
+
+            if (f.MemoryNow is { } memory)
+            {
+                result["memory"] = memory.ToString("P0", CultureInfo.InvariantCulture);
+            }
+        }
+
+        if (request.Launch is { Errors.Count: > 0 } withErrors)
+        {
+            result["launchErrors"] = string.Join("; ", withErrors.Errors);
+        }
+
+        if (request.Drain is { Blockers.Count: > 0 } blocked)
+        {
+            result["drainBlockers"] = string.Join("; ", blocked.Blockers.Take(BlockersShown).Select(b => $"{b.Pod}: {b.Detail ?? b.Reason.ToString()}"))
+                + (blocked.Blockers.Count > BlockersShown ? $"; and {blocked.Blockers.Count - BlockersShown} more" : "");
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,80 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Errors;
+using NodeFleet.Core.Ports;
+
+namespace NodeFleet.Core.Workflow;
+
+/// <summary>
+/// The outcome a path's results make, derived in one place from the typed step results instead
+/// of being named by Pass states in the state machine. UpdateState records it; Notify reports it.
+/// </summary>
+public static class Outcomes
+{
+    public sealed record Derived(OutcomeKind Kind, string? Detail);
+
+    /// <summary>
+    /// What the path achieved. A request whose results do not finish its route (UpdateState
+    /// reached mid-path) is refused with <see cref="InvalidInputException"/>.
+    /// </summary>
+    public static Derived Of(UpdateStateRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Error is { } error)
+        {
+            return new(OutcomeKind.Failed, $"{error.Error}: {error.Message}");
+        }
+
+        var route = request.Decision.Route;
+        return route switch
+        {
+            WorkflowRoute.Launch => Launched(request, ifJoined: OutcomeKind.ScaledUp),
+            WorkflowRoute.Replace => Launched(request, ifJoined: OutcomeKind.Replaced),
+            WorkflowRoute.Retire when request.Terminated is not null => new(OutcomeKind.Replaced, "no replacement: at the maximum"),
+            WorkflowRoute.Drain => Drained(request),
+            _ => throw Unfinished(route, "the path's results"),
+        };
+    }
+
+    private static Derived Launched(UpdateStateRequest request, OutcomeKind ifJoined)
+    {
+        if (request.Launch is not { } launch)
+        {
+            throw Unfinished(request.Decision.Route, "$.launch");
+        }
+
+        if (launch.Instances.Count == 0)
+        {
+            return new(OutcomeKind.LaunchFailed, "EC2 launched no instance" + (launch.Errors.Count > 0 ? ": " + string.Join("; ", launch.Errors) : ""));
+        }
+
+        return request.Readiness?.Status switch
+        {
+            ReadinessStatus.Overdue => new(OutcomeKind.LaunchFailed,
+                $"{string.Join(", ", request.Readiness.Overdue)} did not join before {request.Readiness.Deadline:O} and were terminated"),
+            ReadinessStatus.AllReady when ifJoined == OutcomeKind.ScaledUp || request.Terminated is not null => new(ifJoined, null),
+            _ => throw Unfinished(request.Decision.Route, "$.readiness (AllReady or Overdue)" + (ifJoined == OutcomeKind.Replaced ? " and $.terminated" : "")),
+        };
+    }
+
+    private static Derived Drained(UpdateStateRequest request) => request.Drain switch
+    {
+        { Status: DrainStatus.Drained } when request.Terminated is not null => new(OutcomeKind.ScaledDown, null),
+        { Status: DrainStatus.Blocked or DrainStatus.Overdue } drain =>
+            new(OutcomeKind.ScaleDownAborted, $"the drain of {drain.Node} ended {drain.Status}; the node was uncordoned"),
+        _ => throw Unfinished(WorkflowRoute.Drain, "$.drain (Drained with $.terminated, Blocked or Overdue)"),
+    };
+
+    private static InvalidInputException Unfinished(WorkflowRoute route, string needed) =>
+        new($"Invalid input: the {route} route has not finished: {needed} required (UpdateState records the end of a path, or a caught $.error)");
+
+    /// <summary>The history line: the decision's reason, the detail, capped to keep the state item small.</summary>
+    public static string Summarize(Decision decision, Derived outcome)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var text = outcome.Detail is { Length: > 0 } detail ? $"{decision.Reason} | {detail}" : decision.Reason;
+        return text.Length <= MaxSummaryLength ? text : text[..(MaxSummaryLength - 3)] + "...";
+    }
+
+    public const int MaxSummaryLength = 500;
+}

@@ -1,0 +1,189 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Policy;
+using NodeFleet.Core.Policy.Rules;
+using static NodeFleet.Core.Tests.Fixtures;
+
+namespace NodeFleet.Core.Tests.Policy;
+
+public class DecisionTextTests
+{
+    private static readonly DownWindowPeaks Peaks = new(0.12, 0.345, TimeSpan.FromMinutes(3));
+    private static readonly NodeRef W2 = new() { Name = "w2", InstanceId = "i-w2", Zone = "us-east-1a", Utilization = 0.1234 };
+    private static readonly ScaleUpAsk.Cpu Cpu = new(2, 0.95, 0.70, TimeSpan.FromMinutes(3), 0.60);
+    private static readonly Trigger Spot = new() { Kind = TriggerKind.SpotInterruption, InstanceId = "i-w2" };
+
+    [Theory]
+    [InlineData(2, false, 9, 1, "9 unschedulable pod(s) need 2 more node(s) besides the 1 launching")]
+    [InlineData(11, true, 5000, 0, "5000 unschedulable pod(s) need at least 11 more node(s)")]
+    public void Cause_PendingPods_SaysHowManyNodesThePodsNeed(int nodes, bool atLeast, int pods, int launching, string expected)
+    {
+        Assert.Equal(expected, DecisionText.Cause(new ScaleUpAsk.PendingPods(nodes, atLeast, pods, launching)));
+    }
+
+    [Theory]
+    [InlineData(2, 3, false, "1 Ready or launching worker(s) is below the minimum of 3")]
+    [InlineData(2, 4, true, "2 Ready or launching worker(s) is below the scheduled minimum of 4")]
+    public void Cause_Minimum_NamesTheMinimumAndWhetherItIsScheduled(int nodes, int minimum, bool scheduled, string expected)
+    {
+        Assert.Equal(expected, DecisionText.Cause(new ScaleUpAsk.Minimum(nodes, minimum - nodes, minimum, scheduled)));
+    }
+
+    public static TheoryData<string, string> Causes() => new()
+    {
+        { "cpu", "CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%" },
+        { "memory", "memory at 80.5% is above 75%; 1 more node(s) bring it to 60%" },
+        { "custom", "custom metric 55.25 at 10 per worker wants 3 more node(s)" },
+        { "prediction", "CPU is predicted at 90% in 10m, above 70%; 2 more node(s) bring it to 60%" },
+        { "headroom", "less than the headroom of 25% of a worker is unrequested on the workers: 1 more node before pods have to wait" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Causes))]
+    public void Cause_EverySignal_GivesItsFiguresInWords(string signal, string expected)
+    {
+        ScaleUpAsk ask = signal switch
+        {
+            "cpu" => Cpu,
+            "memory" => new ScaleUpAsk.Memory(1, 0.805, 0.75, 0.60),
+            "custom" => new ScaleUpAsk.CustomMetric(3, 55.25, 10),
+            "prediction" => new ScaleUpAsk.Prediction(2, 0.9, TimeSpan.FromMinutes(10), 0.70, 0.60),
+            _ => new ScaleUpAsk.Headroom(0.25),
+        };
+
+        Assert.Equal(expected, DecisionText.Cause(ask));
+    }
+
+    public static TheoryData<string, string> Reasons() => new()
+    {
+        { "stale", "Metrics are 6m old (limit 5m): not scaling on stale data" },
+        { "no data", "No data for nodes, cpuNow: not scaling on missing metrics" },
+        { "no utilisation", "No data for cpuNow: not scaling on missing metrics (only unschedulable pods or the minimum could scale up now)" },
+        { "scale up", "Scale up by 2: CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%" },
+        { "capped by maxStep", "Scale up by 1: CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%; adding 1 now (capped by maxStep)" },
+        { "capped by maxNodes", "Scale up by 1: CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%; adding 1 now (capped by maxNodes)" },
+        { "utilisation skipped", "Scale up by 5: 5 unschedulable pod(s) need 5 more node(s) (utilisation rules skipped: no data for cpuNow, memoryNow)" },
+        { "at maximum", "CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%, but 10 managed workers already reach the maximum of 10" },
+        { "scale-up cooldown", "CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%, but the scale-up cooldown runs until 12:03:00Z" },
+        { "pods fit open nodes", "4 unschedulable pod(s) fit on the 2 launching or just-joined node(s)" },
+        { "pods unplaceable", "2 unschedulable pod(s) are larger than a whole worker (2000m CPU, 7680Mi memory, 110 pods): new nodes would not help" },
+        { "awaiting launches", "1 node(s) still launching: no scale-down until they join" },
+        { "no Ready workers", "No Ready workers and nothing pending; minimum 0 is met" },
+        { "within thresholds", "Within thresholds: CPU 50% (up above 70% for 3m, down below 30%), memory n/a (up above 75%, down below 50%)" },
+        { "at minimum", "CPU peaked at 12% and memory at 34.5% over the last 3m, but 2 workers is the minimum of 2" },
+        { "cooldown after scale-down", "CPU peaked at 12% and memory at 34.5% over the last 3m, but the cooldown after the last scale-down runs until 12:01:00Z" },
+        { "cooldown after scale-up", "CPU peaked at 12% and memory at 34.5% over the last 3m, but the cooldown after the last scale-up runs until 12:01:00Z" },
+        { "no removable node", "CPU peaked at 12% and memory at 34.5% over the last 3m, but no node can go: w1: no EC2 instance id in its provider id" },
+        { "no empty worker", "Within thresholds, and no empty worker can go: w1: no EC2 instance id in its provider id" },
+        { "underutilized", "Remove w2 (12.3% requested): CPU peaked at 12% and memory at 34.5% over the last 3m, and its pods fit on the other nodes under 60%" },
+        { "empty node", "Remove w2: it runs no pod that would have to move, and worker usage without it stays under 60%" },
+        { "not managed", "i-w2 received a spot interruption warning, but it is not a managed worker of cluster prod: nothing to do" },
+        { "already cordoned", "w2 (i-w2) received a state change to shutting-down while cordoned: it is already being removed" },
+        { "interrupted", "w2 (i-w2) received a rebalance recommendation: drain it now and launch a replacement" },
+        { "interrupted above maximum", "w2 (i-w2) received a spot interruption warning: drain it now; no replacement, 4 managed workers exceed the maximum of 3" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Reasons))]
+    public void Reason_EveryVerdict_IsOneLineInWords(string verdict, string expected)
+    {
+        var reason = DecisionText.Reason(Verdicts(verdict), ["w1: no EC2 instance id in its provider id"], dryRun: false);
+
+        Assert.Equal(expected, reason);
+    }
+
+    [Theory]
+    [InlineData("scale up", true, "Dry run, nothing done: Scale up by 2: ")]
+    [InlineData("underutilized", true, "Dry run, nothing done: Remove w2 ")]
+    [InlineData("interrupted", true, "Dry run, nothing done: w2 (i-w2) ")]
+    [InlineData("at maximum", true, "CPU stayed")] // nothing would be done, so nothing to mark
+    [InlineData("scale up", false, "Scale up by 2: ")]
+    public void Reason_DryRun_MarksOnlyActions(string verdict, bool dryRun, string expectedStart)
+    {
+        Assert.StartsWith(expectedStart, DecisionText.Reason(Verdicts(verdict), [], dryRun), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reason_NoNodeRemovableAndNoNotes_SaysNoneQualifies()
+    {
+        Assert.EndsWith("no node can go: none qualifies", DecisionText.Reason(new Verdict.NoRemovableNode(Peaks), [], dryRun: false), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> RefusalNotes() => new()
+    {
+        { "no instance", "w1: no EC2 instance id in its provider id" },
+        { "unevictable", "w1: pod default/db-0 may not be evicted (PodDisruptionBudget: default/db allows 0 disruption(s)) and 2 more" },
+        { "unevictable alone", "w1: pod default/db-0 may not be evicted (NoController)" },
+        { "do not fit", "w1: its pods do not fit on the other nodes under 60%" },
+        { "headroom", "w1: without it less than the headroom of 100% of a worker would stay unrequested" },
+        { "usage", "w1: without it worker usage would reach CPU 61.3%, memory 40%, above 60%" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusalNotes))]
+    public void Note_EveryRefusal_NamesTheNodeAndWhy(string refusal, string expected)
+    {
+        Refusal r = refusal switch
+        {
+            "no instance" => new Refusal.NoInstanceId("w1"),
+            "unevictable" => new Refusal.Unevictable("w1", new EvictionBlocker { Pod = "default/db-0", Reason = EvictionBlockReason.PodDisruptionBudget, Detail = "default/db allows 0 disruption(s)" }, 2),
+            "unevictable alone" => new Refusal.Unevictable("w1", new EvictionBlocker { Pod = "default/db-0", Reason = EvictionBlockReason.NoController }, 0),
+            "do not fit" => new Refusal.PodsDoNotFit("w1", 0.6),
+            "headroom" => new Refusal.HeadroomWouldBreak("w1", 1.0),
+            _ => new Refusal.UsageTooHigh("w1", 0.6133, 0.4, 0.6),
+        };
+
+        Assert.Equal(expected, DecisionText.Note(r));
+    }
+
+    [Theory]
+    [InlineData("default/Deployment/huge", "2 pod(s) of default/Deployment/huge request 4000m CPU and 1024Mi memory, more than a worker offers: never placeable")]
+    [InlineData(null, "2 pod(s) request 4000m CPU and 1024Mi memory, more than a worker offers: never placeable")]
+    public void Note_UnplaceablePods_NamesTheirOwnerAndRequests(string? owner, string expected)
+    {
+        Assert.Equal(expected, DecisionText.Note(Pods(2, 4000, 1024, owner)));
+    }
+
+    [Theory]
+    [InlineData(1, 2, 3)]
+    [InlineData(0, 3, 3)]
+    [InlineData(4, 4, DecisionText.MaxNotes)] // a handful is enough
+    public void Notes_PodsThenRefusals_AtMostAHandful(int podGroups, int refusals, int expected)
+    {
+        var notes = DecisionText.Notes(
+            Enumerable.Range(1, podGroups).Select(i => Pods(i, 4000, 100)),
+            Enumerable.Range(1, refusals).Select(i => new Refusal.NoInstanceId($"w{i}")));
+
+        Assert.Equal(expected, notes.Count);
+        Assert.StartsWith(podGroups > 0 ? "1 pod(s) request" : "w1: no EC2", notes[0], StringComparison.Ordinal);
+    }
+
+    private static Verdict Verdicts(string name) => name switch
+    {
+        "stale" => new Verdict.SnapshotStale(TimeSpan.FromSeconds(359.6), TimeSpan.FromMinutes(5)),
+        "no data" => new Verdict.NoData(["nodes", "cpuNow"], CountedSignalsMayScale: false),
+        "no utilisation" => new Verdict.NoData(["cpuNow"], CountedSignalsMayScale: true),
+        "scale up" => new Verdict.ScaleUp(Cpu, 2, ScaleUpCap.None, []),
+        "capped by maxStep" => new Verdict.ScaleUp(Cpu, 1, ScaleUpCap.MaxStep, []),
+        "capped by maxNodes" => new Verdict.ScaleUp(Cpu, 1, ScaleUpCap.MaxNodes, []),
+        "utilisation skipped" => new Verdict.ScaleUp(new ScaleUpAsk.PendingPods(5, false, 5, 0), 5, ScaleUpCap.None, ["cpuNow", "memoryNow"]),
+        "at maximum" => new Verdict.AtMaximum(Cpu, 10, 10),
+        "scale-up cooldown" => new Verdict.ScaleUpCoolingDown(Cpu, Now.AddMinutes(3)),
+        "pods fit open nodes" => new Verdict.PodsFitOpenNodes(4, 2),
+        "pods unplaceable" => new Verdict.PodsUnplaceable(2, Shape),
+        "awaiting launches" => new Verdict.AwaitingLaunches(1),
+        "no Ready workers" => new Verdict.NoReadyWorkers(0),
+        "within thresholds" => new Verdict.WithinThresholds(0.5, 0.70, TimeSpan.FromMinutes(3), 0.30, null, 0.75, 0.50),
+        "at minimum" => new Verdict.AtMinimum(Peaks, 2, 2),
+        "cooldown after scale-down" => new Verdict.ScaleDownCoolingDown(Peaks, Now.AddMinutes(1), AfterScaleDown: true),
+        "cooldown after scale-up" => new Verdict.ScaleDownCoolingDown(Peaks, Now.AddMinutes(1), AfterScaleDown: false),
+        "no removable node" => new Verdict.NoRemovableNode(Peaks),
+        "no empty worker" => new Verdict.NoEmptyWorker(),
+        "underutilized" => new Verdict.Underutilized(W2, Peaks, 0.60),
+        "empty node" => new Verdict.EmptyNode(W2, 0.60),
+        "not managed" => new Verdict.NotManaged(Spot, "prod"),
+        "already cordoned" => new Verdict.AlreadyCordoned(new Trigger { Kind = TriggerKind.StateChange, InstanceId = "i-w2", State = "shutting-down" }, "w2"),
+        "interrupted" => new Verdict.Interrupted(Spot with { Kind = TriggerKind.Rebalance }, W2, Replacement: true, 3, 10),
+        "interrupted above maximum" => new Verdict.Interrupted(Spot, W2, Replacement: false, 4, 3),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such verdict in this table"),
+    };
+}
