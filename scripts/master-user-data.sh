@@ -1,15 +1,16 @@
 #!/bin/bash
 # NodeFleet K3s master: the control plane, Prometheus with node-exporter and kube-state-metrics,
-# and NodeFleet's ServiceAccount, whose token and the cluster CA it stores in Secrets Manager.
+# and NodeFleet's ServiceAccount. It stores the workers' join (agent) token, that ServiceAccount's
+# token and the cluster CA as SSM Parameter Store SecureStrings (encrypted with the aws/ssm key).
 # CDK renders this file: it fills in the upper-case placeholders below at synth time.
 set -euo pipefail
 exec > >(tee -a /var/log/nodefleet-master.log) 2>&1
 
 REGION="__REGION__"
 CLUSTER="__CLUSTER_NAME__"
-JOIN_SECRET="__JOIN_SECRET_ARN__"
-KUBE_TOKEN_SECRET="__KUBE_TOKEN_SECRET_ARN__"
-KUBE_CA_SECRET="__KUBE_CA_SECRET_ARN__"
+JOIN_TOKEN_PARAMETER="__JOIN_TOKEN_PARAMETER__"
+KUBE_TOKEN_PARAMETER="__KUBE_TOKEN_PARAMETER__"
+KUBE_CA_PARAMETER="__KUBE_CA_PARAMETER__"
 K3S_VERSION="__K3S_VERSION__"
 PROMETHEUS_NODE_PORT="__PROMETHEUS_NODE_PORT__"
 
@@ -22,10 +23,20 @@ imds() {
 ZONE=$(imds placement/availability-zone)
 INSTANCE_ID=$(imds instance-id)
 PRIVATE_IP=$(imds local-ipv4)
-JOIN_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id "$JOIN_SECRET" --query SecretString --output text)
+
+# Stores a value as a SecureString parameter, replacing an earlier cluster's of the same name.
+put_secure() {
+  aws ssm put-parameter --region "$REGION" --name "$1" --type SecureString --overwrite --value="$2" >/dev/null
+}
+
+# The workers' join token is K3s' agent token, made here and stored first, so that workers
+# launched while K3s installs find it; K3s makes its own server token, which never leaves this node.
+JOIN_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+put_secure "$JOIN_TOKEN_PARAMETER" "$JOIN_TOKEN"
 
 # The control plane takes no ordinary workloads, so every workload pod lands on workers NodeFleet manages.
-curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" K3S_TOKEN="$JOIN_TOKEN" sh -s - server \
+curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" sh -s - server \
+  --agent-token "$JOIN_TOKEN" \
   --node-name "$(hostname -s)" \
   --kubelet-arg "provider-id=aws:///${ZONE}/${INSTANCE_ID}" \
   --node-taint "node-role.kubernetes.io/control-plane=true:NoSchedule" \
@@ -196,6 +207,6 @@ YAML
 # Hand NodeFleet its token and the cluster CA by name; they never appear in configuration.
 until kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | grep -q .; do sleep 2; done
 KUBE_TOKEN=$(kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | base64 -d)
-aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBE_TOKEN_SECRET" --secret-string "$KUBE_TOKEN" >/dev/null
-aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBE_CA_SECRET" --secret-string "$(cat /var/lib/rancher/k3s/server/tls/server-ca.crt)" >/dev/null
+put_secure "$KUBE_TOKEN_PARAMETER" "$KUBE_TOKEN"
+put_secure "$KUBE_CA_PARAMETER" "$(cat /var/lib/rancher/k3s/server/tls/server-ca.crt)"
 echo "NodeFleet master ready for cluster ${CLUSTER}"

@@ -7,7 +7,7 @@ exec > >(tee -a /var/log/nodefleet-worker.log) 2>&1
 REGION="__REGION__"
 CLUSTER="__CLUSTER_NAME__"
 MASTER_URL="__MASTER_URL__"
-JOIN_SECRET="__JOIN_SECRET_ARN__"
+JOIN_TOKEN_PARAMETER="__JOIN_TOKEN_PARAMETER__"
 K3S_VERSION="__K3S_VERSION__"
 
 # IMDSv2 only: every metadata read carries a session token.
@@ -23,8 +23,11 @@ INSTANCE_TYPE=$(imds instance-type)
 if [ "$(imds instance-life-cycle)" = "spot" ]; then CAPACITY=spot; else CAPACITY=on-demand; fi
 NODE_NAME="$(hostname -s)"
 
-# The join token is read at boot from Secrets Manager (the instance profile may read only that secret).
-JOIN_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id "$JOIN_SECRET" --query SecretString --output text)
+# The join token is read at boot from Parameter Store (the instance profile may read only that
+# parameter). A worker launched while the master is still starting waits for the master to store it.
+until JOIN_TOKEN=$(aws ssm get-parameter --region "$REGION" --name "$JOIN_TOKEN_PARAMETER" --with-decryption --query Parameter.Value --output text); do
+  sleep 5
+done
 
 # provider-id aws:///ZONE/INSTANCE is how NodeFleet maps a node to its EC2 instance (K3s' default,
 # k3s://hostname, maps to nothing); the labels are what NodeFleet and kube-state-metrics read.

@@ -1,7 +1,6 @@
 using Amazon.CDK;
 using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.IAM;
-using Amazon.CDK.AWS.SecretsManager;
 using Constructs;
 using NodeFleet.Core.Ports;
 
@@ -15,8 +14,9 @@ public interface IClusterResources
     /// <summary>The security group the cluster steps run in; the nodes accept the API and Prometheus from it.</summary>
     ISecurityGroup Functions { get; }
 
-    ISecret KubeToken { get; }
-    ISecret KubeCa { get; }
+    /// <summary>NodeFleet's ServiceAccount token and the cluster CA, SecureString parameters the cluster steps read.</summary>
+    SecureParameter KubeToken { get; }
+    SecureParameter KubeCa { get; }
     string KubeApiUrl { get; }
     string PrometheusUrl { get; }
     string LaunchTemplateId { get; }
@@ -29,6 +29,39 @@ public interface IClusterResources
     string WorkerSubnets { get; }
 }
 
+/// <summary>
+/// An SSM Parameter Store SecureString (standard tier, encrypted with the aws/ssm key): its name,
+/// which the code is given, and its ARN, which IAM grants on. CloudFormation cannot create
+/// SecureStrings, so the master writes them; the stack only names them and grants their use.
+/// </summary>
+public sealed record SecureParameter(string Name, string Arn)
+{
+    public static SecureParameter Named(Stack stack, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(name);
+        return new(name, stack.FormatArn(new ArnComponents { Service = "ssm", Resource = "parameter", ResourceName = name.TrimStart('/') }));
+    }
+
+    /// <summary>
+    /// The KMS half of using a SecureString: <paramref name="actions"/> on a key only when SSM
+    /// calls KMS on the caller's behalf (the aws/ssm key's own policy allows no more).
+    /// </summary>
+    public static PolicyStatement ViaSsm(Stack stack, params string[] actions)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        return new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = actions,
+            Resources = [stack.FormatArn(new ArnComponents { Service = "kms", Resource = "key", ResourceName = "*" })],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["kms:ViaService"] = $"ssm.{stack.Region}.amazonaws.com" },
+            },
+        });
+    }
+}
+
 public sealed record ClusterProps
 {
     public required DeploymentSettings Settings { get; init; }
@@ -39,8 +72,9 @@ public sealed record ClusterProps
 
 /// <summary>
 /// The K3s cluster: a VPC with public subnets in two zones and no NAT gateway, the master, the
-/// worker launch template, the security groups K3s needs, and the secrets that carry the join
-/// token, NodeFleet's ServiceAccount token and the cluster CA (the master writes the latter two).
+/// worker launch template, the security groups K3s needs, and the names of the SecureString
+/// parameters that carry the workers' join token, NodeFleet's ServiceAccount token and the
+/// cluster CA (the master writes all three; workers read only the join token).
 /// The functions that reach the cluster run in this VPC and reach AWS through endpoints.
 /// </summary>
 public sealed class ClusterConstruct : Construct, IClusterResources
@@ -78,24 +112,22 @@ public sealed class ClusterConstruct : Construct, IClusterResources
 
         AddEndpoints(this, Vpc, functions, new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true, AvailabilityZones = [Vpc.AvailabilityZones[0]] });
 
-        JoinToken = new Secret(this, "JoinToken", new SecretProps
-        {
-            Description = $"K3s join token of cluster {cluster}",
-            GenerateSecretString = new SecretStringGenerator { ExcludePunctuation = true, PasswordLength = 48 },
-        });
-        KubeToken = new Secret(this, "KubeToken", new SecretProps { Description = $"NodeFleet's ServiceAccount token for cluster {cluster} (written by the master)" });
-        KubeCa = new Secret(this, "KubeCa", new SecretProps { Description = $"The CA of cluster {cluster}'s API server (written by the master)" });
+        var stack = Stack.Of(this);
+        JoinToken = SecureParameter.Named(stack, ParameterName(cluster, "join-token"));
+        KubeToken = SecureParameter.Named(stack, ParameterName(cluster, "kube-token"));
+        KubeCa = SecureParameter.Named(stack, ParameterName(cluster, "kube-ca"));
 
         var masterRole = new Role(this, "MasterRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
-        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:GetSecretValue"], Resources = [JoinToken.SecretArn] }));
-        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:PutSecretValue"], Resources = [KubeToken.SecretArn, KubeCa.SecretArn] }));
+        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:PutParameter"], Resources = [JoinToken.Arn, KubeToken.Arn, KubeCa.Arn] }));
+        masterRole.AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Encrypt"));
         var workerRole = WorkerRole = new Role(this, "WorkerRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
-        workerRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["secretsmanager:GetSecretValue"], Resources = [JoinToken.SecretArn] }));
+        workerRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:GetParameter"], Resources = [JoinToken.Arn] }));
+        workerRole.AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Decrypt"));
 
         var image = MachineImage.LatestAmazonLinux2023();
         BlockDevice[] EncryptedRoot(int gib) =>
             [new BlockDevice { DeviceName = "/dev/xvda", Volume = BlockDeviceVolume.Ebs(gib, new EbsDeviceOptions { Encrypted = true, VolumeType = EbsDeviceVolumeType.GP3 }) }];
-        var region = Stack.Of(this).Region;
+        var region = stack.Region;
         var master = new Instance_(this, "Master", new InstanceProps
         {
             Vpc = vpc,
@@ -111,9 +143,9 @@ public sealed class ClusterConstruct : Construct, IClusterResources
             {
                 ["__REGION__"] = region,
                 ["__CLUSTER_NAME__"] = cluster,
-                ["__JOIN_SECRET_ARN__"] = JoinToken.SecretArn,
-                ["__KUBE_TOKEN_SECRET_ARN__"] = KubeToken.SecretArn,
-                ["__KUBE_CA_SECRET_ARN__"] = KubeCa.SecretArn,
+                ["__JOIN_TOKEN_PARAMETER__"] = JoinToken.Name,
+                ["__KUBE_TOKEN_PARAMETER__"] = KubeToken.Name,
+                ["__KUBE_CA_PARAMETER__"] = KubeCa.Name,
                 ["__K3S_VERSION__"] = settings.K3sVersion,
                 ["__PROMETHEUS_NODE_PORT__"] = PrometheusNodePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             })),
@@ -136,7 +168,7 @@ public sealed class ClusterConstruct : Construct, IClusterResources
                 ["__REGION__"] = region,
                 ["__CLUSTER_NAME__"] = cluster,
                 ["__MASTER_URL__"] = KubeApiUrl,
-                ["__JOIN_SECRET_ARN__"] = JoinToken.SecretArn,
+                ["__JOIN_TOKEN_PARAMETER__"] = JoinToken.Name,
                 ["__K3S_VERSION__"] = settings.K3sVersion,
             })),
         });
@@ -144,19 +176,22 @@ public sealed class ClusterConstruct : Construct, IClusterResources
         WorkerSubnets = Fn.Join(",", Vpc.PublicSubnets.Select(s => $"{s.AvailabilityZone}={s.SubnetId}").ToArray());
     }
 
+    /// <summary>The parameter a cluster's secret is kept in: <c>/nodefleet/CLUSTER/WHAT</c>.</summary>
+    public static string ParameterName(string cluster, string what) => $"/nodefleet/{cluster}/{what}";
+
     /// <summary>
     /// Functions in the VPC have no route to the internet: DynamoDB through a (free) gateway
-    /// endpoint, Secrets Manager through one interface endpoint in one zone (README: cost).
+    /// endpoint, SSM (Parameter Store) through one interface endpoint in one zone (README: cost).
     /// </summary>
     public static void AddEndpoints(Construct scope, IVpc vpc, ISecurityGroup functions, SubnetSelection endpointSubnet)
     {
         ArgumentNullException.ThrowIfNull(vpc);
         vpc.AddGatewayEndpoint("DynamoDb", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.DYNAMODB });
-        var endpointSecurityGroup = new SecurityGroup(scope, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = vpc, Description = "Secrets Manager endpoint", AllowAllOutbound = false });
+        var endpointSecurityGroup = new SecurityGroup(scope, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = vpc, Description = "SSM (Parameter Store) endpoint", AllowAllOutbound = false });
         endpointSecurityGroup.AddIngressRule(functions, Port.Tcp(443), "NodeFleet's cluster steps");
-        vpc.AddInterfaceEndpoint("SecretsManager", new InterfaceVpcEndpointOptions
+        vpc.AddInterfaceEndpoint("Ssm", new InterfaceVpcEndpointOptions
         {
-            Service = InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+            Service = InterfaceVpcEndpointAwsService.SSM,
             Subnets = endpointSubnet,
             SecurityGroups = [endpointSecurityGroup],
             PrivateDnsEnabled = true,
@@ -166,9 +201,9 @@ public sealed class ClusterConstruct : Construct, IClusterResources
     public IVpc Vpc { get; }
     public SecurityGroup Nodes { get; }
     public ISecurityGroup Functions { get; }
-    public Secret JoinToken { get; }
-    public ISecret KubeToken { get; }
-    public ISecret KubeCa { get; }
+    public SecureParameter JoinToken { get; }
+    public SecureParameter KubeToken { get; }
+    public SecureParameter KubeCa { get; }
     public Role WorkerRole { get; }
     public LaunchTemplate WorkerTemplate { get; }
     public string KubeApiUrl { get; }

@@ -93,7 +93,7 @@ public sealed record DeploymentSettings
 /// <summary>
 /// A cluster NodeFleet is pointed at rather than one it creates: its VPC, worker subnets, the
 /// nodes' security group, the worker launch template and role, the API and Prometheus addresses,
-/// and the secrets holding NodeFleet's ServiceAccount token and the cluster CA.
+/// and the SecureString parameters holding NodeFleet's ServiceAccount token and the cluster CA.
 /// </summary>
 public sealed record ExistingCluster
 {
@@ -105,13 +105,13 @@ public sealed record ExistingCluster
     public required string WorkerRoleArn { get; init; }
     public required Uri KubeApiUrl { get; init; }
     public required Uri PrometheusUrl { get; init; }
-    public required string KubeTokenSecretName { get; init; }
-    public required string KubeCaSecretName { get; init; }
+    public required string KubeTokenParameterName { get; init; }
+    public required string KubeCaParameterName { get; init; }
 
     private static readonly string[] Keys =
     [
         "existing.vpcId", "existing.subnets", "existing.nodesSecurityGroupId", "existing.launchTemplateId", "existing.launchTemplateVersion",
-        "existing.workerRoleArn", "existing.kubeApiUrl", "existing.prometheusUrl", "existing.kubeTokenSecretName", "existing.kubeCaSecretName",
+        "existing.workerRoleArn", "existing.kubeApiUrl", "existing.prometheusUrl", "existing.kubeTokenParameterName", "existing.kubeCaParameterName",
     ];
 
     /// <summary>Null when no <c>existing.*</c> key is set; otherwise every required one must be.</summary>
@@ -135,8 +135,8 @@ public sealed record ExistingCluster
             WorkerRoleArn = Required("existing.workerRoleArn"),
             KubeApiUrl = Url("existing.kubeApiUrl"),
             PrometheusUrl = Url("existing.prometheusUrl"),
-            KubeTokenSecretName = Required("existing.kubeTokenSecretName"),
-            KubeCaSecretName = Required("existing.kubeCaSecretName"),
+            KubeTokenParameterName = Required("existing.kubeTokenParameterName"),
+            KubeCaParameterName = Required("existing.kubeCaParameterName"),
         };
     }
 }

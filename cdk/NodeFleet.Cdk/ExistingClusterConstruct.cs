@@ -1,5 +1,5 @@
+using Amazon.CDK;
 using Amazon.CDK.AWS.EC2;
-using Amazon.CDK.AWS.SecretsManager;
 using Constructs;
 
 namespace NodeFleet.Cdk;
@@ -8,7 +8,7 @@ namespace NodeFleet.Cdk;
 /// An existing cluster given in context: its VPC and subnets are imported and the nodes' security
 /// group gains ingress from NodeFleet's cluster steps on the API and Prometheus ports. No
 /// endpoints are added: the VPC has its own routing (a NAT, or endpoints whose private DNS a
-/// second one would collide with), and its subnets must reach DynamoDB and Secrets Manager.
+/// second one would collide with), and its subnets must reach DynamoDB and SSM (Parameter Store).
 /// </summary>
 public sealed class ExistingClusterConstruct : Construct, IClusterResources
 {
@@ -28,8 +28,8 @@ public sealed class ExistingClusterConstruct : Construct, IClusterResources
         nodes.AddIngressRule(functions, Port.Tcp(existing.KubeApiUrl.Port), "NodeFleet to the Kubernetes API");
         nodes.AddIngressRule(functions, Port.Tcp(existing.PrometheusUrl.Port), "NodeFleet to Prometheus");
 
-        KubeToken = Secret.FromSecretNameV2(this, "KubeToken", existing.KubeTokenSecretName);
-        KubeCa = Secret.FromSecretNameV2(this, "KubeCa", existing.KubeCaSecretName);
+        KubeToken = SecureParameter.Named(Stack.Of(this), existing.KubeTokenParameterName);
+        KubeCa = SecureParameter.Named(Stack.Of(this), existing.KubeCaParameterName);
         KubeApiUrl = existing.KubeApiUrl.ToString().TrimEnd('/');
         PrometheusUrl = existing.PrometheusUrl.ToString().TrimEnd('/');
         LaunchTemplateId = existing.LaunchTemplateId;
@@ -40,8 +40,8 @@ public sealed class ExistingClusterConstruct : Construct, IClusterResources
 
     public IVpc Vpc { get; }
     public ISecurityGroup Functions { get; }
-    public ISecret KubeToken { get; }
-    public ISecret KubeCa { get; }
+    public SecureParameter KubeToken { get; }
+    public SecureParameter KubeCa { get; }
     public string KubeApiUrl { get; }
     public string PrometheusUrl { get; }
     public string LaunchTemplateId { get; }

@@ -1,7 +1,7 @@
-using Amazon.DynamoDBv2;
 using NodeFleet.Aws.DynamoDb;
 using NodeFleet.Aws.Ec2;
 using NodeFleet.Aws.Notifications;
+using NodeFleet.Aws.Parameters;
 
 namespace NodeFleet.Aws;
 
@@ -10,20 +10,25 @@ public static class AwsAdapters
 {
     public static DynamoDbFleetStateStore StateStore(AwsEndpoint endpoint, FleetSettings settings)
     {
-        var config = new AmazonDynamoDBConfig { RegionEndpoint = endpoint.Region, Timeout = endpoint.Timeout, MaxErrorRetry = 2 };
-        if (endpoint.EndpointOverride is { } url)
-        {
-            config.ServiceURL = url.ToString();
-            config.AuthenticationRegion = endpoint.Region.SystemName;
-        }
-
-        return new DynamoDbFleetStateStore(new AmazonDynamoDBClient(endpoint.Credentials, config), settings.StateTable, settings.ClusterName, settings.HistorySize);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(settings);
+        return new DynamoDbFleetStateStore(endpoint.DynamoDbClient(), settings.StateTable, settings.ClusterName, settings.HistorySize);
     }
 
     public static Ec2ComputeFleet ComputeFleet(AwsEndpoint endpoint, FleetSettings settings) =>
         new(Ec2Api.Create(endpoint), settings);
 
-    public static SnsNotifier Notifier(AwsEndpoint endpoint, FleetSettings settings) =>
-        new(SnsApi.Create(endpoint), settings.TopicArn, SecretsApi.Create(endpoint), settings.SlackWebhookSecret,
+    public static SsmParameterStore Parameters(AwsEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return new SsmParameterStore(endpoint.SsmClient());
+    }
+
+    public static SnsNotifier Notifier(AwsEndpoint endpoint, FleetSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(settings);
+        return new(SnsApi.Create(endpoint), settings.TopicArn, SecretsApi.Create(endpoint), settings.SlackWebhookSecret,
             new SlackWebhook(new HttpClient { Timeout = endpoint.Timeout }));
+    }
 }

@@ -1,16 +1,27 @@
 using Amazon;
+using Amazon.DynamoDBv2;
+using Amazon.EC2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
+using Amazon.SimpleSystemsManagement;
 
 namespace NodeFleet.Aws;
 
 /// <summary>
-/// Where and as whom the typed clients call AWS. <c>AWS_ENDPOINT_URL</c> (the SDKs' and CLI's
-/// standard variable) sends every service to one endpoint, which is how the tests and the demo
-/// reach moto_server; unset, each service's regional endpoint is used.
+/// Where and as whom NodeFleet calls AWS, through the official SDKs (EC2, DynamoDB, SSM) and the
+/// hand-written signed clients (SNS, Secrets Manager). <c>AWS_ENDPOINT_URL</c> (the SDKs' and
+/// CLI's standard variable) sends every service to one endpoint, which is how the tests and the
+/// demo reach moto_server; unset, each service's regional endpoint is used. <see cref="Timeout"/>
+/// bounds each attempt.
 /// </summary>
 public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, AWSCredentials Credentials, TimeSpan Timeout)
 {
+    /// <summary>
+    /// How long one attempt may take: the SDKs make up to <see cref="AwsCalls.SdkRetries"/> + 1
+    /// (timeouts included), and all of them must fit a function's 30 s timeout.
+    /// </summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(8);
+
     public static AwsEndpoint FromEnvironment(Func<string, string?> getVariable)
     {
         var region = getVariable("AWS_REGION") ?? getVariable("AWS_DEFAULT_REGION")
@@ -23,7 +34,35 @@ public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, A
         }
 
         return new AwsEndpoint(RegionEndpoint.GetBySystemName(region), endpointUri,
-            DefaultAWSCredentialsIdentityResolver.GetCredentials(null), TimeSpan.FromSeconds(10));
+            DefaultAWSCredentialsIdentityResolver.GetCredentials(null), AttemptTimeout);
+    }
+
+    public IAmazonEC2 Ec2Client() => new AmazonEC2Client(Credentials, Configure(new AmazonEC2Config()));
+
+    public IAmazonDynamoDB DynamoDbClient() => new AmazonDynamoDBClient(Credentials, Configure(new AmazonDynamoDBConfig()));
+
+    public IAmazonSimpleSystemsManagement SsmClient() => new AmazonSimpleSystemsManagementClient(Credentials, Configure(new AmazonSimpleSystemsManagementConfig()));
+
+    /// <summary>
+    /// The same settings for every SDK client: the region (or the override endpoint, signed for the
+    /// region), the per-attempt timeout, and few retries of the SDK's own (standard mode: throttles,
+    /// 5xx and dropped connections, jittered exponential backoff), so that the state machine's
+    /// Retry stays the main one.
+    /// </summary>
+    private T Configure<T>(T config)
+        where T : ClientConfig
+    {
+        config.RegionEndpoint = Region;
+        config.Timeout = Timeout;
+        config.RetryMode = RequestRetryMode.Standard;
+        config.MaxErrorRetry = AwsCalls.SdkRetries;
+        if (EndpointOverride is { } url)
+        {
+            config.ServiceURL = url.ToString();
+            config.AuthenticationRegion = Region.SystemName;
+        }
+
+        return config;
     }
 
     public Uri UriFor(string service) =>

@@ -5,7 +5,10 @@ using System.Text.Json.Nodes;
 
 namespace NodeFleet.Aws;
 
-/// <summary>The AWS JSON 1.1 protocol (Secrets Manager): POST with X-Amz-Target, JSON both ways.</summary>
+/// <summary>
+/// The AWS JSON 1.1 protocol, for Secrets Manager GetSecretValue (no SDK package here): POST with
+/// X-Amz-Target, JSON both ways; transport failures are named as in <see cref="AwsCalls"/>.
+/// </summary>
 public sealed class AwsJsonClient(HttpClient http, Uri endpoint, string service, string targetPrefix)
 {
     public async Task<JsonObject> CallAsync(string operation, JsonObject body, CancellationToken cancellationToken)
@@ -16,17 +19,11 @@ public sealed class AwsJsonClient(HttpClient http, Uri endpoint, string service,
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-amz-json-1.1");
         request.Headers.TryAddWithoutValidation("X-Amz-Target", $"{targetPrefix}.{operation}");
-        HttpResponseMessage response;
-        string text;
-        try
+        var (response, text) = await AwsCalls.RunAsync(service, operation, async () =>
         {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new AwsUnavailableException(service, "NetworkError", $"{operation} could not reach {endpoint}: {e.Message}", 0, null, e);
-        }
+            var answer = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (answer, await answer.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
 
         using (response)
         {

@@ -5,9 +5,10 @@ using System.Xml.Linq;
 namespace NodeFleet.Aws;
 
 /// <summary>
-/// The AWS Query protocol (EC2, SNS): form-encoded POST, XML response. Errors become the
-/// named exceptions of <see cref="AwsErrorClassifier"/>; transport failures become
-/// <see cref="AwsUnavailableException"/>; a body that is not XML becomes <see cref="AwsMalformedResponseException"/>.
+/// The AWS Query protocol, for SNS Publish (SNS has no SDK package here): form-encoded POST, XML
+/// response. Errors become the named exceptions of <see cref="AwsErrorClassifier"/>; transport
+/// failures become <see cref="AwsUnavailableException"/> (<see cref="AwsCalls"/>); a body that is
+/// not XML becomes <see cref="AwsMalformedResponseException"/>.
 /// </summary>
 public sealed class AwsQueryClient(HttpClient http, Uri endpoint, string service, string apiVersion)
 {
@@ -18,17 +19,11 @@ public sealed class AwsQueryClient(HttpClient http, Uri endpoint, string service
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new FormUrlEncodedContent(form) };
         request.Content.Headers.ContentType!.CharSet = "utf-8";
 
-        HttpResponseMessage response;
-        string body;
-        try
+        var (response, body) = await AwsCalls.RunAsync(service, action, async () =>
         {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new AwsUnavailableException(service, "NetworkError", $"{action} could not reach {endpoint}: {e.Message}", 0, null, e);
-        }
+            var answer = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (answer, await answer.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
 
         using (response)
         {
@@ -76,11 +71,8 @@ public sealed class AwsQueryClient(HttpClient http, Uri endpoint, string service
     }
 
     /// <summary>The text of the first direct child named <paramref name="name"/> (any namespace), or null.</summary>
-    public static string? Child(XElement? parent, string name) =>
+    private static string? Child(XElement? parent, string name) =>
         parent?.Elements().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
-
-    public static IEnumerable<XElement> Items(XElement? parent, string setName) =>
-        parent?.Elements().FirstOrDefault(e => e.Name.LocalName == setName)?.Elements().Where(e => e.Name.LocalName == "item") ?? [];
 
     /// <summary>The text of a required child; its absence is a malformed response, never a null.</summary>
     public string Required(XElement parent, string name, string context) =>

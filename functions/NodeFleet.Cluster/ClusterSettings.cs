@@ -1,24 +1,24 @@
 using NodeFleet.Aws;
-using NodeFleet.Aws.Notifications;
 using NodeFleet.Cluster.Kubernetes;
 using NodeFleet.Cluster.Prometheus;
+using NodeFleet.Core.Ports;
 using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Cluster;
 
 /// <summary>
 /// How the cluster steps reach Prometheus and the Kubernetes API. The ServiceAccount token and
-/// the cluster CA are read at run time, by name, from Secrets Manager (or from files for local
-/// runs), so no secret sits in an environment variable or a state machine payload.
+/// the cluster CA are read at run time, by name, from SSM Parameter Store SecureStrings (or from
+/// files for local runs), so no secret sits in an environment variable or a state machine payload.
 /// </summary>
 public sealed record ClusterSettings
 {
     public Uri? PrometheusUrl { get; init; }
     public TimeSpan PrometheusTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public required Uri KubeApiUrl { get; init; }
-    public string? TokenSecret { get; init; }
+    public string? TokenParameter { get; init; }
     public string? TokenFile { get; init; }
-    public string? CaSecret { get; init; }
+    public string? CaParameter { get; init; }
     public string? CaFile { get; init; }
     public TimeSpan KubeTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -31,15 +31,15 @@ public sealed record ClusterSettings
             PrometheusUrl = env.Parse<Uri?>("NODEFLEET_PROMETHEUS_URL", null, HttpUrl, needsPrometheus),
             PrometheusTimeout = env.Parse("NODEFLEET_PROMETHEUS_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
             KubeApiUrl = env.Parse("NODEFLEET_KUBE_API_URL", new Uri("https://unset.invalid/"), HttpUrl, required: true),
-            TokenSecret = env.Text("NODEFLEET_KUBE_TOKEN_SECRET"),
+            TokenParameter = env.Text("NODEFLEET_KUBE_TOKEN_PARAMETER"),
             TokenFile = env.Text("NODEFLEET_KUBE_TOKEN_FILE"),
-            CaSecret = env.Text("NODEFLEET_KUBE_CA_SECRET"),
+            CaParameter = env.Text("NODEFLEET_KUBE_CA_PARAMETER"),
             CaFile = env.Text("NODEFLEET_KUBE_CA_FILE"),
             KubeTimeout = env.Parse("NODEFLEET_KUBE_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
             DrainTimeout = env.Parse("NODEFLEET_DRAIN_TIMEOUT", TimeSpan.FromMinutes(10), SettingValue.Duration),
         };
-        env.Require(settings.TokenSecret is not null || settings.TokenFile is not null, "NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE: one is required");
-        env.Require(settings.CaSecret is not null || settings.CaFile is not null, "NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE: one is required");
+        env.Require(settings.TokenParameter is not null || settings.TokenFile is not null, "NODEFLEET_KUBE_TOKEN_PARAMETER or NODEFLEET_KUBE_TOKEN_FILE: one is required");
+        env.Require(settings.CaParameter is not null || settings.CaFile is not null, "NODEFLEET_KUBE_CA_PARAMETER or NODEFLEET_KUBE_CA_FILE: one is required");
         return env.Valid(settings);
     }
 
@@ -52,21 +52,21 @@ public sealed record ClusterSettings
 /// <summary>The real cluster adapters, built from <see cref="ClusterSettings"/>.</summary>
 public static class ClusterAdapters
 {
-    /// <param name="secrets">Needed only when the token or CA come from Secrets Manager.</param>
-    public static async Task<KubernetesApi> KubernetesAsync(ClusterSettings settings, ISecretsApi? secrets, CancellationToken cancellationToken)
+    /// <param name="parameters">Needed only when the token or CA come from Parameter Store.</param>
+    public static async Task<KubernetesApi> KubernetesAsync(ClusterSettings settings, ISecureParameters? parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if ((settings.TokenFile is null || settings.CaFile is null) && secrets is null)
+        if ((settings.TokenFile is null || settings.CaFile is null) && parameters is null)
         {
-            throw new InvalidOperationException("The Kubernetes token or CA comes from Secrets Manager, but no Secrets Manager client was given");
+            throw new InvalidOperationException("The Kubernetes token or CA comes from Parameter Store, but no Parameter Store client was given");
         }
 
         var token = settings.TokenFile is { } tokenFile
             ? await File.ReadAllTextAsync(tokenFile, cancellationToken).ConfigureAwait(false)
-            : await secrets!.GetSecretStringAsync(settings.TokenSecret!, cancellationToken).ConfigureAwait(false);
+            : await parameters!.GetAsync(settings.TokenParameter!, cancellationToken).ConfigureAwait(false);
         var ca = settings.CaFile is { } caFile
             ? await File.ReadAllTextAsync(caFile, cancellationToken).ConfigureAwait(false)
-            : await secrets!.GetSecretStringAsync(settings.CaSecret!, cancellationToken).ConfigureAwait(false);
+            : await parameters!.GetAsync(settings.CaParameter!, cancellationToken).ConfigureAwait(false);
         return new KubernetesApi(KubernetesConnection.CreateClient(settings.KubeApiUrl, token.Trim(), ca, settings.KubeTimeout), settings.KubeTimeout);
     }
 
@@ -74,10 +74,10 @@ public static class ClusterAdapters
     public static KubernetesApi KubernetesFromEnvironment(ClusterSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var secrets = settings.TokenFile is not null && settings.CaFile is not null
+        var parameters = settings.TokenFile is not null && settings.CaFile is not null
             ? null
-            : SecretsApi.Create(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
-        return KubernetesAsync(settings, secrets, CancellationToken.None).GetAwaiter().GetResult();
+            : AwsAdapters.Parameters(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
+        return KubernetesAsync(settings, parameters, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public static PrometheusMetricsSource Metrics(ClusterSettings settings, ScalingSettings scaling)

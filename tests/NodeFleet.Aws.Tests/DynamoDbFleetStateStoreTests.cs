@@ -31,8 +31,7 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         // racing writes can both pass; DynamoDB makes each conditional write atomic. The proxy
         // serializes requests to give moto that guarantee; the race itself stays in this test.
         using var serial = new FaultProxy(moto.Url, _ => null);
-        using var dynamo = new Amazon.DynamoDBv2.AmazonDynamoDBClient(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
-            new Amazon.DynamoDBv2.AmazonDynamoDBConfig { ServiceURL = serial.Url.ToString(), AuthenticationRegion = "us-east-1" });
+        using var dynamo = MotoServer.EndpointAt(serial.Url).DynamoDbClient();
         for (var round = 0; round < 20; round++)
         {
             await StoreAsync();

@@ -11,7 +11,7 @@ public class Ec2ComputeFleetTests(MotoServer moto)
     private static string NewCluster() => "c" + Guid.NewGuid().ToString("N")[..10];
 
     private Ec2ComputeFleet Fleet(string cluster, double spotShare = 0.7, int pageSize = 500) =>
-        new(new Ec2Api(new AwsQueryClient(moto.Endpoint.HttpClientFor("ec2"), moto.Url, "ec2", Ec2Api.ApiVersion), pageSize), moto.Fleet(cluster, spotShare));
+        new(new Ec2Api(moto.Endpoint.Ec2Client(), pageSize), moto.Fleet(cluster, spotShare));
 
     /// <summary>What the AWS CLI, an independent client, sees for a tag filter.</summary>
     private List<JsonElement> CliInstances(string tag, string value) =>
@@ -147,5 +147,16 @@ public class Ec2ComputeFleetTests(MotoServer moto)
     public async Task TerminateAsync_UnknownInstance_IsAlreadyGone()
     {
         await Fleet(NewCluster()).TerminateAsync(["i-0123456789abcdef0"], default);
+    }
+
+    [Fact]
+    public async Task CurrentSpotPrices_FromMoto_OnePricePerInstanceTypeAndWorkerZone()
+    {
+        var prices = await Fleet(NewCluster()).CurrentAsync(default);
+
+        Assert.Equal(
+            [("t3.large", "us-east-1a"), ("t3.large", "us-east-1b"), ("t3a.large", "us-east-1a"), ("t3a.large", "us-east-1b")],
+            prices.Select(p => (p.InstanceType, p.Zone)));
+        Assert.All(prices, p => Assert.True(p.PricePerHour > 0));
     }
 }

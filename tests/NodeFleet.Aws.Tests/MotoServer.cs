@@ -20,7 +20,7 @@ public sealed class MotoServer : IAsyncLifetime
     public AwsEndpoint Endpoint => EndpointAt(Url);
 
     public static AwsEndpoint EndpointAt(Uri url) =>
-        new(RegionEndpoint.USEast1, url, new BasicAWSCredentials("test", "test"), TimeSpan.FromSeconds(10));
+        new(RegionEndpoint.USEast1, url, new BasicAWSCredentials("test", "test"), AwsEndpoint.AttemptTimeout);
 
     /// <summary>Worker subnets the fixture created, by zone.</summary>
     public IReadOnlyList<(string Zone, string SubnetId)> Subnets { get; private set; } = [];
@@ -69,8 +69,7 @@ public sealed class MotoServer : IAsyncLifetime
         SpotShare = spotShare,
     };
 
-    public IAmazonDynamoDB DynamoDb() => new AmazonDynamoDBClient(new BasicAWSCredentials("test", "test"),
-        new AmazonDynamoDBConfig { ServiceURL = Url.ToString(), AuthenticationRegion = "us-east-1" });
+    public IAmazonDynamoDB DynamoDb() => Endpoint.DynamoDbClient();
 
     public async Task<string> CreateTableAsync(string name)
     {

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using NodeFleet.Aws.Ec2;
+using NodeFleet.Aws.Notifications;
 
 namespace NodeFleet.Aws.Tests;
 
 /// <summary>
 /// moto does not check signatures, so a wrong one would first show in real AWS. This captures the
-/// request our handler signs and has botocore (the AWS CLI's signer) sign the same request.
+/// request our handler signs (SNS Publish, a hand-written client) and has botocore (the AWS CLI's
+/// signer) sign the same request.
 /// </summary>
 public class SigV4HandlerTests
 {
@@ -18,7 +19,7 @@ public class SigV4HandlerTests
         req = botocore.awsrequest.AWSRequest(method="POST", url=r["url"], data=r["body"].encode(),
             headers={"Content-Type": r["contentType"], "X-Amz-Date": r["date"], "X-Amz-Content-SHA256": r["sha"]})
         req.context["timestamp"] = r["date"]
-        auth = botocore.auth.SigV4Auth(botocore.credentials.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "ec2", "us-east-1")
+        auth = botocore.auth.SigV4Auth(botocore.credentials.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "sns", "us-east-1")
         canonical = auth.canonical_request(req)
         print(auth.signature(auth.string_to_sign(req, canonical), req))
         """;
@@ -36,15 +37,15 @@ public class SigV4HandlerTests
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
             var headers = context.Request.Headers;
-            var response = Encoding.UTF8.GetBytes("<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>");
+            var response = Encoding.UTF8.GetBytes("<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>");
             await context.Response.OutputStream.WriteAsync(response);
             context.Response.Close();
             return (Body: body, Authorization: headers["Authorization"]!, Date: headers["X-Amz-Date"]!, Sha: headers["X-Amz-Content-SHA256"]!, ContentType: headers["Content-Type"]!);
         });
         var endpoint = MotoServer.EndpointAt(url) with { Credentials = new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") };
-        var api = new Ec2Api(new AwsQueryClient(endpoint.HttpClientFor("ec2"), url, "ec2", Ec2Api.ApiVersion));
+        var api = SnsApi.Create(endpoint);
 
-        await api.DescribeInstancesAsync([new Ec2Filter("tag:nodefleet.io/cluster", "prod west")], [], default);
+        await api.PublishAsync("arn:aws:sns:us-east-1:123456789012:prod", "[NodeFleet prod west] Added 1", "Why: 1 pod & more", false, default);
         var request = await captured.WaitAsync(TimeSpan.FromSeconds(10));
 
         var ours = request.Authorization[(request.Authorization.IndexOf("Signature=", StringComparison.Ordinal) + 10)..];

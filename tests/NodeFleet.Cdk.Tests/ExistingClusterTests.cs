@@ -15,8 +15,8 @@ public class ExistingClusterTests
         ["nodefleet:existing.workerRoleArn"] = "arn:aws:iam::123456789012:role/k3s-worker",
         ["nodefleet:existing.kubeApiUrl"] = "https://10.0.0.10:6443",
         ["nodefleet:existing.prometheusUrl"] = "http://10.0.0.10:9090",
-        ["nodefleet:existing.kubeTokenSecretName"] = "k3s/nodefleet-token",
-        ["nodefleet:existing.kubeCaSecretName"] = "k3s/ca",
+        ["nodefleet:existing.kubeTokenParameterName"] = "/k3s/nodefleet-token",
+        ["nodefleet:existing.kubeCaParameterName"] = "k3s-ca",
     };
 
     [Fact]
@@ -51,12 +51,16 @@ public class ExistingClusterTests
                 ["Variables"] = Match.ObjectLike(new Dictionary<string, object>
                 {
                     ["NODEFLEET_KUBE_API_URL"] = "https://10.0.0.10:6443",
-                    ["NODEFLEET_KUBE_TOKEN_SECRET"] = "k3s/nodefleet-token",
+                    ["NODEFLEET_KUBE_TOKEN_PARAMETER"] = "/k3s/nodefleet-token",
+                    ["NODEFLEET_KUBE_CA_PARAMETER"] = "k3s-ca",
                 }),
             }),
         }));
         var text = json.RootElement.GetRawText();
-        Assert.Contains("secret:k3s/nodefleet-token-??????", text, StringComparison.Ordinal);
+        // Names with and without the leading slash both become the parameter's ARN.
+        Assert.Contains(":ssm:us-east-1:123456789012:parameter/k3s/nodefleet-token", text, StringComparison.Ordinal);
+        Assert.Contains(":ssm:us-east-1:123456789012:parameter/k3s-ca", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("secretsmanager", text, StringComparison.Ordinal);
         Assert.Contains("arn:aws:iam::123456789012:role/k3s-worker", text, StringComparison.Ordinal);
     }
 
@@ -69,7 +73,7 @@ public class ExistingClusterTests
 
         Assert.Contains("nodefleet:existing.subnets: required", error.Errors);
         Assert.Contains("nodefleet:existing.launchTemplateId: required", error.Errors);
-        Assert.Contains("nodefleet:existing.kubeCaSecretName: required", error.Errors);
+        Assert.Contains("nodefleet:existing.kubeCaParameterName: required", error.Errors);
         Assert.Contains(error.Errors, e => e.StartsWith("nodefleet:existing.kubeApiUrl: 'ftp://x' is not an http(s) URL", StringComparison.Ordinal));
     }
 }

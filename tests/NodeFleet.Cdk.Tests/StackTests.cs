@@ -13,12 +13,12 @@ public class StackTests(SynthesizedTemplate synthesized)
 {
     private static readonly Dictionary<string, string[]> AllowedActions = new()
     {
-        ["CollectMetrics"] = ["dynamodb:GetItem", "secretsmanager:GetSecretValue"],
+        ["CollectMetrics"] = ["dynamodb:GetItem", "ssm:GetParameter", "kms:Decrypt"],
         ["Decide"] = [],
         ["AcquireLock"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         ["LaunchNodes"] = ["dynamodb:GetItem", "dynamodb:UpdateItem", "ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "iam:PassRole"],
-        ["CheckNodesReady"] = ["secretsmanager:GetSecretValue"],
-        ["DrainNode"] = ["secretsmanager:GetSecretValue"],
+        ["CheckNodesReady"] = ["ssm:GetParameter", "kms:Decrypt"],
+        ["DrainNode"] = ["ssm:GetParameter", "kms:Decrypt"],
         ["TerminateNode"] = ["ec2:DescribeInstances", "ec2:TerminateInstances"],
         ["UpdateState"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         ["Notify"] = ["sns:Publish"],
@@ -71,6 +71,26 @@ public class StackTests(SynthesizedTemplate synthesized)
 
     private static IEnumerable<string> Actions(JsonElement statement) =>
         statement.GetProperty("Action") is var a && a.ValueKind == JsonValueKind.Array ? a.EnumerateArray().Select(x => x.GetString()!) : [a.GetString()!];
+
+    private static string ParameterArn(string name) => $":ssm:us-east-1:123456789012:parameter{name}";
+
+    /// <summary>The ARNs a statement grants on, as text (they are Fn::Join of the partition and the rest).</summary>
+    private static List<string> ResourceTexts(JsonElement statement) =>
+        statement.GetProperty("Resource") is var r && r.ValueKind == JsonValueKind.Array ? r.EnumerateArray().Select(x => x.GetRawText()).ToList() : [r.GetRawText()];
+
+    private List<(string Role, JsonElement Statement)> StatementsOf(Amazon.CDK.AWS.IAM.IRole role)
+    {
+        var roleId = synthesized.Stack.GetLogicalId((Amazon.CDK.CfnElement)role.Node.DefaultChild!);
+        return Statements().Where(s => s.Role == roleId).ToList();
+    }
+
+    /// <summary>Each grant of a SecureString's KMS half is conditioned on SSM making the call.</summary>
+    private static void AssertKmsOnlyViaSsm(IEnumerable<(string Role, JsonElement Statement)> statements, string action)
+    {
+        var kms = Assert.Single(statements, s => Actions(s.Statement).Contains(action)).Statement;
+        Assert.Equal([action], Actions(kms));
+        Assert.Equal("ssm.us-east-1.amazonaws.com", kms.GetProperty("Condition").GetProperty("StringEquals").GetProperty("kms:ViaService").GetString());
+    }
 
     [Fact]
     public void Iam_NoWildcardActions()
@@ -189,6 +209,12 @@ public class StackTests(SynthesizedTemplate synthesized)
         }
 
         synthesized.Template.ResourceCountIs("AWS::EC2::NatGateway", 0);
+        var endpoints = synthesized.Resources("AWS::EC2::VPCEndpoint").Select(e => e.Resource.GetProperty("Properties")).ToList();
+        var gateway = Assert.Single(endpoints, e => e.GetProperty("VpcEndpointType").GetString() == "Gateway");
+        Assert.Contains("dynamodb", gateway.GetProperty("ServiceName").GetRawText(), StringComparison.Ordinal);
+        var ssm = Assert.Single(endpoints, e => e.GetProperty("VpcEndpointType").GetString() == "Interface"); // one interface endpoint: Parameter Store
+        Assert.Equal("com.amazonaws.us-east-1.ssm", ssm.GetProperty("ServiceName").GetString());
+        Assert.Single(ssm.GetProperty("SubnetIds").EnumerateArray());
         var inVpc = synthesized.Resources("AWS::Lambda::Function")
             .Where(f => f.Resource.GetProperty("Properties").TryGetProperty("VpcConfig", out _))
             .Select(f => f.Resource.GetProperty("Properties").GetProperty("Handler").GetString()!.Split("::")[0]).Order();
@@ -196,22 +222,69 @@ public class StackTests(SynthesizedTemplate synthesized)
     }
 
     [Fact]
-    public void Secrets_NeverInAnEnvironmentOrOutput_OnlyTheirArns()
+    public void Secrets_OnlyParameterNamesInTheEnvironment_ReadableByExactlyTheClusterSteps()
     {
+        var secretVariables = new List<(string Handler, string Name, string Value)>();
         foreach (var (_, function) in synthesized.Resources("AWS::Lambda::Function"))
         {
-            var variables = function.GetProperty("Properties").GetProperty("Environment").GetProperty("Variables");
+            var properties = function.GetProperty("Properties");
+            var variables = properties.GetProperty("Environment").GetProperty("Variables");
             foreach (var variable in variables.EnumerateObject().Where(v => v.Name.Contains("TOKEN", StringComparison.Ordinal) || v.Name.Contains("_CA_", StringComparison.Ordinal) || v.Name.Contains("WEBHOOK", StringComparison.Ordinal)))
             {
-                Assert.True(variable.Value.ValueKind == JsonValueKind.Object, $"{variable.Name} holds a literal value, not a reference to a secret");
-                Assert.Contains("Ref", variable.Value.GetRawText(), StringComparison.Ordinal);
+                // A name to read at run time (a parameter, or the Slack webhook's secret), never the value.
+                Assert.True(variable.Name.EndsWith("_PARAMETER", StringComparison.Ordinal) || variable.Name.EndsWith("_SECRET", StringComparison.Ordinal), variable.Name);
+                secretVariables.Add((properties.GetProperty("Handler").GetString()!.Split("::")[0], variable.Name, variable.Value.GetString()!));
             }
         }
 
-        var outputs = synthesized.Json.GetProperty("Outputs").GetRawText();
-        Assert.DoesNotContain("Secret", outputs, StringComparison.Ordinal);
-        Assert.All(synthesized.Resources("AWS::SecretsManager::Secret"), secret =>
-            Assert.False(secret.Resource.GetProperty("Properties").TryGetProperty("SecretString", out _), $"{secret.Id} holds a literal secret"));
+        Assert.Equal(6, secretVariables.Count);
+        Assert.All(secretVariables, v => Assert.Equal(v.Name == "NODEFLEET_KUBE_TOKEN_PARAMETER" ? "/nodefleet/k3s/kube-token" : "/nodefleet/k3s/kube-ca", v.Value));
+        foreach (var step in new[] { "CollectMetrics", "CheckNodesReady", "DrainNode" })
+        {
+            var statements = StatementsOf(synthesized.Stack.Functions.Roles[step]);
+            var read = Assert.Single(statements, s => Actions(s.Statement).Contains("ssm:GetParameter")).Statement;
+            var arns = ResourceTexts(read);
+            Assert.Equal(2, arns.Count);
+            Assert.Contains(arns, a => a.Contains(ParameterArn("/nodefleet/k3s/kube-token"), StringComparison.Ordinal));
+            Assert.Contains(arns, a => a.Contains(ParameterArn("/nodefleet/k3s/kube-ca"), StringComparison.Ordinal));
+            AssertKmsOnlyViaSsm(statements, "kms:Decrypt");
+        }
+
+        // CloudFormation holds no secret: SecureStrings are written by the master, never by the template.
+        synthesized.Template.ResourceCountIs("AWS::SSM::Parameter", 0);
+        synthesized.Template.ResourceCountIs("AWS::SecretsManager::Secret", 0);
+        Assert.DoesNotContain("token", synthesized.Json.GetProperty("Outputs").GetRawText(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Nodes_MasterWritesTheThreeParameters_WorkersReadOnlyTheJoinToken()
+    {
+        var cluster = (ClusterConstruct)synthesized.Stack.Cluster;
+        var masterRole = (Amazon.CDK.AWS.IAM.IRole)cluster.Node.FindChild("MasterRole");
+
+        var master = StatementsOf(masterRole);
+        var write = Assert.Single(master, s => Actions(s.Statement).Contains("ssm:PutParameter")).Statement;
+        Assert.Equal(["ssm:PutParameter"], Actions(write));
+        Assert.Equal(3, ResourceTexts(write).Count);
+        Assert.All(new[] { "join-token", "kube-token", "kube-ca" }, leaf =>
+            Assert.Contains(ResourceTexts(write), a => a.Contains(ParameterArn($"/nodefleet/k3s/{leaf}"), StringComparison.Ordinal)));
+        Assert.DoesNotContain(master, s => Actions(s.Statement).Any(a => a.StartsWith("ssm:Get", StringComparison.Ordinal)));
+        AssertKmsOnlyViaSsm(master, "kms:Encrypt");
+
+        var worker = StatementsOf(cluster.WorkerRole);
+        var read = Assert.Single(worker, s => Actions(s.Statement).Contains("ssm:GetParameter")).Statement;
+        Assert.Equal(["ssm:GetParameter"], Actions(read));
+        var joinToken = Assert.Single(ResourceTexts(read));
+        Assert.Contains(ParameterArn("/nodefleet/k3s/join-token"), joinToken, StringComparison.Ordinal);
+        Assert.DoesNotContain(worker, s => Actions(s.Statement).Contains("ssm:PutParameter"));
+        AssertKmsOnlyViaSsm(worker, "kms:Decrypt");
+
+        // The user data names the same parameters.
+        var masterData = Assert.Single(synthesized.Resources("AWS::EC2::Instance")).Resource.GetProperty("Properties").GetProperty("UserData").GetRawText();
+        Assert.All(new[] { "join-token", "kube-token", "kube-ca" }, leaf => Assert.Contains($"/nodefleet/k3s/{leaf}", masterData, StringComparison.Ordinal));
+        var workerData = Assert.Single(synthesized.Resources("AWS::EC2::LaunchTemplate"), t => t.Id.StartsWith("ClusterWorkerTemplate", StringComparison.Ordinal)).Resource.GetRawText();
+        Assert.Contains("/nodefleet/k3s/join-token", workerData, StringComparison.Ordinal);
+        Assert.DoesNotContain("/nodefleet/k3s/kube-token", workerData, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -324,8 +324,8 @@ public class ClusterSettingsTests
 
         Assert.Contains("NODEFLEET_PROMETHEUS_URL: required", error.Errors);
         Assert.Contains("NODEFLEET_KUBE_API_URL: required", error.Errors);
-        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_TOKEN_SECRET or NODEFLEET_KUBE_TOKEN_FILE", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_CA_SECRET or NODEFLEET_KUBE_CA_FILE", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_TOKEN_PARAMETER or NODEFLEET_KUBE_TOKEN_FILE", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("NODEFLEET_KUBE_CA_PARAMETER or NODEFLEET_KUBE_CA_FILE", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -335,7 +335,7 @@ public class ClusterSettingsTests
         {
             ["NODEFLEET_KUBE_API_URL"] = "ftp://master:6443",
             ["NODEFLEET_KUBE_TOKEN_FILE"] = "/tmp/token",
-            ["NODEFLEET_KUBE_CA_SECRET"] = "nodefleet/ca",
+            ["NODEFLEET_KUBE_CA_PARAMETER"] = "/nodefleet/prod/kube-ca",
             ["NODEFLEET_DRAIN_TIMEOUT"] = "ten minutes",
         };
 

@@ -61,9 +61,10 @@ public class FaultTests(FaultCloud cloud)
         Assert.All(launch.GetProperty("instances").EnumerateArray(), i => Assert.Equal("OnDemand", i.GetProperty("capacityType").GetString()));
         Assert.Contains("InsufficientInstanceCapacity", launch.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
 
-        // 2. EC2 throttles the first two CreateFleet calls: the state machine retries LaunchNodes.
+        // 2. EC2 throttles every CreateFleet of two LaunchNodes invocations (each sends it once and
+        //    the SDK retries it): the state machine retries LaunchNodes, and the third one launches.
         var throttled = 0;
-        cloud.Proxy.Rule = form => form.GetValueOrDefault("Action") == "CreateFleet" && Interlocked.Increment(ref throttled) <= 2
+        cloud.Proxy.Rule = form => form.GetValueOrDefault("Action") == "CreateFleet" && Interlocked.Increment(ref throttled) <= 2 * (NodeFleet.Aws.AwsCalls.SdkRetries + 1)
             ? new Fault(503, FaultProxy.Ec2Error("RequestLimitExceeded", "Request limit exceeded."))
             : null;
         await PendingAsync("b", 1);

@@ -8,11 +8,14 @@ public sealed record Fault(int Status, string Body, bool ForwardFirst = false);
 
 /// <summary>
 /// An HTTP proxy on a loopback port in front of moto_server, which cannot return errors on
-/// demand. A rule sees each request's form parameters (Query protocol; empty for JSON) and may
-/// answer with a fault instead; with <see cref="Fault.ForwardFirst"/> the request still reaches
-/// moto (its effect happens) and the caller gets the fault, as when a response is lost.
+/// demand. A rule sees each request's parameters (the form of the Query and EC2 protocols; for
+/// the JSON protocols only <c>Action</c>, the operation <c>X-Amz-Target</c> names) and may answer
+/// with a fault instead; with <see cref="Fault.ForwardFirst"/> the request still reaches moto (its
+/// effect happens) and the caller gets the fault, as when a response is lost.
 /// Requests are handled one at a time, which also gives moto the atomicity of conditional
-/// writes that DynamoDB guarantees and moto's threaded server does not.
+/// writes that DynamoDB guarantees and moto's threaded server does not. And it gives moto EC2's
+/// idempotency, which moto lacks: a CreateFleet whose ClientToken already reached EC2 gets the
+/// first answer again and launches nothing (the SDKs retry with the same token).
 /// </summary>
 public sealed class FaultProxy : IDisposable
 {
@@ -20,6 +23,7 @@ public sealed class FaultProxy : IDisposable
     private readonly HttpClient upstream = new() { Timeout = TimeSpan.FromSeconds(8) };
     private readonly Uri target;
     private Func<IReadOnlyDictionary<string, string>, Fault?> rule;
+    private readonly Dictionary<string, (int Status, string Body)> answeredTokens = new(StringComparer.Ordinal);
 
     public FaultProxy(Uri target, Func<IReadOnlyDictionary<string, string>, Fault?> rule)
     {
@@ -37,7 +41,7 @@ public sealed class FaultProxy : IDisposable
         set => rule = value;
     }
 
-    /// <summary>Every request's form parameters, in order.</summary>
+    /// <summary>Every request's parameters, in order (retries of the SDKs included).</summary>
     public List<IReadOnlyDictionary<string, string>> Requests { get; } = [];
 
     private async Task HandleAsync(HttpListenerContext context)
@@ -48,15 +52,25 @@ public sealed class FaultProxy : IDisposable
         var form = (isForm ? body : "").Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => p.Length > 1 ? Uri.UnescapeDataString(p[1].Replace('+', ' ')) : "");
+        if (context.Request.Headers["X-Amz-Target"] is { } operation)
+        {
+            form["Action"] = operation[(operation.LastIndexOf('.') + 1)..];
+        }
+
         lock (Requests)
         {
             Requests.Add(form);
         }
 
         var fault = rule(form);
+        var token = form.GetValueOrDefault("Action") == "CreateFleet" ? form.GetValueOrDefault("ClientToken") : null;
         int status;
         string responseBody;
-        if (fault is null || fault.ForwardFirst)
+        if ((fault is null || fault.ForwardFirst) && token is not null && answeredTokens.TryGetValue(token, out var first))
+        {
+            (status, responseBody) = first;
+        }
+        else if (fault is null || fault.ForwardFirst)
         {
             using var forward = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(target, context.Request.RawUrl))
             {
@@ -71,6 +85,10 @@ public sealed class FaultProxy : IDisposable
             using var response = await upstream.SendAsync(forward);
             status = (int)response.StatusCode;
             responseBody = await response.Content.ReadAsStringAsync();
+            if (token is not null && response.IsSuccessStatusCode)
+            {
+                answeredTokens[token] = (status, responseBody);
+            }
         }
         else
         {
@@ -85,7 +103,7 @@ public sealed class FaultProxy : IDisposable
 
         var bytes = Encoding.UTF8.GetBytes(responseBody);
         context.Response.StatusCode = status;
-        context.Response.ContentType = isForm ? "text/xml" : "application/x-amz-json-1.0";
+        context.Response.ContentType = isForm ? "text/xml" : context.Request.ContentType ?? "application/x-amz-json-1.0";
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();
     }
@@ -103,8 +121,16 @@ public sealed class FaultProxy : IDisposable
     public static bool IsSpotCreateFleet(IReadOnlyDictionary<string, string> form) =>
         form.GetValueOrDefault("Action") == "CreateFleet" && form.GetValueOrDefault("TargetCapacitySpecification.SpotTargetCapacity") is { } s && s != "0";
 
+    /// <summary>An error in the EC2 protocol's shape (XML: Response/Errors/Error with Code and Message, and RequestID).</summary>
     public static string Ec2Error(string code, string message) =>
         $"""<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy-1</RequestID></Response>""";
+
+    /// <summary>
+    /// An error in the AWS JSON protocols' shape (DynamoDB, SSM): <c>__type</c> is the error shape's
+    /// name, prefixed by its namespace as the services send it, and <c>message</c>.
+    /// </summary>
+    public static string JsonError(string type, string message) =>
+        System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["__type"] = type, ["message"] = message });
 
     public void Dispose()
     {

@@ -73,7 +73,7 @@ public class LocalEnvironment : IAsyncDisposable
         Aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", queueArn);
 
         Kube = await KubeApiServer.StartAsync(Model);
-        var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), TimeSpan.FromSeconds(10));
+        var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), NodeFleet.Aws.AwsEndpoint.AttemptTimeout);
         Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250));
         var token = Path.Combine(directory, "token");
         var ca = Path.Combine(directory, "ca.pem");

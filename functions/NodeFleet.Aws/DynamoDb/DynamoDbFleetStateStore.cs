@@ -21,10 +21,13 @@ internal sealed partial class StateJsonContext : JsonSerializerContext;
 /// expiry, fencing counter), the cooldown clocks, the in-flight launches and a capped history.
 /// Acquisition is one conditional UpdateItem, so of two executions exactly one wins; every
 /// later write is conditioned on the owner and the fence, so a holder that lost its lease
-/// (expired and taken over) can no longer write.
+/// (expired and taken over) can no longer write. Every DynamoDB failure leaves as a named
+/// exception (<see cref="AwsCalls"/>); a refused condition is an answer, never an error.
 /// </summary>
 public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table, string cluster, int historySize = 20) : IFleetStateStore
 {
+    public const string Service = "dynamodb";
+
     private string Key => $"cluster#{cluster}";
 
     public async Task<FleetState> LoadAsync(CancellationToken cancellationToken)
@@ -71,24 +74,22 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             values[":downCutoff"] = N(request.Now - request.ScaleDownCooldown);
         }
 
-        try
+        var response = await UpdateIfAsync(new UpdateItemRequest
         {
-            var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
-            {
-                TableName = table,
-                Key = KeyAttribute(),
-                UpdateExpression = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one",
-                ConditionExpression = conditions.Count == 0 ? null : string.Join(" AND ", conditions),
-                ExpressionAttributeValues = values,
-                ReturnValues = ReturnValue.ALL_NEW,
-            }, cancellationToken).ConfigureAwait(false);
-            return new LeaseGrant(new Lease(request.Owner, Long(response.Attributes, "fence"), request.Now + request.Duration), null);
-        }
-        catch (ConditionalCheckFailedException)
+            TableName = table,
+            Key = KeyAttribute(),
+            UpdateExpression = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one",
+            ConditionExpression = conditions.Count == 0 ? null : string.Join(" AND ", conditions),
+            ExpressionAttributeValues = values,
+            ReturnValues = ReturnValue.ALL_NEW,
+        }, cancellationToken).ConfigureAwait(false);
+        if (response is null)
         {
             var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
             return new LeaseGrant(null, WhyRefused(item, request));
         }
+
+        return new LeaseGrant(new Lease(request.Owner, Long(response.Attributes ?? [], "fence"), request.Now + request.Duration), null);
     }
 
     public async Task<Lease> RenewAsync(Lease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken)
@@ -166,24 +167,38 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     {
         values[":owner"] = S(lease.Owner);
         values[":fence"] = new() { N = lease.Fence.ToString(CultureInfo.InvariantCulture) };
-        try
+        var response = await UpdateIfAsync(new UpdateItemRequest
         {
-            await dynamo.UpdateItemAsync(new UpdateItemRequest
-            {
-                TableName = table,
-                Key = KeyAttribute(),
-                UpdateExpression = update,
-                ConditionExpression = "leaseOwner = :owner AND fence = :fence",
-                ExpressionAttributeValues = values,
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ConditionalCheckFailedException e)
+            TableName = table,
+            Key = KeyAttribute(),
+            UpdateExpression = update,
+            ConditionExpression = "leaseOwner = :owner AND fence = :fence",
+            ExpressionAttributeValues = values,
+        }, cancellationToken).ConfigureAwait(false);
+        if (response is null)
         {
             var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
             var holder = item.TryGetValue("leaseOwner", out var o) ? $"{o.S} holds it with fence {Long(item, "fence")}" : "nobody holds it";
-            throw new LeaseNotHeldException($"Cannot {what}: {lease.Owner} does not hold the lease of cluster {cluster} with fence {lease.Fence} ({holder})", e);
+            throw new LeaseNotHeldException($"Cannot {what}: {lease.Owner} does not hold the lease of cluster {cluster} with fence {lease.Fence} ({holder})");
         }
     }
+
+    /// <summary>
+    /// A conditional UpdateItem: null when the condition refused it (an answer, not an error);
+    /// every other failure is a named exception.
+    /// </summary>
+    private Task<UpdateItemResponse?> UpdateIfAsync(UpdateItemRequest request, CancellationToken cancellationToken) =>
+        AwsCalls.RunAsync<UpdateItemResponse?>(Service, "UpdateItem", async () =>
+        {
+            try
+            {
+                return await dynamo.UpdateItemAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConditionalCheckFailedException)
+            {
+                return null;
+            }
+        }, cancellationToken);
 
     /// <summary>The lease is free and its last holder was this one: a release already happened.</summary>
     private static bool AlreadyReleasedBy(Dictionary<string, AttributeValue> item, Lease lease) =>
@@ -208,7 +223,8 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
 
     private async Task<Dictionary<string, AttributeValue>?> GetAsync(CancellationToken cancellationToken)
     {
-        var response = await dynamo.GetItemAsync(new GetItemRequest { TableName = table, Key = KeyAttribute(), ConsistentRead = true }, cancellationToken).ConfigureAwait(false);
+        var response = await AwsCalls.RunAsync(Service, "GetItem",
+            () => dynamo.GetItemAsync(new GetItemRequest { TableName = table, Key = KeyAttribute(), ConsistentRead = true }, cancellationToken), cancellationToken).ConfigureAwait(false);
         return response.Item is { Count: > 0 } item ? item : null;
     }
 

@@ -1,141 +1,170 @@
 using System.Globalization;
-using System.Xml.Linq;
+using Amazon.EC2;
+using Amazon.EC2.Model;
 
 namespace NodeFleet.Aws.Ec2;
 
-/// <summary>EC2's Query API (version 2016-11-15) for the three operations in <see cref="IEc2Api"/>.</summary>
-public sealed class Ec2Api(AwsQueryClient query, int pageSize = 500) : IEc2Api
+/// <summary>
+/// The operations of <see cref="IEc2Api"/> over the official EC2 SDK. Every SDK failure leaves as
+/// a named exception (<see cref="AwsCalls"/>); a response missing what the API documents as always
+/// present is <see cref="AwsMalformedResponseException"/>, never a null passed on.
+/// </summary>
+public sealed class Ec2Api(IAmazonEC2 ec2, int pageSize = 500) : IEc2Api
 {
     public const string Service = "ec2";
-    public const string ApiVersion = "2016-11-15";
 
-    public static Ec2Api Create(AwsEndpoint endpoint) =>
-        new(new AwsQueryClient(endpoint.HttpClientFor(Service), endpoint.UriFor(Service), Service, ApiVersion));
+    /// <summary>The operating system whose spot prices apply to the workers (Amazon Linux).</summary>
+    public const string LinuxProduct = "Linux/UNIX";
+
+    public static Ec2Api Create(AwsEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return new(endpoint.Ec2Client());
+    }
 
     public async Task<FleetLaunch> CreateInstantFleetAsync(FleetLaunchRequest request, CancellationToken cancellationToken)
     {
-        var p = new List<KeyValuePair<string, string>>
+        ArgumentNullException.ThrowIfNull(request);
+        var create = new CreateFleetRequest
         {
-            new("Type", "instant"),
-            new("ClientToken", request.ClientToken),
-            new("TargetCapacitySpecification.TotalTargetCapacity", Num(request.SpotCount + request.OnDemandCount)),
-            new("TargetCapacitySpecification.SpotTargetCapacity", Num(request.SpotCount)),
-            new("TargetCapacitySpecification.OnDemandTargetCapacity", Num(request.OnDemandCount)),
-            new("TargetCapacitySpecification.DefaultTargetCapacityType", request.SpotCount > 0 ? "spot" : "on-demand"),
-            new("SpotOptions.AllocationStrategy", "price-capacity-optimized"),
-            new("OnDemandOptions.AllocationStrategy", "lowest-price"),
-            new("LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId", request.LaunchTemplateId),
-            new("LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version", request.LaunchTemplateVersion),
-            new("TagSpecification.1.ResourceType", "instance"),
+            Type = FleetType.Instant,
+            ClientToken = request.ClientToken,
+            TargetCapacitySpecification = new TargetCapacitySpecificationRequest
+            {
+                TotalTargetCapacity = request.SpotCount + request.OnDemandCount,
+                SpotTargetCapacity = request.SpotCount,
+                OnDemandTargetCapacity = request.OnDemandCount,
+                DefaultTargetCapacityType = request.SpotCount > 0 ? DefaultTargetCapacityType.Spot : DefaultTargetCapacityType.OnDemand,
+            },
+            SpotOptions = new SpotOptionsRequest { AllocationStrategy = SpotAllocationStrategy.PriceCapacityOptimized },
+            OnDemandOptions = new OnDemandOptionsRequest { AllocationStrategy = FleetOnDemandAllocationStrategy.LowestPrice },
+            LaunchTemplateConfigs =
+            [
+                new FleetLaunchTemplateConfigRequest
+                {
+                    LaunchTemplateSpecification = new FleetLaunchTemplateSpecificationRequest
+                    {
+                        LaunchTemplateId = request.LaunchTemplateId,
+                        Version = request.LaunchTemplateVersion,
+                    },
+                    Overrides = [.. request.Overrides.Select(o => new FleetLaunchTemplateOverridesRequest { InstanceType = o.InstanceType, SubnetId = o.SubnetId })],
+                },
+            ],
+            TagSpecifications =
+            [
+                new TagSpecification { ResourceType = ResourceType.Instance, Tags = [.. request.Tags.Select(t => new Tag(t.Key, t.Value))] },
+            ],
         };
-        for (var i = 0; i < request.Overrides.Count; i++)
-        {
-            p.Add(new($"LaunchTemplateConfigs.1.Overrides.{i + 1}.InstanceType", request.Overrides[i].InstanceType));
-            p.Add(new($"LaunchTemplateConfigs.1.Overrides.{i + 1}.SubnetId", request.Overrides[i].SubnetId));
-        }
+        var response = await AwsCalls.RunAsync(Service, "CreateFleet", () => ec2.CreateFleetAsync(create, cancellationToken), cancellationToken).ConfigureAwait(false);
 
-        var tagIndex = 0;
-        foreach (var (key, value) in request.Tags)
+        var instances = (response.Instances ?? []).SelectMany(item =>
         {
-            tagIndex++;
-            p.Add(new($"TagSpecification.1.Tag.{tagIndex}.Key", key));
-            p.Add(new($"TagSpecification.1.Tag.{tagIndex}.Value", value));
-        }
-
-        var xml = await query.CallAsync("CreateFleet", p, cancellationToken).ConfigureAwait(false);
-        var instances = AwsQueryClient.Items(xml, "fleetInstanceSet").SelectMany(item =>
-        {
-            var lifecycle = query.Required(item, "lifecycle", "CreateFleet fleetInstanceSet item");
-            var type = AwsQueryClient.Child(item, "instanceType")
-                ?? Overrides(item)?.Type
-                ?? throw new AwsMalformedResponseException(Service, "CreateFleet fleetInstanceSet item has no instance type", 200);
-            return AwsQueryClient.Items(item, "instanceIds").Select(id => new FleetInstance(id.Value, type, lifecycle));
+            var lifecycle = item.Lifecycle?.Value ?? throw Malformed("CreateFleet instance set item has no lifecycle");
+            var type = item.InstanceType?.Value
+                ?? item.LaunchTemplateAndOverrides?.Overrides?.InstanceType?.Value
+                ?? throw Malformed("CreateFleet instance set item has no instance type");
+            return (item.InstanceIds ?? []).Select(id => new FleetInstance(id, type, lifecycle));
         }).ToList();
-        var errors = AwsQueryClient.Items(xml, "errorSet").Select(item => new FleetPoolError(
-            query.Required(item, "errorCode", "CreateFleet errorSet item"),
-            AwsQueryClient.Child(item, "errorMessage") ?? "",
-            AwsQueryClient.Child(item, "lifecycle") ?? "unknown",
-            Overrides(item)?.Type,
-            Overrides(item)?.Subnet)).ToList();
+        var errors = (response.Errors ?? []).Select(item => new FleetPoolError(
+            item.ErrorCode ?? throw Malformed("CreateFleet error set item has no error code"),
+            item.ErrorMessage ?? "",
+            item.Lifecycle?.Value ?? "unknown",
+            item.LaunchTemplateAndOverrides?.Overrides?.InstanceType?.Value,
+            item.LaunchTemplateAndOverrides?.Overrides?.SubnetId)).ToList();
         return new FleetLaunch(instances, errors);
     }
 
-    public async Task<IReadOnlyList<Ec2Instance>> DescribeInstancesAsync(IReadOnlyList<Ec2Filter> filters, IReadOnlyList<string> instanceIds, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Ec2Instance>> DescribeInstancesAsync(IReadOnlyList<Ec2Filter> filters, IReadOnlyList<string> instanceIds, CancellationToken cancellationToken)
     {
-        var result = new List<Ec2Instance>();
-        string? nextToken = null;
-        do
+        ArgumentNullException.ThrowIfNull(filters);
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var request = new DescribeInstancesRequest
         {
-            var p = new List<KeyValuePair<string, string>>();
-            for (var f = 0; f < filters.Count; f++)
-            {
-                p.Add(new($"Filter.{f + 1}.Name", filters[f].Name));
-                for (var v = 0; v < filters[f].Values.Length; v++)
-                {
-                    p.Add(new($"Filter.{f + 1}.Value.{v + 1}", filters[f].Values[v]));
-                }
-            }
-
-            for (var i = 0; i < instanceIds.Count; i++)
-            {
-                p.Add(new($"InstanceId.{i + 1}", instanceIds[i]));
-            }
+            Filters = filters.Count == 0 ? null : [.. filters.Select(f => new Filter(f.Name, [.. f.Values]))],
+            InstanceIds = instanceIds.Count == 0 ? null : [.. instanceIds],
 
             // EC2 refuses MaxResults together with instance ids.
-            if (instanceIds.Count == 0)
+            MaxResults = instanceIds.Count == 0 ? pageSize : null,
+        };
+        return AwsCalls.RunAsync<IReadOnlyList<Ec2Instance>>(Service, "DescribeInstances", async () =>
+        {
+            var result = new List<Ec2Instance>();
+            await foreach (var reservation in ec2.Paginators.DescribeInstances(request).Reservations.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                p.Add(new("MaxResults", Num(pageSize)));
+                result.AddRange((reservation.Instances ?? []).Select(ToInstance));
             }
 
-            if (nextToken is not null)
-            {
-                p.Add(new("NextToken", nextToken));
-            }
-
-            var xml = await query.CallAsync("DescribeInstances", p, cancellationToken).ConfigureAwait(false);
-            result.AddRange(AwsQueryClient.Items(xml, "reservationSet")
-                .SelectMany(r => AwsQueryClient.Items(r, "instancesSet"))
-                .Select(ParseInstance));
-            nextToken = AwsQueryClient.Child(xml, "nextToken");
-        }
-        while (!string.IsNullOrEmpty(nextToken));
-
-        return result;
+            return result;
+        }, cancellationToken);
     }
 
-    public async Task TerminateInstancesAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken)
+    public Task TerminateInstancesAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken)
     {
-        var p = instanceIds.Select((id, i) => new KeyValuePair<string, string>($"InstanceId.{i + 1}", id));
-        await query.CallAsync("TerminateInstances", p, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        return AwsCalls.RunAsync(Service, "TerminateInstances",
+            () => ec2.TerminateInstancesAsync(new TerminateInstancesRequest([.. instanceIds]), cancellationToken), cancellationToken);
     }
 
-    private Ec2Instance ParseInstance(XElement item)
+    public Task<IReadOnlyList<SpotPriceRecord>> DescribeSpotPricesAsync(IReadOnlyList<string> instanceTypes, IReadOnlyList<string> zones, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceTypes);
+        ArgumentNullException.ThrowIfNull(zones);
+
+        // Start and end at the same moment: EC2 answers with the price in effect then, per pool.
+        var request = new DescribeSpotPriceHistoryRequest
+        {
+            InstanceTypes = [.. instanceTypes],
+            ProductDescriptions = [LinuxProduct],
+            Filters = zones.Count == 0 ? null : [new Filter("availability-zone", [.. zones])],
+            StartTime = at.UtcDateTime,
+            EndTime = at.UtcDateTime,
+        };
+        return AwsCalls.RunAsync<IReadOnlyList<SpotPriceRecord>>(Service, "DescribeSpotPriceHistory", async () =>
+        {
+            var result = new List<SpotPriceRecord>();
+            await foreach (var price in ec2.Paginators.DescribeSpotPriceHistory(request).SpotPriceHistory.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(ToSpotPrice(price));
+            }
+
+            return result;
+        }, cancellationToken);
+    }
+
+    private static Ec2Instance ToInstance(Instance item)
     {
         const string context = "DescribeInstances instance";
-        var state = item.Elements().FirstOrDefault(e => e.Name.LocalName == "instanceState");
-        var placement = item.Elements().FirstOrDefault(e => e.Name.LocalName == "placement");
-        var tags = AwsQueryClient.Items(item, "tagSet").ToDictionary(
-            t => query.Required(t, "key", "tag"),
-            t => AwsQueryClient.Child(t, "value") ?? "",
-            StringComparer.Ordinal);
-        var launchTime = query.Required(item, "launchTime", context);
+        var id = item.InstanceId ?? throw Malformed($"{context}: instanceId is missing");
         return new Ec2Instance(
-            query.Required(item, "instanceId", context),
-            query.Required(item, "instanceType", context),
-            query.Required(placement ?? throw new AwsMalformedResponseException(Service, $"{context}: <placement> is missing", 200), "availabilityZone", context),
-            query.Required(state ?? throw new AwsMalformedResponseException(Service, $"{context}: <instanceState> is missing", 200), "name", context),
-            AwsQueryClient.Child(item, "instanceLifecycle") == "spot",
-            tags,
-            DateTimeOffset.TryParse(launchTime, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
-                ? t
-                : throw new AwsMalformedResponseException(Service, $"{context}: launchTime '{launchTime}' is not a time", 200));
+            id,
+            item.InstanceType?.Value ?? throw Malformed($"{context} {id}: instanceType is missing"),
+            item.Placement?.AvailabilityZone ?? throw Malformed($"{context} {id}: placement.availabilityZone is missing"),
+            item.State?.Name?.Value ?? throw Malformed($"{context} {id}: instanceState.name is missing"),
+            item.InstanceLifecycle == InstanceLifecycleType.Spot,
+            (item.Tags ?? []).ToDictionary(t => t.Key ?? throw Malformed($"{context} {id}: a tag has no key"), t => t.Value ?? "", StringComparer.Ordinal),
+            item.LaunchTime is { } launched
+                ? Utc(launched)
+                : throw Malformed($"{context} {id}: launchTime is missing"));
     }
 
-    private static (string? Type, string? Subnet)? Overrides(XElement item)
+    private static SpotPriceRecord ToSpotPrice(SpotPrice item)
     {
-        var overrides = item.Descendants().FirstOrDefault(e => e.Name.LocalName == "overrides");
-        return overrides is null ? null : (AwsQueryClient.Child(overrides, "instanceType"), AwsQueryClient.Child(overrides, "subnetId"));
+        const string context = "DescribeSpotPriceHistory item";
+        var type = item.InstanceType?.Value ?? throw Malformed($"{context}: instanceType is missing");
+        var zone = item.AvailabilityZone ?? throw Malformed($"{context} {type}: availabilityZone is missing");
+        return new SpotPriceRecord(
+            type,
+            zone,
+            decimal.TryParse(item.Price, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var price)
+                ? price
+                : throw Malformed($"{context} {type} {zone}: spotPrice '{item.Price}' is not a price"),
+            item.Timestamp is { } at
+                ? Utc(at)
+                : throw Malformed($"{context} {type} {zone}: timestamp is missing"));
     }
 
-    private static string Num(int value) => value.ToString(CultureInfo.InvariantCulture);
+    private static DateTimeOffset Utc(DateTime time) =>
+        new(time.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(time, DateTimeKind.Utc) : time.ToUniversalTime());
+
+    private static AwsMalformedResponseException Malformed(string message) => new(Service, message, 200);
 }

@@ -13,10 +13,12 @@ public sealed class TerminationRefusedException(string message) : Exception(mess
 /// The cluster's workers as EC2 Fleet instances. Launches are balanced over zones, split
 /// between spot and on-demand by the spot share, and fall back to on-demand at once for what
 /// spot cannot supply. A launch id makes a retried launch add only what is still missing.
+/// Also what the workers' spot pools cost now.
 /// </summary>
-public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings) : IComputeFleet
+public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimeProvider? clock = null) : IComputeFleet, ISpotPrices
 {
     private static readonly string[] LiveStates = ["pending", "running"];
+    private readonly TimeProvider clock = clock ?? TimeProvider.System;
 
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
@@ -165,6 +167,20 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings) : IComp
         {
             return [];
         }
+    }
+
+    public async Task<IReadOnlyList<SpotPriceQuote>> CurrentAsync(CancellationToken cancellationToken)
+    {
+        var zones = settings.Subnets.Select(s => s.Zone).ToList();
+        var history = await ec2.DescribeSpotPricesAsync(settings.InstanceTypes, zones, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+
+        // The history may hold several changes of one pool: the latest is the price now.
+        return history
+            .GroupBy(p => (p.InstanceType, p.Zone))
+            .Select(g => g.MaxBy(p => p.Since)!)
+            .OrderBy(p => p.InstanceType, StringComparer.Ordinal).ThenBy(p => p.Zone, StringComparer.Ordinal)
+            .Select(p => new SpotPriceQuote(p.InstanceType, p.Zone, p.PricePerHour, p.Since))
+            .ToList();
     }
 
     private bool IsOurWorker(Ec2Instance instance) =>

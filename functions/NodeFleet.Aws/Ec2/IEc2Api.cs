@@ -10,6 +10,9 @@ public interface IEc2Api
     Task<IReadOnlyList<Ec2Instance>> DescribeInstancesAsync(IReadOnlyList<Ec2Filter> filters, IReadOnlyList<string> instanceIds, CancellationToken cancellationToken);
 
     Task TerminateInstancesAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken);
+
+    /// <summary>DescribeSpotPriceHistory (Linux) at one instant, every page: the price each pool of these types and zones had then.</summary>
+    Task<IReadOnlyList<SpotPriceRecord>> DescribeSpotPricesAsync(IReadOnlyList<string> instanceTypes, IReadOnlyList<string> zones, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
 public sealed record Ec2Filter(string Name, params string[] Values);
@@ -40,3 +43,6 @@ public sealed record Ec2Instance(
     bool Spot,
     IReadOnlyDictionary<string, string> Tags,
     DateTimeOffset LaunchTime);
+
+/// <summary>One line of the spot price history: the price per hour (USD) of a pool since <see cref="Since"/>.</summary>
+public sealed record SpotPriceRecord(string InstanceType, string Zone, decimal PricePerHour, DateTimeOffset Since);

@@ -62,15 +62,9 @@ public sealed class SlackWebhook(HttpClient http) : ISlackWebhook
     public async Task PostAsync(Uri webhook, string json, CancellationToken cancellationToken)
     {
         using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.PostAsync(webhook, content, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new AwsUnavailableException("slack", "NetworkError", $"the Slack webhook could not be reached: {e.Message}", 0, null, e);
-        }
+        // The URL is a secret: the operation name stands for it in any message.
+        var response = await AwsCalls.RunAsync("slack", "the Slack webhook POST",
+            () => http.PostAsync(webhook, content, cancellationToken), cancellationToken).ConfigureAwait(false);
 
         using (response)
         {
