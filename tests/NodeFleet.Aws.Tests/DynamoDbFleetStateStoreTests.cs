@@ -8,6 +8,10 @@ namespace NodeFleet.Aws.Tests;
 [Collection(MotoServerGroup.Name)]
 public class DynamoDbFleetStateStoreTests(MotoServer moto)
 {
+    /// <summary>Releases as the failure path does: a Failed outcome stamps no cooldown.</summary>
+    private static Task Release(DynamoDbFleetStateStore store, Lease lease) =>
+        store.RecordAndReleaseAsync(lease, new ScalingOutcome { Kind = OutcomeKind.Failed, At = Now, Summary = "released" }, default);
+
     private static readonly DateTimeOffset Now = new(2026, 11, 18, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(20);
     private static readonly TimeSpan UpCooldown = TimeSpan.FromMinutes(5);
@@ -68,32 +72,32 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         {
             var lease = (await store.AcquireAsync(Ask($"exec-{i}"), default)).Lease!;
             fences.Add(lease.Fence);
-            await store.ReleaseAsync(lease, default);
+            await Release(store, lease);
         }
 
         Assert.Equal([1, 2, 3], fences);
     }
 
     [Fact]
-    public async Task ReleaseAsync_ByAnotherExecution_IsRefusedAndTheLeaseStaysHeld()
+    public async Task RecordAndReleaseAsync_ByAnotherExecution_IsRefusedAndTheLeaseStaysHeld()
     {
         var store = await StoreAsync();
         var held = (await store.AcquireAsync(Ask("exec-owner"), default)).Lease!;
 
-        var error = await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.ReleaseAsync(held with { Owner = "exec-intruder" }, default));
+        var error = await Assert.ThrowsAsync<LeaseNotHeldException>(() => Release(store, held with { Owner = "exec-intruder" }));
 
         Assert.Contains("exec-owner holds it", error.Message, StringComparison.Ordinal);
         Assert.False((await store.AcquireAsync(Ask("exec-third"), default)).Acquired);
     }
 
     [Fact]
-    public async Task ReleaseAsync_Retried_IsANoOp()
+    public async Task RecordAndReleaseAsync_Retried_IsANoOp()
     {
         var store = await StoreAsync();
         var lease = (await store.AcquireAsync(Ask("exec-a"), default)).Lease!;
 
-        await store.ReleaseAsync(lease, default);
-        await store.ReleaseAsync(lease, default);
+        await Release(store, lease);
+        await Release(store, lease);
 
         Assert.True((await store.AcquireAsync(Ask("exec-b"), default)).Acquired);
     }
@@ -107,7 +111,7 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         var outcome = new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "late" };
 
         await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RecordAndReleaseAsync(stale, outcome, default));
-        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RenewAsync(stale, Now + Lease * 2, default));
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RecordLaunchAsync(stale, new InFlightLaunch { LaunchId = "launch-late", StartedAt = Now, InstanceIds = ["i-late"] }, default));
         Assert.Null((await store.LoadAsync(default)).LastScaleUpAt);
     }
 
@@ -203,7 +207,7 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
 
         Assert.True(interruption.Acquired);
         Assert.True(interruption.Lease!.Fence > routine.Fence);
-        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.ReleaseAsync(routine, default));
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Release(store, routine));
         await store.RecordAndReleaseAsync(interruption.Lease, new ScalingOutcome { Kind = OutcomeKind.Replaced, At = Now, Summary = "replaced w2" }, default);
         Assert.Null((await store.LoadAsync(default)).LastScaleUpAt); // a replacement starts no cooldown
     }

@@ -5,6 +5,7 @@ using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
+using NodeFleet.Core.Workflow;
 
 namespace NodeFleet.Aws.DynamoDb;
 
@@ -33,13 +34,15 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     public async Task<FleetState> LoadAsync(CancellationToken cancellationToken)
     {
         var item = await GetAsync(cancellationToken).ConfigureAwait(false);
-        return item is null ? FleetState.Empty : new FleetState
-        {
-            LastScaleUpAt = Time(item, "lastScaleUpAt"),
-            LastScaleDownAt = Time(item, "lastScaleDownAt"),
-            InFlight = InFlight(item),
-        };
+        return item is null ? FleetState.Empty : FleetStateOf(item);
     }
+
+    private static FleetState FleetStateOf(Dictionary<string, AttributeValue> item) => new()
+    {
+        LastScaleUpAt = Time(item, "lastScaleUpAt"),
+        LastScaleDownAt = Time(item, "lastScaleDownAt"),
+        InFlight = InFlight(item),
+    };
 
     public async Task<LeaseGrant> AcquireAsync(LeaseRequest request, CancellationToken cancellationToken)
     {
@@ -92,19 +95,12 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         return new LeaseGrant(new Lease(request.Owner, Long(response.Attributes ?? [], "fence"), request.Now + request.Duration), null);
     }
 
-    public async Task<Lease> RenewAsync(Lease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        await HolderWriteAsync(lease, "SET leaseExpiresAt = :expires", new() { [":expires"] = N(expiresAt) }, "renew", cancellationToken).ConfigureAwait(false);
-        return lease with { ExpiresAt = expiresAt };
-    }
-
     public async Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
         var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-        var inFlight = InFlight(item).Where(l => l.LaunchId != launch.LaunchId).Append(launch).ToList();
-        await HolderWriteAsync(lease, "SET inFlight = :inFlight", new() { [":inFlight"] = S(JsonSerializer.Serialize(inFlight, StateJsonContext.Default.ListInFlightLaunch)) }, "record a launch", cancellationToken).ConfigureAwait(false);
+        var after = FleetTransitions.LaunchStarted(FleetStateOf(item), launch);
+        await HolderWriteAsync(lease, "SET inFlight = :inFlight", new() { [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)) }, "record a launch", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
@@ -117,49 +113,29 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             return; // a retry after a write that succeeded
         }
 
-        var inFlight = InFlight(item).Where(l => !outcome.CompletedLaunches.Contains(l.LaunchId)).ToList();
-        if (outcome.Launch is { } launch)
-        {
-            inFlight = [.. inFlight.Where(l => l.LaunchId != launch.LaunchId), launch];
-        }
-
+        var before = FleetStateOf(item);
+        var after = FleetTransitions.Recorded(before, outcome);
         var history = History(item).Append(new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, lease.Owner, lease.Fence))
             .TakeLast(historySize).ToList();
         var set = new List<string> { "inFlight = :inFlight", "history = :history" };
         var values = new Dictionary<string, AttributeValue>
         {
-            [":inFlight"] = S(JsonSerializer.Serialize(inFlight, StateJsonContext.Default.ListInFlightLaunch)),
+            [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)),
             [":history"] = S(JsonSerializer.Serialize(history, StateJsonContext.Default.ListHistoryEntry)),
         };
-        if (outcome.Kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed)
+        if (after.LastScaleUpAt != before.LastScaleUpAt && after.LastScaleUpAt is { } up)
         {
-            set.Add("lastScaleUpAt = :at");
-            values[":at"] = N(outcome.At);
+            set.Add("lastScaleUpAt = :up");
+            values[":up"] = N(up);
         }
-        else if (outcome.Kind == OutcomeKind.ScaledDown)
+
+        if (after.LastScaleDownAt != before.LastScaleDownAt && after.LastScaleDownAt is { } down)
         {
-            set.Add("lastScaleDownAt = :at");
-            values[":at"] = N(outcome.At);
+            set.Add("lastScaleDownAt = :down");
+            values[":down"] = N(down);
         }
 
         await HolderWriteAsync(lease, $"SET {string.Join(", ", set)} REMOVE leaseOwner, leaseExpiresAt", values, "record the outcome", cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task ReleaseAsync(Lease lease, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        try
-        {
-            await HolderWriteAsync(lease, "REMOVE leaseOwner, leaseExpiresAt", [], "release", cancellationToken).ConfigureAwait(false);
-        }
-        catch (LeaseNotHeldException)
-        {
-            var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-            if (!AlreadyReleasedBy(item, lease))
-            {
-                throw;
-            }
-        }
     }
 
     /// <summary>An update only the holder of <paramref name="lease"/> (same owner, same fence) may make.</summary>

@@ -16,17 +16,14 @@ public interface IFleetStateStore
     /// </summary>
     Task<LeaseGrant> AcquireAsync(LeaseRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Extends the lease; only its owner with the current fence may.</summary>
-    Task<Lease> RenewAsync(Lease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken);
-
     /// <summary>Remembers a launch whose instances are joining, so that a later execution counts them; only the holder may.</summary>
     Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken);
 
-    /// <summary>Records the outcome (cooldown clocks, in-flight launches, history) and releases the lease, in one write.</summary>
+    /// <summary>
+    /// Records the outcome and releases the lease, in one write: the cooldown clocks and in-flight
+    /// launches change as <see cref="Workflow.FleetTransitions.Recorded"/> says; the history keeps the outcome.
+    /// </summary>
     Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken);
-
-    /// <summary>Releases without recording; only the owner with the current fence may.</summary>
-    Task ReleaseAsync(Lease lease, CancellationToken cancellationToken);
 }
 
 /// <summary>A held lease. <see cref="Fence"/> grows on every acquisition so a stale holder's writes are refused.</summary>
