@@ -57,7 +57,7 @@ public sealed class Function
     private static (IFleetStateStore, ScalingSettings, TimeSpan) RealAdapters()
     {
         var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
-        var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
+        var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
         return (AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet), scaling, fleet.LeaseDuration);
     }
 }

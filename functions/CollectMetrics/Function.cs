@@ -90,7 +90,7 @@ public sealed class Function
     {
         var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
         var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: true);
-        var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
+        var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
         return (ClusterAdapters.Metrics(settings, scaling), ClusterAdapters.KubernetesFromEnvironment(settings),
             AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet), scaling.ClusterName);
     }

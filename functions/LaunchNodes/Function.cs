@@ -3,6 +3,7 @@ using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
+using NodeFleet.Core.Settings;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.LaunchNodes;
@@ -87,7 +88,7 @@ public sealed class Function
     private static (IComputeFleet, IFleetStateStore, string) RealAdapters()
     {
         var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable,
-            "NODEFLEET_STATE_TABLE", "NODEFLEET_LAUNCH_TEMPLATE_ID", "NODEFLEET_WORKER_SUBNETS", "NODEFLEET_INSTANCE_TYPES");
+            SettingsCatalog.StateTable, SettingsCatalog.LaunchTemplateId, SettingsCatalog.WorkerSubnets, SettingsCatalog.InstanceTypes);
         var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
         return (AwsAdapters.ComputeFleet(endpoint, settings), AwsAdapters.StateStore(endpoint, settings), settings.ClusterName);
     }

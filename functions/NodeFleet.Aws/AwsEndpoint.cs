@@ -4,6 +4,7 @@ using Amazon.EC2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.SimpleSystemsManagement;
+using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Aws;
 
@@ -24,16 +25,12 @@ public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, A
 
     public static AwsEndpoint FromEnvironment(Func<string, string?> getVariable)
     {
-        var region = getVariable("AWS_REGION") ?? getVariable("AWS_DEFAULT_REGION")
-            ?? throw new InvalidOperationException("AWS_REGION is not set (the Lambda runtime sets it; set it for local runs)");
-        var endpoint = getVariable("AWS_ENDPOINT_URL");
-        Uri? endpointUri = null;
-        if (!string.IsNullOrWhiteSpace(endpoint) && !Uri.TryCreate(endpoint, UriKind.Absolute, out endpointUri))
-        {
-            throw new InvalidOperationException($"AWS_ENDPOINT_URL: '{endpoint}' is not an absolute URL");
-        }
-
-        return new AwsEndpoint(RegionEndpoint.GetBySystemName(region), endpointUri,
+        ArgumentNullException.ThrowIfNull(getVariable);
+        var env = new EnvironmentReader(name => getVariable(name) ?? (name == SettingsCatalog.AwsRegion.EnvironmentVariable ? getVariable("AWS_DEFAULT_REGION") : null));
+        var region = env.Get(SettingsCatalog.AwsRegion, required: true);
+        var endpoint = env.Get(SettingsCatalog.AwsEndpointUrl);
+        env.Valid(region);
+        return new AwsEndpoint(RegionEndpoint.GetBySystemName(region), endpoint,
             DefaultAWSCredentialsIdentityResolver.GetCredentials(null), AttemptTimeout);
     }
 

@@ -14,39 +14,35 @@ namespace NodeFleet.Cluster;
 public sealed record ClusterSettings
 {
     public Uri? PrometheusUrl { get; init; }
-    public TimeSpan PrometheusTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PrometheusTimeout { get; init; } = SettingsCatalog.PrometheusTimeout.Default;
     public required Uri KubeApiUrl { get; init; }
     public string? TokenParameter { get; init; }
     public string? TokenFile { get; init; }
     public string? CaParameter { get; init; }
     public string? CaFile { get; init; }
-    public TimeSpan KubeTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan KubeTimeout { get; init; } = SettingsCatalog.KubeTimeout.Default;
+    public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
 
+    /// <summary>From the environment variables the stack sets (defaults and validators: <see cref="SettingsCatalog"/>).</summary>
     public static ClusterSettings FromEnvironment(Func<string, string?> get, bool needsPrometheus)
     {
         var env = new EnvironmentReader(get);
         var settings = new ClusterSettings
         {
-            PrometheusUrl = env.Parse<Uri?>("NODEFLEET_PROMETHEUS_URL", null, HttpUrl, needsPrometheus),
-            PrometheusTimeout = env.Parse("NODEFLEET_PROMETHEUS_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
-            KubeApiUrl = env.Parse("NODEFLEET_KUBE_API_URL", new Uri("https://unset.invalid/"), HttpUrl, required: true),
-            TokenParameter = env.Text("NODEFLEET_KUBE_TOKEN_PARAMETER"),
-            TokenFile = env.Text("NODEFLEET_KUBE_TOKEN_FILE"),
-            CaParameter = env.Text("NODEFLEET_KUBE_CA_PARAMETER"),
-            CaFile = env.Text("NODEFLEET_KUBE_CA_FILE"),
-            KubeTimeout = env.Parse("NODEFLEET_KUBE_TIMEOUT", TimeSpan.FromSeconds(5), SettingValue.Duration),
-            DrainTimeout = env.Parse("NODEFLEET_DRAIN_TIMEOUT", TimeSpan.FromMinutes(10), SettingValue.Duration),
+            PrometheusUrl = env.Get(SettingsCatalog.PrometheusUrl, needsPrometheus),
+            PrometheusTimeout = env.Get(SettingsCatalog.PrometheusTimeout),
+            KubeApiUrl = env.Get(SettingsCatalog.KubeApiUrl, required: true) ?? new Uri("https://unset.invalid/"),
+            TokenParameter = env.Get(SettingsCatalog.KubeTokenParameter),
+            TokenFile = env.Get(SettingsCatalog.KubeTokenFile),
+            CaParameter = env.Get(SettingsCatalog.KubeCaParameter),
+            CaFile = env.Get(SettingsCatalog.KubeCaFile),
+            KubeTimeout = env.Get(SettingsCatalog.KubeTimeout),
+            DrainTimeout = env.Get(SettingsCatalog.DrainTimeout),
         };
-        env.Require(settings.TokenParameter is not null || settings.TokenFile is not null, "NODEFLEET_KUBE_TOKEN_PARAMETER or NODEFLEET_KUBE_TOKEN_FILE: one is required");
-        env.Require(settings.CaParameter is not null || settings.CaFile is not null, "NODEFLEET_KUBE_CA_PARAMETER or NODEFLEET_KUBE_CA_FILE: one is required");
+        env.Require(settings.TokenParameter is not null || settings.TokenFile is not null, $"{SettingsCatalog.KubeTokenParameter.EnvironmentVariable} or {SettingsCatalog.KubeTokenFile.EnvironmentVariable}: one is required");
+        env.Require(settings.CaParameter is not null || settings.CaFile is not null, $"{SettingsCatalog.KubeCaParameter.EnvironmentVariable} or {SettingsCatalog.KubeCaFile.EnvironmentVariable}: one is required");
         return env.Valid(settings);
     }
-
-    private static Uri HttpUrl(string text) =>
-        Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            ? uri
-            : throw new FormatException($"'{text}' is not an http(s) URL");
 }
 
 /// <summary>The real cluster adapters, built from <see cref="ClusterSettings"/>.</summary>

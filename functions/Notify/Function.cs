@@ -3,6 +3,7 @@ using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
 using NodeFleet.Core.Workflow;
+using NodeFleet.Core.Settings;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.Notify;
@@ -42,7 +43,7 @@ public sealed class Function
 
     private static (INotifier, string) RealAdapters()
     {
-        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_TOPIC_ARN");
+        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.TopicArn);
         return (AwsAdapters.Notifier(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings), settings.ClusterName);
     }
 }

@@ -3,6 +3,7 @@ using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
 using NodeFleet.Core.Workflow;
+using NodeFleet.Core.Settings;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.UpdateState;
@@ -50,7 +51,7 @@ public sealed class Function
 
     private static IFleetStateStore RealStore()
     {
-        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, "NODEFLEET_STATE_TABLE");
+        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
         return AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings);
     }
 }

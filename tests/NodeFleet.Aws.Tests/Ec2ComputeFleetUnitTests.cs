@@ -71,7 +71,7 @@ public class FleetSettingsTests
             ["NODEFLEET_LEASE_DURATION"] = "30m",
         };
 
-        var s = FleetSettings.FromEnvironment(n => env.GetValueOrDefault(n), "NODEFLEET_STATE_TABLE");
+        var s = FleetSettings.FromEnvironment(n => env.GetValueOrDefault(n), SettingsCatalog.StateTable);
 
         Assert.Equal([("us-east-1a", "subnet-0a"), ("us-east-1b", "subnet-0b")], s.Subnets);
         Assert.Equal(["t3.large", "t3a.large"], s.InstanceTypes);
@@ -88,7 +88,7 @@ public class FleetSettingsTests
         };
 
         var error = Assert.Throws<InvalidSettingsException>(() =>
-            FleetSettings.FromEnvironment(n => env.GetValueOrDefault(n), "NODEFLEET_STATE_TABLE", "NODEFLEET_LAUNCH_TEMPLATE_ID"));
+            FleetSettings.FromEnvironment(n => env.GetValueOrDefault(n), SettingsCatalog.StateTable, SettingsCatalog.LaunchTemplateId));
 
         Assert.Contains("NODEFLEET_STATE_TABLE: required", error.Errors);
         Assert.Contains("NODEFLEET_LAUNCH_TEMPLATE_ID: required", error.Errors);

@@ -4,9 +4,21 @@ namespace NodeFleet.Core.Settings;
 /// Reads a function's environment variables, collecting every missing or malformed one so that
 /// one error lists them all, by variable name.
 /// </summary>
-public sealed class EnvironmentReader(Func<string, string?> get)
+public sealed class EnvironmentReader(Func<string, string?> get, Func<ISetting, string>? nameOf = null)
 {
     private readonly List<string> errors = [];
+    private readonly Func<ISetting, string> nameOf = nameOf ?? (s => s.EnvironmentVariable ?? throw new ArgumentException($"{s.ContextKey} is not passed to functions", nameof(nameOf)));
+
+    /// <summary>
+    /// The setting's value under the name this reader reads (its environment variable, or its
+    /// context key), parsed by its one validator; its one default when unset; a missing
+    /// <paramref name="required"/> one or a value the validator refuses is recorded.
+    /// </summary>
+    public T Get<T>(Setting<T> setting, bool required = false)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
+        return Parse(nameOf(setting), setting.Default, setting.Parse, required);
+    }
 
     /// <summary>The trimmed value, or null when unset or blank; a required one that is missing is recorded.</summary>
     public string? Text(string name, bool required = false)

@@ -61,6 +61,35 @@ public static partial class SettingValue
     }
 
     /// <summary>The shortest form <see cref="Duration"/> reads back: 5m, 90s, 1h30m.</summary>
+    /// <summary><c>us-east-1a=subnet-0abc,us-east-1b=subnet-0def</c>.</summary>
+    public static IReadOnlyList<(string Zone, string SubnetId)> ZoneSubnets(string text)
+    {
+        var result = new List<(string, string)>();
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || !parts[1].StartsWith("subnet-", StringComparison.Ordinal))
+            {
+                throw new FormatException($"'{pair}' is not of the form zone=subnet-id");
+            }
+
+            if (result.Any(r => r.Item1 == parts[0]))
+            {
+                throw new FormatException($"zone {parts[0]} is listed twice");
+            }
+
+            result.Add((parts[0], parts[1]));
+        }
+
+        return result.Count > 0 ? result : throw new FormatException("lists no subnet");
+    }
+
+    /// <summary>An absolute http(s) URL, normalised to end in a slash (a base address).</summary>
+    public static Uri HttpUrl(string text) =>
+        Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"'{text}' is not an http(s) URL");
+
     public static string FormatDuration(TimeSpan value)
     {
         if (value == TimeSpan.Zero)

@@ -16,7 +16,7 @@ public sealed record SettingDefinition(
 /// Every scaling setting, in one table: the CDK app reads them from context, the functions
 /// from environment variables, and the README's settings table lists the same entries.
 /// </summary>
-public static class SettingsCatalog
+public static partial class SettingsCatalog
 {
     public const string ContextPrefix = "nodefleet:";
 

@@ -31,4 +31,40 @@ public class ReadmeSettingsTableTests
             Assert.Contains($"| {expectedDefault} |", row, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Readme_SettingsTables_HaveOneRowPerDeploymentAndFunctionSetting_WithItsDefault()
+    {
+        var rows = ReadmeText().Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)).ToList();
+
+        foreach (var setting in SettingsCatalog.Platform)
+        {
+            var name = setting.ContextKey is { } key ? $"{SettingsCatalog.ContextPrefix}{key}" : setting.EnvironmentVariable!;
+            var matching = rows.Where(r => r.StartsWith($"| `{name}` |", StringComparison.Ordinal)).ToList();
+            Assert.True(matching.Count == 1, $"README has {matching.Count} rows for {name}, not one");
+            var row = matching[0];
+            var expectedDefault = setting.Required ? "required" : setting.DefaultText.Length == 0 ? null : $"`{setting.DefaultText}`";
+            if (expectedDefault is not null)
+            {
+                Assert.Contains($"| {expectedDefault} |", row, StringComparison.Ordinal);
+            }
+
+            if (setting.ContextKey is not null && setting.EnvironmentVariable is { } variable)
+            {
+                Assert.Contains($"`{variable}`", row, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void Readme_SettingsRows_NameOnlySettingsTheCatalogHas()
+    {
+        var known = SettingsCatalog.Platform.Select(s => s.ContextKey is { } key ? $"{SettingsCatalog.ContextPrefix}{key}" : s.EnvironmentVariable!)
+            .Concat(SettingsCatalog.Scaling.Select(d => d.Key)).ToHashSet();
+        var named = ReadmeText().Split('\n')
+            .Where(l => l.StartsWith("| `nodefleet:", StringComparison.Ordinal) || l.StartsWith("| `NODEFLEET_", StringComparison.Ordinal) || l.StartsWith("| `AWS_", StringComparison.Ordinal))
+            .Select(l => l.Split('`')[1]);
+
+        Assert.All(named, n => Assert.Contains(n, known));
+    }
 }
