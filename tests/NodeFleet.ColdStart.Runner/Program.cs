@@ -65,6 +65,8 @@ catch (Exception e)
 }
 
 // The line the parent stops its clock at; the figures split this process's own time into
-// loading and construction (init) and the invocation.
+// loading and construction (init) and the invocation, and say how much was JIT-compiled at run
+// time (what ReadyToRun saves: a method with precompiled code is not counted).
 static void Report(string outcome, double initMs, double totalMs) =>
-    Console.Error.WriteLine(FormattableString.Invariant($"nodefleet-coldstart {outcome} init={initMs:0.0} invoke={totalMs - initMs:0.0}"));
+    Console.Error.WriteLine(FormattableString.Invariant(
+        $"nodefleet-coldstart {outcome} init={initMs:0.0} invoke={totalMs - initMs:0.0} jitted={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0.0}"));
