@@ -65,8 +65,10 @@ catch (Exception e)
 }
 
 // The line the parent stops its clock at; the figures split this process's own time into
-// loading and construction (init) and the invocation, and say how much was JIT-compiled at run
-// time (what ReadyToRun saves: a method with precompiled code is not counted).
+// loading and construction (init) and the invocation, give the CPU time the whole process used so
+// far (all threads, the runtime's start included: what a fraction of a vCPU, as Lambda gives 512 MB,
+// stretches), and say how much was JIT-compiled (what ReadyToRun saves: precompiled methods are
+// not counted, their later tier-1 recompilations are).
 static void Report(string outcome, double initMs, double totalMs) =>
     Console.Error.WriteLine(FormattableString.Invariant(
-        $"nodefleet-coldstart {outcome} init={initMs:0.0} invoke={totalMs - initMs:0.0} jitted={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0.0}"));
+        $"nodefleet-coldstart {outcome} init={initMs:0.0} invoke={totalMs - initMs:0.0} cpu={Environment.CpuUsage.TotalTime.TotalMilliseconds:0.0} jitted={System.Runtime.JitInfo.GetCompiledMethodCount()} jitms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0.0}"));

@@ -4,8 +4,8 @@ using System.Text;
 
 namespace NodeFleet.ColdStart;
 
-/// <summary>What one cold start took: from process start to the response, as this process saw it; the child's own split; and what it JIT-compiled.</summary>
-internal sealed record Sample(double TotalMs, double InitMs, double InvokeMs, int JittedMethods, double JitMs);
+/// <summary>What one cold start took: from process start to the response, as this process saw it; the child's own split, its CPU time, and what it JIT-compiled.</summary>
+internal sealed record Sample(double TotalMs, double InitMs, double InvokeMs, double CpuMs, int JittedMethods, double JitMs);
 
 internal static class Processes
 {
@@ -105,7 +105,7 @@ internal static class Processes
             throw new InvalidOperationException($"{handler} failed: {response}\n{log}");
         }
 
-        return (response, new Sample(total, Figure(line, "init="), Figure(line, "invoke="), (int)Figure(line, "jitted="), Figure(line, "jitms=")));
+        return (response, new Sample(total, Figure(line, "init="), Figure(line, "invoke="), Figure(line, "cpu="), (int)Figure(line, "jitted="), Figure(line, "jitms=")));
     }
 
     private static double Figure(string line, string name) =>

@@ -10,7 +10,7 @@ using NodeFleet.Testbed;
 // handler with the parameterless constructor and runs its first invocation against loopback
 // backends; it is timed from process start to the response. Progress goes to stderr; the table
 // to stdout; the figures to OUT/results.json and each step's last response to OUT/responses/.
-var repeat = int.Parse(Option("--repeat") ?? "5", CultureInfo.InvariantCulture);
+var repeat = int.Parse(Option("--repeat") ?? "7", CultureInfo.InvariantCulture);
 var names = (Option("--variants") ?? "before,il,r2r").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var repository = LocalEnvironment.RepositoryRoot;
 var outRoot = Path.GetFullPath(Option("--out") ?? Path.Combine(repository, ".artifacts", "coldstart"));
