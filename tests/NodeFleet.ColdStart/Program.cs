@@ -10,7 +10,7 @@ using NodeFleet.Testbed;
 // handler with the parameterless constructor and runs its first invocation against loopback
 // backends; it is timed from process start to the response. Progress goes to stderr; the table
 // to stdout; the figures to OUT/results.json and each step's last response to OUT/responses/.
-var repeat = int.Parse(Option("--repeat") ?? "7", CultureInfo.InvariantCulture);
+var repeat = int.TryParse(Option("--repeat") ?? "7", CultureInfo.InvariantCulture, out var r) ? r : 0;
 var names = (Option("--variants") ?? "before,il,r2r").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var repository = LocalEnvironment.RepositoryRoot;
 var outRoot = Path.GetFullPath(Option("--out") ?? Path.Combine(repository, ".artifacts", "coldstart"));
@@ -21,16 +21,13 @@ if (repeat < 1 || names.Length == 0)
     return 2;
 }
 
-List<Variant> variants;
-try
+if (names.FirstOrDefault(n => Variant.Named(n, repository, outRoot) is null) is { } unknown)
 {
-    variants = names.Select(n => Variant.Named(n, repository, outRoot)).ToList();
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"coldstart: {e.Message}");
+    Console.Error.WriteLine($"coldstart: unknown variant '{unknown}' (known: {string.Join(", ", Variant.Known)})");
     return 2;
 }
+
+var variants = names.Select(n => Variant.Named(n, repository, outRoot)!).ToList();
 
 // The path runs every step; a step added to steps.json but not to the path would go unmeasured.
 var steps = Paths.Order;
@@ -137,10 +134,16 @@ try
         }
     }
 }
-catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+catch (Exception) when (cancel.IsCancellationRequested)
 {
+    // Ctrl-C reaches the step being timed too: whatever it ended with, the run was stopped.
     Console.Error.WriteLine("coldstart: stopped; every process it started has been stopped");
     return 130;
+}
+catch (Exception e) when (e is InvalidOperationException or TimeoutException or NotLaunchingException)
+{
+    Console.Error.WriteLine($"coldstart: {e.Message}");
+    return 1;
 }
 
 var report = Report.Build(variants, steps, samples, published, repeat);

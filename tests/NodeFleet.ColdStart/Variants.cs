@@ -17,7 +17,8 @@ internal sealed record Variant(string Name, string Description, string SourceRoo
 
     public static readonly string[] Known = ["before", "il", "r2r", "r2r-k8saot"];
 
-    public static Variant Named(string name, string repository, string outRoot) => name switch
+    /// <summary>The variant of that name; null for a name not in <see cref="Known"/>.</summary>
+    public static Variant? Named(string name, string repository, string outRoot) => name switch
     {
         "before" => new(name, $"the functions of {BeforeCommit[..7]} (hand-written EC2 and Kubernetes clients, whole-state requests), plain dotnet publish",
             Path.Combine(outRoot, "before-src"), [], RequestShape.WholeState),
@@ -27,7 +28,7 @@ internal sealed record Variant(string Name, string Description, string SourceRoo
             repository, [], RequestShape.StepRequests),
         "r2r-k8saot" => new(name, "as r2r, with KubernetesClient.Aot (source-generated JSON) instead of KubernetesClient",
             repository, ["-p:NodeFleetKubernetesClient=Aot"], RequestShape.StepRequests),
-        _ => throw new ArgumentException($"unknown variant '{name}' (known: {string.Join(", ", Known)})", nameof(name)),
+        _ => null,
     };
 
     public string PublishDirectory(string outRoot, string step) => Path.Combine(outRoot, "publish", Name, step);
