@@ -41,6 +41,12 @@ public class LocalEnvironment : IAsyncDisposable
     public string Table { get; } = "nodefleet-e2e";
     public string QueueUrl { get; private set; } = "";
 
+    /// <summary>Every step's environment variables, as the hosts get them (and scripts/coldstart gives each step it starts).</summary>
+    public IReadOnlyDictionary<string, string> StepEnvironment { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Start the invoke hosts (the default); scripts/coldstart starts the steps itself, one process per invocation.</summary>
+    public bool StartHosts { get; init; } = true;
+
     public static string RepositoryRoot
     {
         get
@@ -116,6 +122,12 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{prometheusPort}",
             ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "2s",
         };
+        StepEnvironment = environment;
+        if (!StartHosts)
+        {
+            return;
+        }
+
         HostUrl = await StartHostAsync(environment);
         // Nothing listens here: the "Prometheus down" scenario, and proof that interruptions never ask it.
         DeadMetricsHostUrl = await StartHostAsync(new Dictionary<string, string>(environment) { ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{Loopback.FreePort()}" });
