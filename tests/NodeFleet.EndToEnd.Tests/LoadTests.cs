@@ -32,8 +32,21 @@ public class LoadTests(LoadCloud cloud)
         Assert.All(runs, run => Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText()));
         var acted = Assert.Single(runs, run => Runs.Entered(run).Contains("LaunchNodes"));
         var stopped = Assert.Single(runs, run => !Runs.Entered(run).Contains("LaunchNodes"));
-        Assert.Equal("Busy", Runs.Entered(stopped)[^1]);
-        Assert.Equal("ScaleUp", stopped.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
+        var stoppedDecision = stopped.GetProperty("output").GetProperty("decision");
+        // Started together, the two race in one of two correct ways: both decide to scale up and the
+        // lease stops the second (Busy); or, when one starts late on a loaded machine, the winner's
+        // launch is already in flight when the other measures, so it decides nothing to do.
+        if (Runs.Entered(stopped)[^1] == "Busy")
+        {
+            Assert.Equal("ScaleUp", stoppedDecision.GetProperty("action").GetString());
+        }
+        else
+        {
+            Assert.Equal("Done", Runs.Entered(stopped)[^1]);
+            Assert.Equal("None", stoppedDecision.GetProperty("action").GetString());
+            Assert.True(stoppedDecision.GetProperty("figures").GetProperty("launchingWorkers").GetInt32() >= 1, stoppedDecision.GetRawText());
+        }
+
         var state = acted.GetProperty("output");
         Assert.Equal("CpuHigh", state.GetProperty("decision").GetProperty("reasonCode").GetString());
         var added = state.GetProperty("decision").GetProperty("nodesToAdd").GetInt32();
