@@ -36,7 +36,7 @@ public static class ContractValidation
             ? new Ports.Lease(owner, held.Fence, held.ExpiresAt ?? DateTimeOffset.MinValue)
             : throw InvalidInputException.For(["$.lock: an acquired lock is required (set by AcquireLock)"]);
 
-    public static void CheckSnapshot(ClusterSnapshot snapshot, string path, List<string> problems)
+    private static void CheckSnapshot(ClusterSnapshot snapshot, string path, List<string> problems)
     {
         var u = snapshot.Utilization;
         CheckFraction(u.CpuNow, $"{path}.utilization.cpuNow", problems);
@@ -77,7 +77,7 @@ public static class ContractValidation
         CheckGroups(snapshot.UnschedulablePods, $"{path}.unschedulablePods", problems);
     }
 
-    public static void CheckFleet(FleetState fleet, string path, List<string> problems)
+    private static void CheckFleet(FleetState fleet, string path, List<string> problems)
     {
         for (var i = 0; i < fleet.InFlight.Count; i++)
         {

@@ -21,7 +21,7 @@ public sealed class EnvironmentReader(Func<string, string?> get, Func<ISetting, 
     }
 
     /// <summary>The trimmed value, or null when unset or blank; a required one that is missing is recorded.</summary>
-    public string? Text(string name, bool required = false)
+    private string? Text(string name, bool required)
     {
         var value = get(name);
         if (!string.IsNullOrWhiteSpace(value))
@@ -38,7 +38,7 @@ public sealed class EnvironmentReader(Func<string, string?> get, Func<ISetting, 
     }
 
     /// <summary>The parsed value, <paramref name="fallback"/> when unset; a value the parser refuses is recorded.</summary>
-    public T Parse<T>(string name, T fallback, Func<string, T> parse, bool required = false)
+    private T Parse<T>(string name, T fallback, Func<string, T> parse, bool required)
     {
         var raw = Text(name, required);
         if (raw is null)

@@ -45,7 +45,7 @@ public static class FleetTransitions
         };
     }
 
-    public static bool StampsScaleUp(OutcomeKind kind) => kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed;
+    private static bool StampsScaleUp(OutcomeKind kind) => kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed;
 
-    public static bool StampsScaleDown(OutcomeKind kind) => kind == OutcomeKind.ScaledDown;
+    private static bool StampsScaleDown(OutcomeKind kind) => kind == OutcomeKind.ScaledDown;
 }
