@@ -18,6 +18,7 @@ public sealed class Function
 {
     private readonly IMetricsSource metrics;
     private readonly IClusterApi kubernetes;
+    private readonly IComputeFleet instances;
     private readonly IFleetStateStore store;
     private readonly TimeProvider clock;
     private readonly StepLog log;
@@ -28,15 +29,16 @@ public sealed class Function
     {
     }
 
-    private Function((IMetricsSource Metrics, IClusterApi Kubernetes, IFleetStateStore Store, string ClusterName) real)
-        : this(real.Metrics, real.Kubernetes, real.Store, TimeProvider.System, Console.Out, real.ClusterName)
+    private Function((IMetricsSource Metrics, IClusterApi Kubernetes, IComputeFleet Instances, IFleetStateStore Store, string ClusterName) real)
+        : this(real.Metrics, real.Kubernetes, real.Instances, real.Store, TimeProvider.System, Console.Out, real.ClusterName)
     {
     }
 
-    public Function(IMetricsSource metrics, IClusterApi kubernetes, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
+    public Function(IMetricsSource metrics, IClusterApi kubernetes, IComputeFleet instances, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
     {
         this.metrics = metrics;
         this.kubernetes = kubernetes;
+        this.instances = instances;
         this.store = store;
         this.clock = clock;
         this.clusterName = clusterName;
@@ -45,7 +47,8 @@ public sealed class Function
 
     /// <summary>
     /// The request carries the execution's input (the trigger). A tick measures everything; an EC2 event needs only
-    /// the nodes, read from the Kubernetes API, so a Prometheus outage cannot delay an interruption.
+    /// the nodes, read from the Kubernetes API, so a Prometheus outage cannot delay an interruption. Both list
+    /// the managed instances and the API's nodes (the inventory): the reconcile pass and the maximum count on them.
     /// </summary>
     public async Task<Stream> FunctionHandler(Stream input)
     {
@@ -53,8 +56,18 @@ public sealed class Function
         var trigger = Trigger.Parse(request.Event);
         var now = clock.GetUtcNow();
         var fleetTask = store.LoadAsync(CancellationToken.None);
-        var snapshot = trigger.IsInterruption ? await NodesOnlyAsync(now).ConfigureAwait(false) : await MeasureAsync(now).ConfigureAwait(false);
+        var instancesTask = instances.DescribeManagedAsync(CancellationToken.None);
+        var nodesTask = kubernetes.ListNodesAsync(null, CancellationToken.None);
+        var snapshot = trigger.IsInterruption ? NodesOnly(now, await nodesTask.ConfigureAwait(false)) : await MeasureAsync(now).ConfigureAwait(false);
         var fleet = await fleetTask.ConfigureAwait(false);
+        var inventory = new Inventory
+        {
+            Instances = (await instancesTask.ConfigureAwait(false)).Select(i => new InstanceInfo
+            {
+                InstanceId = i.InstanceId, Zone = i.Zone, State = i.State, LaunchedAt = i.LaunchedAt, LaunchId = i.LaunchId,
+            }).ToList(),
+            Nodes = (await nodesTask.ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
+        };
 
         var u = snapshot.Utilization;
         log.Metrics(
@@ -65,8 +78,12 @@ public sealed class Function
                 ["Nodes"] = snapshot.Nodes.Count,
                 ["PendingPods"] = snapshot.UnschedulablePods.Sum(g => g.Count),
             },
-            new Dictionary<string, object?> { ["trigger"] = trigger.Kind.ToString(), ["cpuNow"] = u.CpuNow, ["memoryNow"] = u.MemoryNow, ["inFlight"] = fleet.InFlight.Count });
-        return StepJson.Write(new Observation { Trigger = trigger, Snapshot = snapshot, Fleet = fleet }, NodeFleetJsonContext.Default.Observation);
+            new Dictionary<string, object?>
+            {
+                ["trigger"] = trigger.Kind.ToString(), ["cpuNow"] = u.CpuNow, ["memoryNow"] = u.MemoryNow, ["inFlight"] = fleet.InFlight.Count,
+                ["managedInstances"] = inventory.Instances.Count,
+            });
+        return StepJson.Write(new Observation { Trigger = trigger, Snapshot = snapshot, Fleet = fleet, Inventory = inventory }, NodeFleetJsonContext.Default.Observation);
     }
 
     private async Task<ClusterSnapshot> MeasureAsync(DateTimeOffset now)
@@ -78,20 +95,21 @@ public sealed class Function
         return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
     }
 
-    private async Task<ClusterSnapshot> NodesOnlyAsync(DateTimeOffset now) => new()
+    private static ClusterSnapshot NodesOnly(DateTimeOffset now, IReadOnlyList<ClusterNode> nodes) => new()
     {
         CapturedAt = now,
         Utilization = new UtilizationMetrics(),
-        Nodes = (await kubernetes.ListNodesAsync(null, CancellationToken.None).ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
+        Nodes = nodes.Select(NodeMapping.ToNodeInfo).ToList(),
         UnschedulablePods = [],
     };
 
-    private static (IMetricsSource, IClusterApi, IFleetStateStore, string) RealAdapters()
+    private static (IMetricsSource, IClusterApi, IComputeFleet, IFleetStateStore, string) RealAdapters()
     {
         var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
         var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: true);
         var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
+        var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
         return (ClusterAdapters.Metrics(settings, scaling), ClusterAdapters.KubernetesFromEnvironment(settings),
-            AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), fleet), scaling.ClusterName);
+            AwsAdapters.ComputeFleet(endpoint, fleet), AwsAdapters.StateStore(endpoint, fleet), scaling.ClusterName);
     }
 }

@@ -33,7 +33,7 @@ public sealed class Function
     {
         var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.DecideRequest).ConfigureAwait(false);
         var (snapshot, fleet) = ContractValidation.RequireDecideInput(request);
-        var decision = ScalingPolicy.Decide(request.Observation.Trigger, snapshot, fleet, settings, clock.GetUtcNow());
+        var decision = ScalingPolicy.Decide(request.Observation.Trigger, snapshot, fleet, settings, clock.GetUtcNow(), request.Observation.Inventory);
         LogDecision(decision);
         return StepJson.Write(decision, NodeFleetJsonContext.Default.Decision);
     }
@@ -54,6 +54,11 @@ public sealed class Function
                 ["LaunchingWorkers"] = f.LaunchingWorkers,
                 ["UnschedulablePods"] = f.UnschedulablePods,
                 ["AtMaximum"] = decision.ReasonCode == DecisionReason.AtMaximum ? 1 : 0,
+                ["NotReadyWorkers"] = f.NotReadyWorkers,
+                ["OrphansFound"] = decision.Reconcile?.Orphans.Count ?? 0,
+                ["GhostNodesFound"] = decision.Reconcile?.Ghosts.Count ?? 0,
+                ["StrayCordonsFound"] = decision.Reconcile?.StrayCordons.Count ?? 0,
+                ["RepairsHeld"] = decision.ReasonCode == DecisionReason.RepairsHeld ? 1 : 0,
             },
             new Dictionary<string, object?>
             {

@@ -1,8 +1,11 @@
+using NodeFleet.Aws;
 using NodeFleet.Cluster;
 using NodeFleet.Core.Cluster;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
+using NodeFleet.Core.Settings;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.DrainNode;
@@ -15,6 +18,7 @@ namespace NodeFleet.DrainNode;
 public sealed class Function
 {
     private readonly Drainer drainer;
+    private readonly IFleetStateStore store;
     private readonly TimeProvider clock;
     private readonly StepLog log;
 
@@ -24,13 +28,14 @@ public sealed class Function
     }
 
     private Function(ClusterSettings settings)
-        : this(ClusterAdapters.KubernetesFromEnvironment(settings), settings.DrainTimeout, TimeProvider.System, Console.Out)
+        : this(ClusterAdapters.KubernetesFromEnvironment(settings), RealStore(), settings.DrainTimeout, TimeProvider.System, Console.Out)
     {
     }
 
-    public Function(IClusterApi kubernetes, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    public Function(IClusterApi kubernetes, IFleetStateStore store, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
     {
         drainer = new Drainer(kubernetes, drainTimeout);
+        this.store = store;
         this.clock = clock;
         log = new StepLog(logOutput, clock, "DrainNode");
     }
@@ -43,10 +48,21 @@ public sealed class Function
             throw new InvalidInputException("Invalid input: $.node: must name the node to drain");
         }
 
-        var progress = await drainer.RunAsync(request, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        var lease = ContractValidation.RequireLease(request.Lock);
+        var now = clock.GetUtcNow();
+        // The fence before the side effect: a preempted or expired execution cordons, evicts, uncordons
+        // and deletes nothing; a cordon it leaves is lifted by the next tick's reconcile.
+        await store.EnsureHeldAsync(lease, now, CancellationToken.None).ConfigureAwait(false);
+        var progress = await drainer.RunAsync(request, now, CancellationToken.None).ConfigureAwait(false);
         log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
                 + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : ""),
             new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = progress.Status.ToString() });
         return StepJson.Write(progress, NodeFleetJsonContext.Default.DrainProgress);
+    }
+
+    private static IFleetStateStore RealStore()
+    {
+        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
+        return AwsAdapters.StateStore(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings);
     }
 }

@@ -51,6 +51,8 @@ public sealed class Function
 
         var launchId = LaunchIds.For(executionId);
         var startedAt = clock.GetUtcNow();
+        // The fence before the side effect: a preempted or expired execution launches nothing.
+        await store.EnsureHeldAsync(lease, startedAt, CancellationToken.None).ConfigureAwait(false);
         var result = await fleet.LaunchAsync(new LaunchRequest(launchId, request.NodesToAdd), CancellationToken.None).ConfigureAwait(false);
         if (result.Instances.Count > 0)
         {

@@ -1,7 +1,9 @@
 using NodeFleet.Aws;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
+using NodeFleet.Core.Settings;
 using NodeFleet.Hosting;
 
 namespace NodeFleet.TerminateNode;
@@ -13,16 +15,25 @@ namespace NodeFleet.TerminateNode;
 public sealed class Function
 {
     private readonly IComputeFleet fleet;
+    private readonly IFleetStateStore store;
+    private readonly TimeProvider clock;
     private readonly StepLog log;
 
     public Function()
-        : this(RealFleet(), TimeProvider.System, Console.Out)
+        : this(RealAdapters())
     {
     }
 
-    public Function(IComputeFleet fleet, TimeProvider clock, TextWriter logOutput)
+    private Function((IComputeFleet Fleet, IFleetStateStore Store) real)
+        : this(real.Fleet, real.Store, TimeProvider.System, Console.Out)
+    {
+    }
+
+    public Function(IComputeFleet fleet, IFleetStateStore store, TimeProvider clock, TextWriter logOutput)
     {
         this.fleet = fleet;
+        this.store = store;
+        this.clock = clock;
         log = new StepLog(logOutput, clock, "TerminateNode");
     }
 
@@ -35,16 +46,20 @@ public sealed class Function
             throw new InvalidInputException($"Invalid input: $.instanceIds holds values that are not instance ids: {string.Join(", ", bad.Select(b => $"'{b}'"))}");
         }
 
+        var lease = ContractValidation.RequireLease(request.Lock);
         var ids = request.InstanceIds.Distinct().ToList();
+        // The fence before the side effect: a preempted or expired execution terminates nothing.
+        await store.EnsureHeldAsync(lease, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         await fleet.TerminateAsync(ids, CancellationToken.None).ConfigureAwait(false);
         var summary = ids.Count == 0 ? "Nothing to terminate" : $"Terminated {string.Join(", ", ids)}";
         log.Info(summary, new Dictionary<string, object?> { ["instanceIds"] = string.Join(",", ids) });
-        return StepJson.Write(new Core.Contracts.StepResult { Summary = summary, Ids = ids }, NodeFleetJsonContext.Default.StepResult);
+        return StepJson.Write(new StepResult { Summary = summary, Ids = ids }, NodeFleetJsonContext.Default.StepResult);
     }
 
-    private static IComputeFleet RealFleet()
+    private static (IComputeFleet, IFleetStateStore) RealAdapters()
     {
-        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable);
-        return AwsAdapters.ComputeFleet(AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable), settings);
+        var settings = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
+        var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
+        return (AwsAdapters.ComputeFleet(endpoint, settings), AwsAdapters.StateStore(endpoint, settings));
     }
 }

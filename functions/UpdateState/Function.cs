@@ -41,7 +41,7 @@ public sealed class Function
             Kind = derived.Kind,
             At = clock.GetUtcNow(),
             Summary = Outcomes.Summarize(request.Decision, derived),
-            CompletedLaunches = request.Launch is { } launch ? [launch.LaunchId] : [],
+            CompletedLaunches = Outcomes.CompletedLaunches(request),
         };
         await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
         log.Info($"Recorded {outcome.Kind} and released the lease: {outcome.Summary}",

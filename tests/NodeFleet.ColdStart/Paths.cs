@@ -64,8 +64,8 @@ internal static class Paths
         var instances = launch.Instances.Select(i => i.InstanceId).ToList();
         await bench.WaitForNodesAsync(instances, TimeSpan.FromSeconds(30), cancel);
         var readiness = Read(await invoke("CheckNodesReady", Write(new CheckNodesReadyRequest { Launch = launch }, json.CheckNodesReadyRequest)), json.ReadinessReport);
-        await invoke("DrainNode", Write(new DrainRequest { Action = DrainAction.Start, Node = bench.DrainedWorker }, json.DrainRequest));
-        await invoke("TerminateNode", Write(new TerminateRequest { InstanceIds = instances }, json.TerminateRequest));
+        await invoke("DrainNode", Write(new DrainRequest { Action = DrainAction.Start, Node = bench.DrainedWorker, Lock = lease }, json.DrainRequest));
+        await invoke("TerminateNode", Write(new TerminateRequest { InstanceIds = instances, Lock = lease }, json.TerminateRequest));
         var recorded = Read(await invoke("UpdateState", Write(new UpdateStateRequest { Decision = decision, Lock = lease, Launch = launch, Readiness = readiness }, json.UpdateStateRequest)), json.RecordResult);
         await invoke("Notify", Write(new NotifyRequest { Decision = decision, Recorded = recorded, Launch = launch }, json.NotifyRequest));
     }

@@ -33,7 +33,10 @@ internal static class States
 
     public static LockResult Held => new() { Acquired = true, Owner = ExecutionId, Fence = 7, ExpiresAt = Now.AddMinutes(20) };
 
-    public static AcquireLockRequest LockFor(Decision decision) => new() { ExecutionId = ExecutionId, Route = decision.Route, Cooldown = decision.Cooldown };
+    /// <summary><see cref="Held"/> as a request's <c>lock</c> member, for hand-written JSON requests.</summary>
+    public const string HeldJson = """{"acquired":true,"owner":"arn:aws:states:us-east-1:123456789012:execution:nodefleet:tick-42","fence":7,"expiresAt":"2026-11-18T12:20:00Z"}""";
+
+    public static AcquireLockRequest LockFor(Decision decision) => new() { ExecutionId = ExecutionId, Route = decision.Route, Cooldown = decision.Cooldown, Preempt = decision.Preempts };
 
     public static LaunchNodesRequest Launch(int nodes, LockResult held) => new() { ExecutionId = ExecutionId, NodesToAdd = nodes, Lock = held };
 

@@ -4,7 +4,23 @@ public sealed class TestNode
 {
     public required string Name { get; init; }
     public string? ProviderId { get; set; }
-    public bool Ready { get; set; } = true;
+    /// <summary>The Ready condition; setting it moves <see cref="ReadyChangedAt"/> (lastTransitionTime) when it changes.</summary>
+    public bool Ready
+    {
+        get;
+        set
+        {
+            if (field != value)
+            {
+                ReadyChangedAt = DateTimeOffset.UtcNow;
+            }
+
+            field = value;
+        }
+    } = true;
+
+    /// <summary>The Ready condition's lastTransitionTime: when the node registered, or when Ready last changed.</summary>
+    public DateTimeOffset ReadyChangedAt { get; set; } = DateTimeOffset.UtcNow;
     public bool Unschedulable { get; set; }
     public Dictionary<string, string> Labels { get; init; } = [];
     public List<(string Key, string Effect)> Taints { get; init; } = [];

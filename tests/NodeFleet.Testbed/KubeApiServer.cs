@@ -419,7 +419,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["spec"] = spec,
             ["status"] = new JsonObject
             {
-                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = n.Ready ? "True" : "False" }),
+                ["conditions"] = new JsonArray(new JsonObject
+                {
+                    ["type"] = "Ready",
+                    ["status"] = n.Ready ? "True" : "False",
+                    ["lastTransitionTime"] = n.ReadyChangedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                }),
                 ["allocatable"] = resources,
                 ["capacity"] = resources.DeepClone(),
             },

@@ -105,8 +105,10 @@ test('every Task after the lock is caught by a path that records the failure and
 
 const routes = { None: 'Done', ScaleUp: 'Launch', ScaleDown: 'Drain' };
 const decision = (action, extra = {}) => {
-  const d = { action, reasonCode: 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], ...extra };
-  d.route ??= d.dryRun && action !== 'None' ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : routes[action];
+  const d = { action, reasonCode: action === 'Replace' ? 'Interrupted' : 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], reconcile: null, alert: false, ...extra };
+  d.reconciles ??= !!(d.reconcile && (d.reconcile.orphans?.length || d.reconcile.ghosts?.length || d.reconcile.strayCordons?.length || d.reconcile.expiredLaunches?.length));
+  d.route ??= d.dryRun && (action !== 'None' || d.reconciles) ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : action === 'None' && d.reconciles ? 'Reconcile' : routes[action];
+  d.preempts ??= action === 'Replace' && d.reasonCode === 'Interrupted' && !d.dryRun;
   return d;
 };
 const named = (name, message = name) => Object.assign(new Error(message), { name });
@@ -163,12 +165,58 @@ test('scale up: lock, launch, wait until Ready, record, notify; the snapshot is 
   assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
   assert.equal(calls.UpdateState[0].terminated, null);
   assert.equal(calls.UpdateState[0].lock.fence, 3);
-  assert.deepEqual(Object.keys(calls.UpdateState[0]).sort(), ['decision', 'drain', 'error', 'launch', 'lock', 'readiness', 'terminated']);
+  assert.deepEqual(Object.keys(calls.UpdateState[0]).sort(), ['decision', 'drain', 'error', 'launch', 'lock', 'readiness', 'reconciled', 'terminated']);
   assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, lock: { acquired: true, owner: 'exec-1', fence: 3 } });
   assert.deepEqual(Object.keys(calls.Decide[0]), ['observation']);
   assert.ok(!JSON.stringify(calls.Notify[0]).includes('snapshot'), 'the snapshot travelled past Decide');
   assert.ok(JSON.stringify(calls.Notify[0]).length < 256 * 1024);
   assert.ok(entered.includes('WaitForNodes'));
+});
+
+const plan = { orphans: [{ instanceId: 'i-orphan', launchedAt: '2026-11-18T11:00:00Z' }], ghosts: ['ghost-1'], strayCordons: [], expiredLaunches: [] };
+
+test('a tick with only left-overs: lock, reconcile, record, notify', async () => {
+  const { entered, calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('None', { reconcile: plan }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 4 }),
+    Reconcile: () => ({ terminated: ['i-orphan'], deletedNodes: ['ghost-1'], uncordoned: [], skipped: [] }),
+    UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.deepEqual(entered, ['CollectMetrics', 'Decide', 'Act?', 'AcquireLock', 'Locked?', 'Reconcile', 'Route?', 'Record', 'Notify', 'Ended?', 'Done']);
+  assert.deepEqual(calls.Reconcile[0], { plan, lock: { acquired: true, owner: 'exec-1', fence: 4 } });
+  assert.deepEqual(calls.UpdateState[0].reconciled.terminated, ['i-orphan']);
+  assert.deepEqual(calls.Notify[0].reconciled.deletedNodes, ['ghost-1']);
+});
+
+test('the reconcile pass runs before a launch; when it fails, nothing is launched and the failure is recorded', async () => {
+  const before = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1, reconcile: plan }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 5 }),
+    Reconcile: ok, LaunchNodes: () => ({ launchId: 'l', requested: 1, startedAt: 't', instances: [{ instanceId: 'i-1' }] }),
+    CheckNodesReady: () => ({ status: 'AllReady' }), UpdateState: ok, Notify: ok,
+  });
+  assert.ok(before.entered.indexOf('Reconcile') < before.entered.indexOf('LaunchNodes'));
+
+  const failed = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 1, reconcile: plan }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 5 }),
+    Reconcile: () => { throw named('LeaseNotHeldException', 'Fenced: an interruption took the lease'); },
+    UpdateState: ok, Notify: ok,
+  });
+  assert.equal(failed.calls.LaunchNodes, undefined);
+  assert.equal(failed.calls.UpdateState[0].error.Error, 'LeaseNotHeldException');
+  assert.equal(failed.entered.at(-1), 'Failed');
+});
+
+test('every side effect carries the lease, so a preempted execution is fenced', async () => {
+  const { calls } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 9 }),
+    DrainNode: (e) => e.action === 'Start' ? { node: 'w3', status: 'Drained', startedAt: 't' } : { node: 'w3', status: 'Deleted', startedAt: 't' },
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  for (const call of [...calls.DrainNode, ...calls.TerminateNode]) assert.equal(call.lock.fence, 9);
 });
 
 test('another execution holds the lease: stop early, launch nothing', async () => {
@@ -189,7 +237,7 @@ test('instances that never join are terminated and the launch is recorded as fai
     CheckNodesReady: () => ({ status: 'Overdue', ready: [{ instanceId: 'i-1', node: 'n1' }], overdue: ['i-2'] }),
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
-  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-2'] });
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-2']);
   assert.equal(calls.UpdateState[0].readiness.status, 'Overdue');
   assert.equal(calls.UpdateState[0].error, null);
 });
@@ -204,7 +252,7 @@ test('scale down: drain until empty, terminate, delete the node, record', async 
   assert.equal(error, undefined);
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Delete']);
   assert.equal(calls.DrainNode[1].startedAt, 't0');
-  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.UpdateState[0].drain.status, 'Drained');
   assert.deepEqual(calls.UpdateState[0].terminated, ok());
 });
@@ -274,7 +322,7 @@ test('a spot interruption drains at once, launches a replacement, then retires t
   assert.equal(error, undefined);
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
   assert.equal(calls.LaunchNodes.length, 1);
-  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
   assert.deepEqual(calls.UpdateState[0].terminated, ok());
 });
@@ -307,7 +355,7 @@ test('an interruption at the maximum drains and retires the node without a repla
   assert.equal(error, undefined);
   assert.equal(calls.LaunchNodes, undefined);
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
-  assert.deepEqual(calls.TerminateNode[0], { instanceIds: ['i-3'] });
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.AcquireLock[0].route, 'Retire');
 });
 

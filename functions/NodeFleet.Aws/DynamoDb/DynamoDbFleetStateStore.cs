@@ -42,7 +42,22 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         LastScaleUpAt = Time(item, "lastScaleUpAt"),
         LastScaleDownAt = Time(item, "lastScaleDownAt"),
         InFlight = InFlight(item),
+        RepairsHeldNotifiedAt = Time(item, "repairsHeldNotifiedAt"),
     };
+
+    public async Task EnsureHeldAsync(Lease lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+        var owner = item.TryGetValue("leaseOwner", out var o) ? o.S : null;
+        var fence = Long(item, "fence");
+        var expires = Time(item, "leaseExpiresAt");
+        if (owner != lease.Owner || fence != lease.Fence || expires is null || expires <= now)
+        {
+            var holder = owner is null ? "nobody holds it" : $"{owner} holds it with fence {fence} until {expires:O}";
+            throw new LeaseNotHeldException($"Fenced: {lease.Owner} no longer holds the lease of cluster {cluster} with fence {lease.Fence} ({holder}); nothing was changed");
+        }
+    }
 
     public async Task<LeaseGrant> AcquireAsync(LeaseRequest request, CancellationToken cancellationToken)
     {
@@ -133,6 +148,12 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         {
             set.Add("lastScaleDownAt = :down");
             values[":down"] = N(down);
+        }
+
+        if (after.RepairsHeldNotifiedAt != before.RepairsHeldNotifiedAt && after.RepairsHeldNotifiedAt is { } told)
+        {
+            set.Add("repairsHeldNotifiedAt = :told");
+            values[":told"] = N(told);
         }
 
         await HolderWriteAsync(lease, $"SET {string.Join(", ", set)} REMOVE leaseOwner, leaseExpiresAt", values, "record the outcome", cancellationToken).ConfigureAwait(false);

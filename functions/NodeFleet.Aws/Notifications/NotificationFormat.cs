@@ -81,6 +81,7 @@ public static class NotificationFormat
         NotificationKind.ScaleDown => ":arrow_down:",
         NotificationKind.Failure => ":x:",
         NotificationKind.Interruption => ":zap:",
+        NotificationKind.Reconcile => ":broom:",
         _ => ":information_source:",
     };
 }

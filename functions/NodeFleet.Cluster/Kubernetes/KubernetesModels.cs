@@ -17,10 +17,11 @@ public static class KubernetesModels
     {
         ArgumentNullException.ThrowIfNull(node);
         var allocatable = node.Status?.Allocatable;
+        var ready = node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
         return new ClusterNode(
             Required(node.Metadata?.Name, "a node", "metadata.name"),
             node.Spec?.ProviderID,
-            node.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") ?? false,
+            ready?.Status == "True",
             node.Spec?.Unschedulable ?? false,
             Map(node.Metadata?.Labels),
             (node.Spec?.Taints ?? []).Select(t => new Taint(t.Key ?? "", t.Effect ?? "")).ToList(),
@@ -31,6 +32,7 @@ public static class KubernetesModels
                 CpuMillis(Get(allocatable, "cpu")),
                 Bytes(Get(allocatable, "memory")),
                 (int)Whole(Get(allocatable, "pods"))),
+            ReadyChangedAt = ready?.LastTransitionTime is { } changed ? new DateTimeOffset(DateTime.SpecifyKind(changed, DateTimeKind.Utc)) : null,
         };
     }
 

@@ -17,6 +17,7 @@ public static class NodeMapping
             Zone = node.Labels.GetValueOrDefault("topology.kubernetes.io/zone") ?? (mapped ? zone : null),
             InstanceType = node.Labels.GetValueOrDefault("node.kubernetes.io/instance-type"),
             Ready = node.Ready,
+            ReadyChangedAt = node.ReadyChangedAt,
             Unschedulable = node.Unschedulable,
             ControlPlane = node.Labels.ContainsKey("node-role.kubernetes.io/control-plane") || node.Labels.ContainsKey("node-role.kubernetes.io/master"),
             Managed = node.Labels.GetValueOrDefault("nodefleet.io/managed") == "true",

@@ -79,6 +79,12 @@ public sealed record NodeInfo
     /// <summary>The Ready condition is True.</summary>
     public required bool Ready { get; init; }
 
+    /// <summary>When the Ready condition last changed (its lastTransitionTime); null when not reported.</summary>
+    public DateTimeOffset? ReadyChangedAt { get; init; }
+
+    /// <summary>NodeFleet's mark on a cordon it made; null when NodeFleet did not cordon the node.</summary>
+    public CordonMark? Cordon { get; init; }
+
     /// <summary>Cordoned, or tainted so that ordinary workloads cannot be scheduled on it.</summary>
     public bool Unschedulable { get; init; }
 

@@ -8,6 +8,9 @@ public sealed record Observation
     /// <summary>For an interruption, only the nodes (from the Kubernetes API): Prometheus is not needed, so cannot delay it.</summary>
     public required ClusterSnapshot Snapshot { get; init; }
     public required FleetState Fleet { get; init; }
+
+    /// <summary>EC2's instances and the API's nodes, for the reconcile pass and the maximum; null from a CollectMetrics that predates it.</summary>
+    public Inventory? Inventory { get; init; }
 }
 
 public enum ReadinessStatus
@@ -65,6 +68,9 @@ public sealed record DrainRequest
 
     /// <summary>When the drain started (from the Start call's output); the drain timeout counts from it.</summary>
     public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>The lease the drain acts under: every action is fenced (DrainNode refuses a request without it).</summary>
+    public LockResult? Lock { get; init; }
 }
 
 public enum DrainStatus

@@ -68,6 +68,12 @@ public enum DecisionReason
 
     /// <summary>An EC2 event about a managed worker that is cordoned: it is already being removed, so it is not replaced.</summary>
     AlreadyCordoned,
+
+    /// <summary>A managed worker that had been Ready is NotReady for longer than <c>repairAfter</c>: it is replaced.</summary>
+    Unhealthy,
+
+    /// <summary>More than <c>maxUnhealthyShare</c> of the managed workers are NotReady: repairs stop (a cluster-wide fault).</summary>
+    RepairsHeld,
 }
 
 /// <summary>Which cooldown an action must respect when the lock is taken.</summary>
@@ -107,6 +113,21 @@ public sealed record Decision
     /// <summary>The path the workflow takes for this decision; derived here, once, for every Choice to match.</summary>
     public WorkflowRoute Route => WorkflowRoutes.Of(this);
 
+    /// <summary>
+    /// Takes the lease even from a live holder: only an interruption, which cannot wait for routine
+    /// scaling (the instance is going anyway); the fence stops the old holder's side effects.
+    /// </summary>
+    public bool Preempts => Action == ScalingAction.Replace && ReasonCode == DecisionReason.Interrupted && !DryRun;
+
+    /// <summary>The reconcile pass: what is put right under the lease before the action; null for interruptions (they do not wait for it).</summary>
+    public ReconcilePlan? Reconcile { get; init; }
+
+    /// <summary>The plan has work: the Reconcile step runs once the lease is held (a Choice matches this, never the plan).</summary>
+    public bool Reconciles => Reconcile?.HasWork == true;
+
+    /// <summary>Worth a notification although nothing is scaled (repairs held); the workflow records and notifies it.</summary>
+    public bool Alert { get; init; }
+
     public required DecisionFigures Figures { get; init; }
 
     /// <summary>Short extra facts: unplaceable pods, why candidates were skipped.</summary>
@@ -145,6 +166,9 @@ public sealed record DecisionFigures
     public double? CustomMetric { get; init; }
     public int UnschedulablePods { get; init; }
     public int UnplaceablePods { get; init; }
+
+    /// <summary>Managed workers (with a live instance) whose Ready condition is not True.</summary>
+    public int NotReadyWorkers { get; init; }
 
     /// <summary>Nodes each scale-up signal asked for, after subtracting capacity already launching.</summary>
     public int NodesForPendingPods { get; init; }

@@ -16,6 +16,9 @@ public sealed record FleetState
     // when the member is absent (dotnet/runtime#84484).
     public IReadOnlyList<InFlightLaunch> InFlight { get; set; } = [];
 
+    /// <summary>When operators were last told that repairs are held (a cluster-wide fault); told again after <see cref="Policy.Repairs.HeldReminder"/>.</summary>
+    public DateTimeOffset? RepairsHeldNotifiedAt { get; init; }
+
     public static FleetState Empty { get; } = new();
 }
 

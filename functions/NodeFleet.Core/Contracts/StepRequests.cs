@@ -17,12 +17,15 @@ public sealed record DecideRequest
     public required Observation Observation { get; init; }
 }
 
-/// <summary>AcquireLock: who asks, for which route, and which cooldown must have run out.</summary>
+/// <summary>AcquireLock: who asks, for which route, which cooldown must have run out, and whether it takes the lease from a live holder.</summary>
 public sealed record AcquireLockRequest
 {
     public required string ExecutionId { get; init; }
     public required WorkflowRoute Route { get; init; }
     public required CooldownScope Cooldown { get; init; }
+
+    /// <summary>An interruption (<see cref="Decision.Preempts"/>).</summary>
+    public bool Preempt { get; init; }
 }
 
 /// <summary>LaunchNodes: how many workers, under whose lease.</summary>
@@ -47,6 +50,9 @@ public sealed record UpdateStateRequest
 {
     public required Decision Decision { get; init; }
     public required LockResult Lock { get; init; }
+
+    /// <summary>The Reconcile step's result; null when the plan had nothing to do (or the step failed).</summary>
+    public ReconcileResult? Reconciled { get; init; }
     public LaunchOutcome? Launch { get; init; }
     public ReadinessReport? Readiness { get; init; }
     public DrainProgress? Drain { get; init; }
@@ -59,6 +65,7 @@ public sealed record NotifyRequest
 {
     public Decision? Decision { get; init; }
     public RecordResult? Recorded { get; init; }
+    public ReconcileResult? Reconciled { get; init; }
     public LaunchOutcome? Launch { get; init; }
     public DrainProgress? Drain { get; init; }
     public StepError? Error { get; init; }

@@ -18,11 +18,14 @@ public enum WorkflowRoute
     /// <summary>Lease, drain (cordon, evict, wait), terminate, delete the Node; or uncordon if the drain cannot finish.</summary>
     Drain,
 
-    /// <summary>An interrupted worker with room for a replacement: lease (preempting), drain at once, launch, retire the node once the replacement is Ready.</summary>
+    /// <summary>An interrupted or broken worker with room for a replacement: lease (preempting for an interruption), drain at once, launch, retire the node once the replacement is Ready.</summary>
     Replace,
 
-    /// <summary>An interrupted worker without a replacement (at the maximum): lease (preempting), drain at once, retire.</summary>
+    /// <summary>An interrupted or broken worker without a replacement (at the maximum): lease (preempting for an interruption), drain at once, retire.</summary>
     Retire,
+
+    /// <summary>Nothing to scale, but the reconcile pass has work: lease, reconcile, record, notify.</summary>
+    Reconcile,
 }
 
 public static class WorkflowRoutes
@@ -30,7 +33,8 @@ public static class WorkflowRoutes
     public static WorkflowRoute Of(Decision decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        if (decision.Action == ScalingAction.None)
+        var cleanup = decision.Reconcile?.HasWork == true;
+        if (decision.Action == ScalingAction.None && !cleanup && !decision.Alert)
         {
             return WorkflowRoute.Done;
         }
@@ -38,6 +42,11 @@ public static class WorkflowRoutes
         if (decision.DryRun)
         {
             return WorkflowRoute.NotifyOnly;
+        }
+
+        if (decision.Action == ScalingAction.None)
+        {
+            return WorkflowRoute.Reconcile;
         }
 
         return decision.Action switch
@@ -48,7 +57,4 @@ public static class WorkflowRoutes
             _ => throw new ArgumentOutOfRangeException(nameof(decision), decision.Action, "unknown action"),
         };
     }
-
-    /// <summary>Routes that take an interruption's lease even from a live holder.</summary>
-    public static bool Preempts(this WorkflowRoute route) => route is WorkflowRoute.Replace or WorkflowRoute.Retire;
 }

@@ -28,6 +28,9 @@ public sealed record WorkflowState
     /// <summary>AcquireLock.</summary>
     public LockResult? Lock { get; init; }
 
+    /// <summary>Reconcile (only when the decision's plan has work).</summary>
+    public ReconcileResult? Reconciled { get; init; }
+
     /// <summary>LaunchNodes.</summary>
     public LaunchOutcome? Launch { get; init; }
 
@@ -153,8 +156,11 @@ public sealed record StepError
     }
 }
 
-/// <summary>TerminateNode's input: the instances to terminate (the node removed, or instances that never joined).</summary>
+/// <summary>TerminateNode's input: the instances to terminate (the node removed, or instances that never joined), under whose lease.</summary>
 public sealed record TerminateRequest
 {
     public required IReadOnlyList<string> InstanceIds { get; init; }
+
+    /// <summary>The lease the termination is made under (TerminateNode refuses a request without it).</summary>
+    public LockResult? Lock { get; init; }
 }

@@ -20,6 +20,34 @@ internal static class DecisionText
     public static IReadOnlyList<string> Notes(IEnumerable<PodGroup> unplaceable, IEnumerable<Refusal> refusals) =>
         unplaceable.Select(Note).Concat(refusals.Select(Note)).Take(MaxNotes).ToList();
 
+    /// <summary>What the reconcile pass will do, as a clause appended to the reason; empty when nothing.</summary>
+    public static string Reconcile(ReconcilePlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var parts = new List<string>();
+        if (plan.Orphans.Count > 0)
+        {
+            parts.Add($"terminate {plan.Orphans.Count} instance(s) not a Ready node after the join timeout ({string.Join(", ", plan.Orphans.Select(o => o.InstanceId))})");
+        }
+
+        if (plan.Ghosts.Count > 0)
+        {
+            parts.Add($"delete {plan.Ghosts.Count} node(s) whose instance is gone ({string.Join(", ", plan.Ghosts)})");
+        }
+
+        if (plan.StrayCordons.Count > 0)
+        {
+            parts.Add($"uncordon {plan.StrayCordons.Count} node(s) no drain holds ({string.Join(", ", plan.StrayCordons.Select(c => c.Node))})");
+        }
+
+        if (plan.ExpiredLaunches.Count > 0)
+        {
+            parts.Add($"forget {plan.ExpiredLaunches.Count} launch(es) past the join timeout");
+        }
+
+        return parts.Count == 0 ? "" : "; reconcile: " + string.Join("; ", parts);
+    }
+
     /// <summary>The one-line reason. Verdicts that found no node to remove quote the first note.</summary>
     public static string Reason(Verdict verdict, IReadOnlyList<string> notes, bool dryRun)
     {
@@ -55,7 +83,11 @@ internal static class DecisionText
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
         Verdict.Interrupted v => $"{v.Node.Name} ({v.Node.InstanceId}) received {Event(v.Event)}: drain it now"
-            + (v.Replacement ? " and launch a replacement" : $"; no replacement, {v.WorkersTowardMaximum} managed workers exceed the maximum of {v.MaxNodes}"),
+            + (v.Replacement ? " and launch a replacement" : $"; no replacement, {v.WorkersTowardMaximum} managed workers reach the maximum of {v.MaxNodes}"),
+        Verdict.RepairsHeld v =>
+            $"{v.NotReady} of {v.Workers} managed workers are NotReady, more than {Percent(v.MaxShare)}: a cluster-wide fault, not broken nodes; no repair and no scaling until they recover",
+        Verdict.Repair v => $"{v.Node.Name} ({v.Node.InstanceId}) has been NotReady for {Duration(v.NotReadyFor)}: replace it"
+            + (v.Replacement ? " (drain what its budgets allow, launch a replacement, terminate it)" : $" without a replacement, {v.WorkersTowardMaximum} managed workers reach the maximum of {v.MaxNodes} (drain, terminate)"),
         _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict.GetType().Name, "no text for this verdict"),
     };
 

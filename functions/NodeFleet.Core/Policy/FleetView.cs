@@ -16,7 +16,7 @@ internal sealed class FleetView
     /// </summary>
     private static readonly TimeSpan RecentlyJoinedGrace = TimeSpan.FromMinutes(2);
 
-    public FleetView(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    public FleetView(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory = null, ReconcilePlan? plan = null)
     {
         AllReadyWorkers = snapshot.Nodes.Where(n => n.IsWorker && n.Ready).ToList();
         var managedWorkers = snapshot.Nodes.Where(n => n.IsWorker && n.Managed).ToList();
@@ -34,7 +34,21 @@ internal sealed class FleetView
             .Distinct()
             .ToList();
         Launching = live.Count(id => !nodesByInstance.TryGetValue(id, out var node) || !node.Ready);
-        WorkersTowardMaximum = managedWorkers.Count + live.Count(id => !nodesByInstance.ContainsKey(id));
+
+        // With EC2's answer, every live managed instance counts (recorded or not), orphans about to be
+        // terminated by this execution's reconcile do not, nor do Node objects whose instance is gone;
+        // live launches count too, in case EC2 does not list their instances yet.
+        WorkersTowardMaximum = inventory is null
+            ? managedWorkers.Count + live.Count(id => !nodesByInstance.ContainsKey(id))
+            : inventory.Instances.Select(i => i.InstanceId)
+                .Except((plan ?? ReconcilePlan.Nothing).Orphans.Select(o => o.InstanceId), StringComparer.Ordinal)
+                .Union(live, StringComparer.Ordinal)
+                .Count();
+
+        // A cordoned worker is leaving (or held back by an operator): not capacity for the minimum,
+        // unless this execution's reconcile lifts a cordon left over by another.
+        var uncordoning = (plan ?? ReconcilePlan.Nothing).StrayCordons.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+        SchedulableReadyManagedWorkers = ReadyManagedWorkers.Count(n => !n.Unschedulable || uncordoning.Contains(n.Name));
 
         // Nodes that joined moments ago may still absorb pods the scheduler has not retried yet.
         RecentlyJoinedFree = ReadyManagedWorkers
@@ -70,8 +84,11 @@ internal sealed class FleetView
     /// <summary><c>minNodes</c>, raised by the scheduled minimum active now, at most <c>maxNodes</c>.</summary>
     public int EffectiveMin { get; }
 
-    /// <summary>Workers that count toward the minimum: Ready managed workers plus instances still launching.</summary>
-    public int WorkersTowardMinimum => ReadyManagedWorkers.Count + Launching;
+    /// <summary>Ready managed workers that take pods: not cordoned, or cordoned by a left-over drain this execution lifts.</summary>
+    public int SchedulableReadyManagedWorkers { get; }
+
+    /// <summary>Workers that count toward the minimum: schedulable Ready managed workers plus instances still launching.</summary>
+    public int WorkersTowardMinimum => SchedulableReadyManagedWorkers + Launching;
 
     /// <summary>Workers that count toward the maximum: every managed node, Ready or not, plus instances not registered yet.</summary>
     public int WorkersTowardMaximum { get; }

@@ -11,9 +11,9 @@ namespace NodeFleet.Core.Policy;
 /// </summary>
 internal static class InterruptionPolicy
 {
-    public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory)
     {
-        var view = new FleetView(snapshot, fleet, settings, now);
+        var view = new FleetView(snapshot, fleet, settings, now, inventory);
         return Judge(trigger, snapshot, view, settings).ToDecision(view.CountFigures(settings.MaxNodes), [], settings.DryRun, now);
     }
 
@@ -30,11 +30,11 @@ internal static class InterruptionPolicy
             return new Verdict.AlreadyCordoned(trigger, node.Name);
         }
 
-        // The interrupted worker leaves, so its replacement keeps the count where it was.
+        // The replacement runs beside the interrupted worker until it is Ready: it must fit below the maximum.
         return new Verdict.Interrupted(
             trigger,
             new NodeRef { Name = node.Name, InstanceId = trigger.InstanceId!, Zone = node.Zone },
-            Replacement: view.WorkersTowardMaximum <= settings.MaxNodes,
+            Replacement: view.WorkersTowardMaximum < settings.MaxNodes,
             view.WorkersTowardMaximum,
             settings.MaxNodes);
     }

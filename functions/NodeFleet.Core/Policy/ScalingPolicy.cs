@@ -11,25 +11,47 @@ namespace NodeFleet.Core.Policy;
 /// </summary>
 public static class ScalingPolicy
 {
-    /// <summary>The decision for whatever started the execution: a tick measures and scales, an EC2 event replaces.</summary>
-    public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    /// <summary>
+    /// The decision for whatever started the execution: a tick reconciles, repairs and scales, an
+    /// EC2 event replaces. <paramref name="inventory"/> (EC2 and the API) makes the maximum count
+    /// every live instance and gives the reconcile pass its truth; without it, only the snapshot and memory count.
+    /// </summary>
+    public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory = null)
     {
         ArgumentNullException.ThrowIfNull(trigger);
         ArgumentNullException.ThrowIfNull(settings);
         return trigger.IsInterruption
-            ? InterruptionPolicy.Decide(trigger, snapshot, fleet, settings, now)
-            : Decide(snapshot, fleet, settings, now);
+            ? InterruptionPolicy.Decide(trigger, snapshot, fleet, settings, now, inventory)
+            : Decide(snapshot, fleet, settings, now, inventory);
     }
 
     /// <summary>
-    /// Data checks, then the minimum and the scale-up signals (the largest ask wins, capped by
-    /// maxStep and maxNodes; only measured signals wait for the cooldown), then scale-down.
+    /// The reconcile plan, then repairs (which need no metrics), then data checks, the minimum and
+    /// the scale-up signals (the largest ask wins, capped by maxStep and maxNodes; only measured
+    /// signals wait for the cooldown), then scale-down. The plan rides on whatever is decided.
     /// </summary>
-    public static Decision Decide(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
+    public static Decision Decide(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(fleet);
         ArgumentNullException.ThrowIfNull(settings);
+        if (inventory is null)
+        {
+            return Scale(snapshot, fleet, settings, now, null, null);
+        }
+
+        var plan = Reconciler.Plan(inventory, fleet, settings, now);
+        var decision = Repairs.Decide(inventory, snapshot, fleet, settings, now, plan) ?? Scale(snapshot, fleet, settings, now, inventory, plan);
+        return decision with
+        {
+            Reason = decision.Reason + DecisionText.Reconcile(plan),
+            Reconcile = plan,
+            Figures = decision.Figures with { NotReadyWorkers = Reconciler.NotReadyWorkers(inventory).Count },
+        };
+    }
+
+    private static Decision Scale(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory, ReconcilePlan? plan)
+    {
         Decision Answer(Verdict verdict, DecisionFigures figures, IReadOnlyList<string> notes) => verdict.ToDecision(figures, notes, settings.DryRun, now);
 
         var age = now - snapshot.CapturedAt;
@@ -38,7 +60,7 @@ public static class ScalingPolicy
             return Answer(new Verdict.SnapshotStale(age, settings.MaxSnapshotAge), new DecisionFigures(), []);
         }
 
-        var view = new FleetView(snapshot, fleet, settings, now);
+        var view = new FleetView(snapshot, fleet, settings, now, inventory, plan);
         var figures = MeasuredFigures(view.CountFigures(settings.MaxNodes), snapshot);
         var missing = DataRule.Missing(snapshot, view.AllReadyWorkers.Count, settings);
         if (missing.Blocking.Count > 0)

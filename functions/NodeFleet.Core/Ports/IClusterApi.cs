@@ -40,6 +40,9 @@ public sealed record ClusterNode(
 {
     /// <summary>status.allocatable; zero when the API did not report it.</summary>
     public Contracts.Resources Allocatable { get; init; }
+
+    /// <summary>The Ready condition's lastTransitionTime; null when the API did not report it.</summary>
+    public DateTimeOffset? ReadyChangedAt { get; init; }
 }
 
 public sealed record ClusterPod(

@@ -16,6 +16,13 @@ public interface IFleetStateStore
     /// </summary>
     Task<LeaseGrant> AcquireAsync(LeaseRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The fence, checked right before a side effect (launch, terminate, cordon, evict, delete): throws
+    /// <see cref="LeaseNotHeldException"/> unless <paramref name="lease"/> is still the holder's and unexpired
+    /// at <paramref name="now"/>, so a preempted or expired execution stops before it touches EC2 or Kubernetes.
+    /// </summary>
+    Task EnsureHeldAsync(Lease lease, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Remembers a launch whose instances are joining, so that a later execution counts them; only the holder may.</summary>
     Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken);
 
@@ -53,9 +60,15 @@ public enum OutcomeKind
     ScaledDown,
     ScaleDownAborted,
 
-    /// <summary>An interrupted worker was drained and a replacement launched; starts no cooldown.</summary>
+    /// <summary>An interrupted or broken worker was drained and a replacement launched; starts no cooldown.</summary>
     Replaced,
     Failed,
+
+    /// <summary>Nothing was scaled; the reconcile pass put EC2, Kubernetes and the memory back in step.</summary>
+    Reconciled,
+
+    /// <summary>Repairs and scaling are held (too many workers NotReady); operators were told.</summary>
+    RepairsHeld,
 }
 
 /// <summary>What an execution did, for the history and the cooldown clocks.</summary>

@@ -14,6 +14,9 @@ public enum NotificationKind
     Failure,
     Interruption,
     DryRun,
+
+    /// <summary>Left-overs put right: orphans terminated, ghost nodes deleted, stray cordons lifted.</summary>
+    Reconcile,
 }
 
 /// <summary>What happened, why, and the worker count before and after.</summary>

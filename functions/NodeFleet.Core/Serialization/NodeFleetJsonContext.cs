@@ -38,4 +38,6 @@ namespace NodeFleet.Core.Serialization;
 [JsonSerializable(typeof(UpdateStateRequest))]
 [JsonSerializable(typeof(NotifyRequest))]
 [JsonSerializable(typeof(RecordResult))]
+[JsonSerializable(typeof(ReconcileRequest))]
+[JsonSerializable(typeof(ReconcileResult))]
 public sealed partial class NodeFleetJsonContext : JsonSerializerContext;

@@ -35,6 +35,12 @@ public sealed record ScalingSettings
     public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan NodeJoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan MaxSnapshotAge { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A worker NotReady this long (after it had been Ready) is replaced.</summary>
+    public TimeSpan RepairAfter { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Above this share of NotReady managed workers, repairs stop (a cluster-wide fault).</summary>
+    public double MaxUnhealthyShare { get; init; } = 0.45;
     public Resources WorkerShape { get; init; } = new(2000, 7680L * 1024 * 1024, 110);
     public bool DryRun { get; init; }
     public IReadOnlyList<ScheduledMinimum> ScheduledMinimums { get; init; } = [];
@@ -80,6 +86,8 @@ public sealed record ScalingSettings
         CheckPositive(errors, "scaleDownWindow", ScaleDownWindow);
         CheckPositive(errors, "nodeJoinTimeout", NodeJoinTimeout);
         CheckPositive(errors, "maxSnapshotAge", MaxSnapshotAge);
+        CheckPositive(errors, "repairAfter", RepairAfter);
+        CheckFraction(errors, "maxUnhealthyShare", MaxUnhealthyShare);
         CheckPositive(errors, "cpuRateWindow", CpuRateWindow);
         Check(ScaleUpCooldown >= TimeSpan.Zero, "scaleUpCooldown: must not be negative");
         Check(ScaleDownCooldown >= TimeSpan.Zero, "scaleDownCooldown: must not be negative");

@@ -24,7 +24,7 @@ public static class FleetTransitions
     /// <summary>
     /// UpdateState: the path ended. Every launch (ScaledUp, and LaunchFailed whose instances were
     /// cleaned up) stamps the scale-up cooldown, whatever asked for it; a completed scale-down stamps
-    /// the scale-down cooldown; a replacement, an aborted drain and a failure stamp none. Completed
+    /// the scale-down cooldown; a replacement, an aborted drain, a reconcile and a failure stamp none; a hold of repairs stamps when operators were told. Completed
     /// launches stop being in flight; a launch still joining stays.
     /// </summary>
     public static FleetState Recorded(FleetState state, ScalingOutcome outcome)
@@ -42,6 +42,7 @@ public static class FleetTransitions
             LastScaleUpAt = StampsScaleUp(outcome.Kind) ? outcome.At : state.LastScaleUpAt,
             LastScaleDownAt = StampsScaleDown(outcome.Kind) ? outcome.At : state.LastScaleDownAt,
             InFlight = inFlight,
+            RepairsHeldNotifiedAt = outcome.Kind == OutcomeKind.RepairsHeld ? outcome.At : state.RepairsHeldNotifiedAt,
         };
     }
 

@@ -39,6 +39,8 @@ public static class NotificationComposer
                     reason, before, Math.Max(0, before - 1) + launched, figures),
                 OutcomeKind.ScaleDownAborted => new(NotificationKind.Failure, clusterName, $"Scale-down of {removed} aborted, node uncordoned", detail, before, before, figures),
                 OutcomeKind.Failed => new(NotificationKind.Failure, clusterName, "Execution failed", detail, before, before, figures),
+                OutcomeKind.Reconciled => new(NotificationKind.Reconcile, clusterName, "Reconciled with EC2 and Kubernetes", detail, before, before - (request.Reconciled?.Terminated.Count ?? 0), figures),
+                OutcomeKind.RepairsHeld => new(NotificationKind.Failure, clusterName, "Repairs and scaling held: too many workers NotReady", detail, before, before, figures),
                 _ => throw new InvalidInputException($"Invalid input: $.recorded.outcome {recorded.Outcome} is not one NodeFleet records"),
             };
         }
@@ -68,6 +70,14 @@ public static class NotificationComposer
             }
         }
 
+        if (request.Reconciled is { } reconciled)
+        {
+            Add(result, "reconcileTerminated", reconciled.Terminated);
+            Add(result, "reconcileDeletedNodes", reconciled.DeletedNodes);
+            Add(result, "reconcileUncordoned", reconciled.Uncordoned);
+            Add(result, "reconcileLeft", reconciled.Skipped);
+        }
+
         if (request.Launch is { Errors.Count: > 0 } withErrors)
         {
             result["launchErrors"] = string.Join("; ", withErrors.Errors);
@@ -80,5 +90,13 @@ public static class NotificationComposer
         }
 
         return result;
+    }
+
+    private static void Add(Dictionary<string, string> figures, string key, IReadOnlyList<string> items)
+    {
+        if (items.Count > 0)
+        {
+            figures[key] = string.Join("; ", items);
+        }
     }
 }

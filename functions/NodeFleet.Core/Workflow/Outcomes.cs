@@ -31,8 +31,52 @@ public static class Outcomes
             WorkflowRoute.Replace => Launched(request, ifJoined: OutcomeKind.Replaced),
             WorkflowRoute.Retire when request.Terminated is not null => new(OutcomeKind.Replaced, "no replacement: at the maximum"),
             WorkflowRoute.Drain => Drained(request),
+            WorkflowRoute.Reconcile when request.Decision.ReasonCode == DecisionReason.RepairsHeld => new(OutcomeKind.RepairsHeld, Reconciled(request.Reconciled)),
+            WorkflowRoute.Reconcile when request.Reconciled is not null || request.Decision.Reconcile?.HasWork != true => new(OutcomeKind.Reconciled, Reconciled(request.Reconciled)),
             _ => throw Unfinished(route, "the path's results"),
         };
+    }
+
+    /// <summary>The launches the outcome completes: the path's own, and those the reconcile pass found expired or orphaned (only once it ran).</summary>
+    public static IReadOnlyList<string> CompletedLaunches(UpdateStateRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var completed = new List<string>();
+        if (request.Launch is { } launch)
+        {
+            completed.Add(launch.LaunchId);
+        }
+
+        if (request.Reconciled is not null && request.Decision.Reconcile is { } plan)
+        {
+            completed.AddRange(plan.ExpiredLaunches);
+            completed.AddRange(plan.Orphans.Where(o => o.LaunchId is not null && request.Reconciled.Terminated.Contains(o.InstanceId)).Select(o => o.LaunchId!));
+        }
+
+        return completed.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private static string? Reconciled(ReconcileResult? result)
+    {
+        if (result is null)
+        {
+            return null;
+        }
+
+        var parts = new List<string>();
+        Add(parts, "terminated", result.Terminated);
+        Add(parts, "deleted", result.DeletedNodes);
+        Add(parts, "uncordoned", result.Uncordoned);
+        Add(parts, "left", result.Skipped);
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+
+        static void Add(List<string> parts, string verb, IReadOnlyList<string> items)
+        {
+            if (items.Count > 0)
+            {
+                parts.Add($"{verb} {string.Join(", ", items)}");
+            }
+        }
     }
 
     private static Derived Launched(UpdateStateRequest request, OutcomeKind ifJoined)

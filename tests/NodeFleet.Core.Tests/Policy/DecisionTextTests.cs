@@ -79,7 +79,7 @@ public class DecisionTextTests
         { "not managed", "i-w2 received a spot interruption warning, but it is not a managed worker of cluster prod: nothing to do" },
         { "already cordoned", "w2 (i-w2) received a state change to shutting-down while cordoned: it is already being removed" },
         { "interrupted", "w2 (i-w2) received a rebalance recommendation: drain it now and launch a replacement" },
-        { "interrupted above maximum", "w2 (i-w2) received a spot interruption warning: drain it now; no replacement, 4 managed workers exceed the maximum of 3" },
+        { "interrupted above maximum", "w2 (i-w2) received a spot interruption warning: drain it now; no replacement, 4 managed workers reach the maximum of 3" },
     };
 
     [Theory]

@@ -37,3 +37,44 @@ public class FleetViewTests
         Assert.Equal((readyManaged, towardMaximum), (view.CountFigures(10).ReadyManagedWorkers, view.CountFigures(10).ManagedWorkers));
     }
 }
+
+public class FleetViewInventoryTests
+{
+    private static InstanceInfo Instance(string id) => new() { InstanceId = id, Zone = "us-east-1a", State = "running", LaunchedAt = Now.AddHours(-1) };
+
+    [Fact]
+    public void WorkersTowardMaximum_WithInventory_CountsEveryLiveInstanceRecordedOrNot()
+    {
+        // w1 and w2 are nodes; i-unrecorded runs without a node or a record; w-ghost's instance is gone.
+        var nodes = new[] { Worker("w1"), Worker("w2"), Worker("w-ghost") with { Ready = false } };
+        var inventory = new Inventory { Instances = [Instance("i-w1"), Instance("i-w2"), Instance("i-unrecorded")], Nodes = [Master(), .. nodes] };
+
+        var view = new FleetView(Snapshot(nodes), FleetState.Empty, Defaults, Now, inventory);
+
+        Assert.Equal(3, view.WorkersTowardMaximum);
+    }
+
+    [Fact]
+    public void WorkersTowardMaximum_OrphansThisExecutionTerminates_DoNotCount()
+    {
+        var inventory = new Inventory { Instances = [Instance("i-w1"), Instance("i-orphan")], Nodes = [Master(), Worker("w1")] };
+        var plan = new ReconcilePlan { Orphans = [new OrphanInstance { InstanceId = "i-orphan", LaunchedAt = Now.AddHours(-1) }] };
+
+        var view = new FleetView(Snapshot([Worker("w1")]), FleetState.Empty, Defaults, Now, inventory, plan);
+
+        Assert.Equal(1, view.WorkersTowardMaximum);
+    }
+
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 3)] // a stray cordon this execution lifts is capacity again
+    public void WorkersTowardMinimum_CordonedWorkers_AreNotCapacity(bool strayLifted, int towardMinimum)
+    {
+        var nodes = new[] { Worker("w1"), Worker("w2"), Worker("w3") with { Unschedulable = true } };
+        var plan = strayLifted ? new ReconcilePlan { StrayCordons = [new StrayCordon { Node = "w3", CordonedBy = "arn:old", At = Now }] } : null;
+
+        var view = new FleetView(Snapshot(nodes), FleetState.Empty, Defaults, Now, null, plan);
+
+        Assert.Equal(towardMinimum, view.WorkersTowardMinimum);
+    }
+}

@@ -71,16 +71,25 @@ public class FunctionTests
     }
 
     [Theory]
-    [InlineData(WorkflowRoute.Replace, true)]
-    [InlineData(WorkflowRoute.Retire, true)]
-    [InlineData(WorkflowRoute.Launch, false)]
-    [InlineData(WorkflowRoute.Drain, false)]
-    public async Task FunctionHandler_OnlyInterruptions_PreemptTheLease(WorkflowRoute route, bool preempt)
+    [InlineData(DecisionReason.Interrupted, true)]
+    [InlineData(DecisionReason.Unhealthy, false)]
+    public async Task FunctionHandler_OnlyInterruptions_PreemptTheLease(DecisionReason reason, bool preempt)
+    {
+        store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(new Lease(States.ExecutionId, 1, States.Now), null));
+        var replace = States.ScaleUp() with { Action = ScalingAction.Replace, ReasonCode = reason, NodesToAdd = 1, NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-0w3" } };
+
+        await Create().FunctionHandler(States.Json(States.LockFor(replace)));
+
+        await store.Received(1).AcquireAsync(Arg.Is<LeaseRequest>(r => r.Preempt == preempt), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_ScaleUp_DoesNotPreempt()
     {
         store.AcquireAsync(Arg.Any<LeaseRequest>(), Arg.Any<CancellationToken>()).Returns(new LeaseGrant(new Lease(States.ExecutionId, 1, States.Now), null));
 
-        await Create().FunctionHandler(States.Json(States.LockFor(States.ScaleUp()) with { Route = route }));
+        await Create().FunctionHandler(States.Json(States.LockFor(States.ScaleUp())));
 
-        await store.Received(1).AcquireAsync(Arg.Is<LeaseRequest>(r => r.Preempt == preempt), Arg.Any<CancellationToken>());
+        await store.Received(1).AcquireAsync(Arg.Is<LeaseRequest>(r => !r.Preempt), Arg.Any<CancellationToken>());
     }
 }

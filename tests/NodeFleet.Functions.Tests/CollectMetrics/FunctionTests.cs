@@ -11,9 +11,16 @@ public class FunctionTests
 {
     private readonly IMetricsSource metrics = Substitute.For<IMetricsSource>();
     private readonly IClusterApi cluster = Substitute.For<IClusterApi>();
+    private readonly IComputeFleet instances = Substitute.For<IComputeFleet>();
     private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
 
-    private Function Create() => new(metrics, cluster, store, new FixedClock(States.Now), TextWriter.Null, "prod");
+    public FunctionTests()
+    {
+        cluster.ListNodesAsync(Arg.Any<string?>(), Arg.Any<CancellationToken>()).Returns([]);
+        instances.DescribeManagedAsync(Arg.Any<CancellationToken>()).Returns([]);
+    }
+
+    private Function Create() => new(metrics, cluster, instances, store, new FixedClock(States.Now), TextWriter.Null, "prod");
 
     private static NodeInfo Worker(string name) => new()
     {
@@ -41,6 +48,33 @@ public class FunctionTests
         Assert.Equal(250, node.GetProperty("movablePods")[0].GetProperty("cpuMillis").GetInt64());
         Assert.Equal("LocalStorage", node.GetProperty("blockers")[0].GetProperty("reason").GetString());
         Assert.Equal(States.Now.AddMinutes(-3), output.GetProperty("fleet").GetProperty("lastScaleUpAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_Tick_ReportsEc2InstancesAndApiNodesAsTheInventory()
+    {
+        metrics.CollectAsync(States.Now, Arg.Any<CancellationToken>()).Returns(new ClusterSnapshot
+        {
+            CapturedAt = States.Now, Utilization = new UtilizationMetrics { CpuNow = 0.4 }, Nodes = [], UnschedulablePods = [],
+        });
+        cluster.ListPodsAsync(Arg.Any<CancellationToken>()).Returns([]);
+        cluster.ListDisruptionBudgetsAsync(Arg.Any<CancellationToken>()).Returns([]);
+        store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty);
+        var labels = new Dictionary<string, string> { ["nodefleet.io/managed"] = "true" };
+        cluster.ListNodesAsync(null, Arg.Any<CancellationToken>()).Returns([
+            new ClusterNode("w1", "aws:///us-east-1a/i-0aaa", false, false, labels, [], States.Now.AddHours(-1)) { ReadyChangedAt = States.Now.AddMinutes(-12) }]);
+        instances.DescribeManagedAsync(Arg.Any<CancellationToken>()).Returns([
+            new ManagedInstance("i-0aaa", "us-east-1a", "t3.large", CapacityType.OnDemand, "running", "launch-1", States.Now.AddHours(-1)),
+            new ManagedInstance("i-0bbb", "us-east-1b", "t3.large", CapacityType.Spot, "pending", null, States.Now.AddMinutes(-1))]);
+
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("""{"event":{}}""")));
+
+        var inventory = output.GetProperty("inventory");
+        Assert.Equal(["i-0aaa", "i-0bbb"], inventory.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("instanceId").GetString()));
+        var node = inventory.GetProperty("nodes")[0];
+        Assert.Equal("i-0aaa", node.GetProperty("instanceId").GetString());
+        Assert.False(node.GetProperty("ready").GetBoolean());
+        Assert.Equal(States.Now.AddMinutes(-12), node.GetProperty("readyChangedAt").GetDateTimeOffset());
     }
 
     [Fact]

@@ -8,8 +8,12 @@ namespace NodeFleet.Functions.Tests.DrainNode;
 public class FunctionTests
 {
     private readonly IClusterApi cluster = Substitute.For<IClusterApi>();
+    private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
 
-    private Function Create() => new(cluster, TimeSpan.FromMinutes(10), new FixedClock(States.Now), TextWriter.Null);
+    private Function Create() => new(cluster, store, TimeSpan.FromMinutes(10), new FixedClock(States.Now), TextWriter.Null);
+
+    /// <summary>The request as the state machine sends it: with the lease.</summary>
+    private static Stream Request(string json) => StreamJson.From(json[..json.LastIndexOf('}')] + ",\"lock\":" + States.HeldJson + "}");
 
     [Fact]
     public async Task FunctionHandler_Start_CordonsThenEvicts()
@@ -19,7 +23,7 @@ public class FunctionTests
             new ClusterPod("shop", "api", "w3", "Running", "ReplicaSet", false, false, new Dictionary<string, string>(), new Dictionary<string, string>(), 100, 100)]);
         cluster.EvictAsync("shop", "api", Arg.Any<CancellationToken>()).Returns(new EvictionOutcome(EvictionResult.Evicted));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("""{"action":"Start","node":"w3"}""")));
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Start","node":"w3"}""")));
 
         Received.InOrder(() =>
         {
@@ -35,10 +39,34 @@ public class FunctionTests
     {
         cluster.GetNodeAsync("w3", Arg.Any<CancellationToken>()).Returns(new ClusterNode("w3", null, true, true, new Dictionary<string, string>(), [], States.Now));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("""{"action":"Abort","node":"w3","startedAt":"2026-11-18T11:50:00Z"}""")));
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Abort","node":"w3","startedAt":"2026-11-18T11:50:00Z"}""")));
 
         await cluster.Received(1).SetUnschedulableAsync("w3", false, Arg.Any<CancellationToken>());
         Assert.Equal("Aborted", output.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("Start")]
+    [InlineData("Continue")]
+    [InlineData("Abort")]
+    [InlineData("Delete")]
+    public async Task FunctionHandler_LeaseLost_TouchesNothing(string action)
+    {
+        store.EnsureHeldAsync(Arg.Any<Lease>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromException(new LeaseNotHeldException("Fenced: another execution holds the lease")));
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(Request($$"""{"action":"{{action}}","node":"w3","startedAt":"2026-11-18T11:50:00Z"}""")));
+
+        Assert.Empty(cluster.ReceivedCalls());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_NoLock_TouchesNothing()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"action":"Start","node":"w3"}""")));
+
+        Assert.Contains("$.lock", error.Message, StringComparison.Ordinal);
+        Assert.Empty(cluster.ReceivedCalls());
     }
 
     [Theory]

@@ -56,6 +56,17 @@ public class FunctionTests
     }
 
     [Fact]
+    public async Task FunctionHandler_LeaseLost_LaunchesNothing()
+    {
+        store.EnsureHeldAsync(Arg.Any<Lease>(), States.Now, Arg.Any<CancellationToken>())
+            .Returns(Task.FromException(new LeaseNotHeldException("Fenced: an interruption took the lease")));
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(States.Json(States.Launch(2, States.Held))));
+
+        await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
+    }
+
+    [Fact]
     public async Task FunctionHandler_NoNodesToAdd_IsInvalidInput()
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(States.Launch(0, States.Held))));

@@ -9,16 +9,37 @@ namespace NodeFleet.Functions.Tests.TerminateNode;
 public class FunctionTests
 {
     private readonly IComputeFleet fleet = Substitute.For<IComputeFleet>();
+    private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
 
-    private Function Create() => new(fleet, new FixedClock(States.Now), TextWriter.Null);
+    private Function Create() => new(fleet, store, new FixedClock(States.Now), TextWriter.Null);
 
     [Fact]
     public async Task FunctionHandler_InstanceIds_TerminatesEachOnce()
     {
-        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From("""{"instanceIds":["i-1","i-2","i-1"]}""")));
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-1","i-2","i-1"],"lock":{{States.HeldJson}}}""")));
 
         await fleet.Received(1).TerminateAsync(Arg.Is<IReadOnlyList<string>>(ids => ids.SequenceEqual(new[] { "i-1", "i-2" })), Arg.Any<CancellationToken>());
         Assert.Equal("Terminated i-1, i-2", output.GetProperty("summary").GetString());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_LeaseLost_TerminatesNothing()
+    {
+        store.EnsureHeldAsync(Arg.Any<Lease>(), States.Now, Arg.Any<CancellationToken>())
+            .Returns(Task.FromException(new LeaseNotHeldException("Fenced: another execution holds the lease")));
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-1"],"lock":{{States.HeldJson}}}""")));
+
+        await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task FunctionHandler_NoLock_TerminatesNothing()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"instanceIds":["i-1"]}""")));
+
+        Assert.Contains("$.lock", error.Message, StringComparison.Ordinal);
+        await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
     }
 
     [Theory]

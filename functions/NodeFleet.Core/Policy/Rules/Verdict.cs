@@ -108,7 +108,19 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public sealed record AlreadyCordoned(Trigger Event, string Node) : Verdict(ScalingAction.None, DecisionReason.AlreadyCordoned);
 
-    /// <param name="Replacement">A replacement is launched (the managed workers do not exceed the maximum).</param>
+    /// <summary>Too many workers NotReady at once for broken nodes to be the cause: no repair, no scaling.</summary>
+    public sealed record RepairsHeld(int NotReady, int Workers, double MaxShare) : Verdict(ScalingAction.None, DecisionReason.RepairsHeld);
+
+    /// <param name="Replacement">A replacement is launched first (there is room below the maximum).</param>
+    public sealed record Repair(NodeRef Node, TimeSpan NotReadyFor, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
+        : Verdict(ScalingAction.Replace, DecisionReason.Unhealthy)
+    {
+        public override int NodesToAdd => Replacement ? 1 : 0;
+
+        public override NodeRef? NodeToRemove => Node;
+    }
+
+    /// <param name="Replacement">A replacement is launched (there is room below the maximum for it).</param>
     public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
         : Verdict(ScalingAction.Replace, DecisionReason.Interrupted)
     {
