@@ -14,7 +14,7 @@ public class DrainTests(DrainCloud cloud)
         // any one worker may be drained when Decide looks.
         foreach (var worker in new[] { "w1", "w2", "w3" })
         {
-            cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+            cloud.AddWorker(worker);
             cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
         }
 
@@ -51,5 +51,7 @@ public class DrainTests(DrainCloud cloud)
         var notice = Assert.Single(cloud.Notifications(), n => n.Contains($"Scale-down of {name} aborted", StringComparison.Ordinal));
         Assert.Contains($"the drain of {name} ended Overdue", notice, StringComparison.Ordinal);
         Assert.Contains("The disruption budget db needs 2 healthy pods", notice, StringComparison.Ordinal);
+
+        Invariants.Check(cloud);
     }
 }

@@ -92,5 +92,7 @@ public class FaultTests(FaultCloud cloud)
         Assert.Equal(101, takeover.GetProperty("output").GetProperty("lock").GetProperty("fence").GetInt64());
         Assert.Contains("LaunchNodes", Runs.Entered(takeover));
         Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+
+        Invariants.Check(cloud);
     }
 }

@@ -14,7 +14,7 @@ public class LoadTests(LoadCloud cloud)
         cloud.Model.Add(TestNode.ControlPlane());
         foreach (var worker in new[] { "w1", "w2" })
         {
-            cloud.Model.Add(new TestNode { Name = worker, ProviderId = $"aws:///us-east-1a/i-0{worker}00000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+            cloud.AddWorker(worker);
             for (var i = 0; i < 2; i++)
             {
                 // Every pod is placed, yet burns 95 % of what its node has: CPU alone must scale up.
@@ -53,10 +53,12 @@ public class LoadTests(LoadCloud cloud)
         Assert.InRange(added, 1, 8);
         Assert.Equal(added, state.GetProperty("launch").GetProperty("instances").GetArrayLength());
         Assert.Equal("ScaledUp", state.GetProperty("recorded").GetProperty("outcome").GetString());
-        // Only the winner launched, and each of its instances is a Ready node.
-        Assert.Equal(added, cloud.Instances().Count(i => i.State == "running"));
+        // Only the winner launched (beside the two workers there were), and each instance is a Ready node.
+        Assert.Equal(added + 2, cloud.Instances().Count(i => i.State == "running"));
         Assert.All(cloud.Instances(), i => Assert.NotNull(cloud.Model.Read((nodes, _, _) => nodes.FirstOrDefault(n => n.Ready && (n.ProviderId ?? "").EndsWith("/" + i.Id, StringComparison.Ordinal)))));
         Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
         Assert.NotNull(cloud.Model.Node("master"));
+
+        Invariants.Check(cloud);
     }
 }

@@ -56,6 +56,31 @@ public sealed class LoadCloud : LocalCloud;
 /// <summary>A fresh cloud for a drain that a budget blocks.</summary>
 public sealed class DrainCloud : LocalCloud;
 
+/// <summary>A fresh cloud for each reconcile scenario: orphans, ghosts, broken nodes, fenced executions.</summary>
+public sealed class OrphanCloud : LocalCloud;
+
+public sealed class RepairCloud : LocalCloud;
+
+public sealed class ApiFaultCloud : LocalCloud;
+
+[CollectionDefinition(Name)]
+public sealed class OrphanCloudGroup : ICollectionFixture<OrphanCloud>
+{
+    public const string Name = "orphan-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class RepairCloudGroup : ICollectionFixture<RepairCloud>
+{
+    public const string Name = "repair-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiFaultCloudGroup : ICollectionFixture<ApiFaultCloud>
+{
+    public const string Name = "api-fault-cloud";
+}
+
 [CollectionDefinition(Name)]
 public sealed class FaultCloudGroup : ICollectionFixture<FaultCloud>
 {

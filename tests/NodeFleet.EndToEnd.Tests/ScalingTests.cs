@@ -12,8 +12,8 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
     public async Task PendingPods_LaunchTheRightNumberInOneExecution_ThenABalancedTickIsANoOp()
     {
         cloud.Model.Add(TestNode.ControlPlane());
-        cloud.Model.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0w10000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
-        cloud.Model.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1a/i-0w20000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        cloud.AddWorker("w1");
+        cloud.AddWorker("w2");
         // Six 1.5-core pods: one fits per 2-core worker, so two run and four wait for four new nodes.
         for (var i = 0; i < 6; i++)
         {
@@ -79,5 +79,7 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         Assert.NotNull(cloud.Model.Node("master"));
         var managed = cloud.Model.Read((nodes, _, _) => nodes.Count(n => n.Labels.GetValueOrDefault("nodefleet.io/managed") == "true"));
         Assert.InRange(managed, 2, 10);
+
+        Invariants.Check(cloud);
     }
 }

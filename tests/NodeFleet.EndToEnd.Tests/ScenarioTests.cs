@@ -31,6 +31,8 @@ public class ScenarioTests(InterruptionCloud cloud)
         Assert.Contains("$.detail.instance-id", notice, StringComparison.Ordinal);
         Assert.Equal(before, cloud.Instances().Count);
         AssertNoLeaseHeld();
+
+        Invariants.Check(cloud);
     }
 
     [Fact]
@@ -44,6 +46,8 @@ public class ScenarioTests(InterruptionCloud cloud)
         Assert.DoesNotContain("AcquireLock", Runs.Entered(run));
         Assert.Contains("MetricsUnavailableException", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
         AssertNoLeaseHeld();
+
+        Invariants.Check(cloud);
     }
 
     private static Dictionary<string, object> SpotWarning(string instanceId) => new()
@@ -58,15 +62,15 @@ public class ScenarioTests(InterruptionCloud cloud)
     [Fact]
     public void SpotInterruption_DrainsAtOnce_ReplacementJoins_InterruptedNodeRetired()
     {
-        cloud.Model.Add(new TestNode { Name = "w-spot-a", ProviderId = "aws:///us-east-1a/i-0spota000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        var spotA = LocalEnvironment.InstanceOf(cloud.AddWorker("w-spot-a"));
         cloud.Model.Add(new TestPod { Namespace = "shop", Name = "api-a", NodeName = "w-spot-a" });
         cloud.Notifications();
 
-        var run = cloud.Run(SpotWarning("i-0spota000000000001"));
+        var run = cloud.Run(SpotWarning(spotA));
 
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
         var path = Runs.Entered(run);
-        Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "Replacement?", "LaunchNodes", "Launched?"], path.Take(9));
+        Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "Route?", "DrainInterrupted", "Replacement?", "LaunchNodes", "Launched?"], path.Take(10));
         Assert.Equal(["Joined?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], path.TakeLast(7));
         Assert.Null(cloud.Model.Node("w-spot-a")); // drained, then its Node object deleted
         var replacement = Assert.Single(cloud.Instances(LaunchIdOf(run)));
@@ -74,17 +78,19 @@ public class ScenarioTests(InterruptionCloud cloud)
         Assert.True(cloud.Model.Read((nodes, _, _) => nodes.Any(n => n.ProviderId == $"aws:///us-east-1a/{replacement.Id}" && n.Ready)));
         AssertNoLeaseHeld();
         Assert.Contains("Replaced w-spot-a with 1 new worker(s)", Assert.Single(cloud.Notifications()), StringComparison.Ordinal);
+
+        Invariants.Check(cloud);
     }
 
     [Fact]
     public void SpotInterruption_ReplacementNeverJoins_IsTerminatedAndRecordedAsFailed()
     {
-        cloud.Model.Add(new TestNode { Name = "w-spot-b", ProviderId = "aws:///us-east-1a/i-0spotb000000000001", Labels = { ["nodefleet.io/managed"] = "true" } });
+        var spotB = LocalEnvironment.InstanceOf(cloud.AddWorker("w-spot-b"));
         cloud.Notifications();
         cloud.Nodes.Joining = false;
         try
         {
-            var run = cloud.Run(SpotWarning("i-0spotb000000000001"));
+            var run = cloud.Run(SpotWarning(spotB));
 
             Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
             Assert.Contains("CleanUpUnjoined", Runs.Entered(run));
@@ -100,5 +106,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         {
             cloud.Nodes.Joining = true;
         }
+
+        Invariants.Check(cloud);
     }
 }

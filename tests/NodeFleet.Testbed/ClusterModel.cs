@@ -104,6 +104,23 @@ public sealed class ClusterModel
 
     public TestNode? Node(string name) { lock (gate) { return nodes.FirstOrDefault(n => n.Name == name); } }
 
+    /// <summary>Sets the node's Ready condition (its kubelet stopped or came back); false when the node does not exist.</summary>
+    public bool SetReady(string name, bool ready)
+    {
+        lock (gate)
+        {
+            var node = nodes.FirstOrDefault(n => n.Name == name);
+            if (node is null)
+            {
+                return false;
+            }
+
+            node.Ready = ready;
+            revision++;
+            return true;
+        }
+    }
+
     /// <summary>Called after a node is cordoned through the API: lets a scenario change the cluster mid-drain.</summary>
     public Action<TestNode>? Cordoned { get; set; }
 

@@ -6,8 +6,10 @@ namespace NodeFleet.Testbed;
 /// <summary>
 /// Plays the kubelet of every worker: a running instance tagged for the cluster becomes a Ready
 /// node (provider id, labels, allocatable from its type) once it has been running for
-/// <see cref="BootDelay"/>; a node whose instance is gone disappears with its pods.
-/// <see cref="Joining"/> set to false keeps new instances from ever joining.
+/// <see cref="BootDelay"/>. As in K3s without a cloud controller, a node whose instance is gone
+/// stays, NotReady, until someone deletes the Node object (then its pods go with it).
+/// <see cref="Joining"/> set to false keeps new instances from ever joining;
+/// <see cref="RegisterNeverReady"/> makes them register a node that never becomes Ready (a kubelet whose CNI never comes up).
 /// </summary>
 public sealed class InstanceNodes : IAsyncDisposable
 {
@@ -52,6 +54,9 @@ public sealed class InstanceNodes : IAsyncDisposable
 
     public bool Joining { get; set; } = true;
 
+    /// <summary>New instances register their node, but its Ready condition stays False.</summary>
+    public bool RegisterNeverReady { get; set; }
+
     /// <summary>How long an instance runs before its node joins (a slow boot holds a scale-up's lease longer).</summary>
     public TimeSpan BootDelay { get; set; }
 
@@ -77,6 +82,7 @@ public sealed class InstanceNodes : IAsyncDisposable
                 var (cpu, memory) = Shapes.GetValueOrDefault(instance.InstanceType, (2000, 8L << 30));
                 cluster.Add(new TestNode
                 {
+                    Ready = !RegisterNeverReady,
                     Name = "ip-" + instance.InstanceId[2..],
                     ProviderId = providerId,
                     CpuMillis = cpu,
@@ -93,13 +99,13 @@ public sealed class InstanceNodes : IAsyncDisposable
             }
         }
 
-        // Nodes of instances that were ours and are gone leave the cluster, with their pods.
+        // The kubelet of an instance that is gone stops posting: its node turns NotReady and stays.
         var gone = cluster.Read((nodes, _, _) => nodes
-            .Where(n => n.ProviderId is { } p && p.StartsWith("aws:///", StringComparison.Ordinal) && n.Labels.GetValueOrDefault("nodefleet.io/cluster") == clusterName && !alive.Contains(p))
+            .Where(n => n.ProviderId is { } p && p.StartsWith("aws:///", StringComparison.Ordinal) && n.Labels.GetValueOrDefault("nodefleet.io/cluster") == clusterName && !alive.Contains(p) && n.Ready)
             .Select(n => n.Name).ToList());
         foreach (var name in gone)
         {
-            cluster.RemoveNode(name);
+            cluster.SetReady(name, false);
         }
     }
 

@@ -39,6 +39,9 @@ public class LocalEnvironment : IAsyncDisposable
     public InstanceNodes Nodes { get; private set; } = null!;
     public ClusterModel Model { get; } = new();
     public string Table { get; } = "nodefleet-e2e";
+
+    /// <summary>The workers' subnet (us-east-1a).</summary>
+    public string WorkerSubnet { get; private set; } = "";
     public string QueueUrl { get; private set; } = "";
 
     /// <summary>Every step's environment variables, as the hosts get them (and scripts/coldstart gives each step it starts).</summary>
@@ -69,7 +72,7 @@ public class LocalEnvironment : IAsyncDisposable
         moto = await ServerProcess.StartAsync("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture)], new Uri(MotoUrl, "moto-api/"), TimeSpan.FromSeconds(30));
 
         var vpc = Aws("ec2", "create-vpc", "--cidr-block", "10.50.0.0/16").GetProperty("Vpc").GetProperty("VpcId").GetString()!;
-        var subnet = Aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", "10.50.1.0/24", "--availability-zone", "us-east-1a").GetProperty("Subnet").GetProperty("SubnetId").GetString()!;
+        var subnet = WorkerSubnet = Aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", "10.50.1.0/24", "--availability-zone", "us-east-1a").GetProperty("Subnet").GetProperty("SubnetId").GetString()!;
         var template = Aws("ec2", "create-launch-template", "--launch-template-name", "e2e-worker", "--launch-template-data", """{"ImageId":"ami-12c6146b","InstanceType":"t3.large"}""")
             .GetProperty("LaunchTemplate").GetProperty("LaunchTemplateId").GetString()!;
         Aws("dynamodb", "create-table", "--table-name", Table, "--billing-mode", "PAY_PER_REQUEST", "--attribute-definitions", "AttributeName=pk,AttributeType=S", "--key-schema", "AttributeName=pk,KeyType=HASH");
@@ -110,6 +113,7 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_SCALE_UP_COOLDOWN"] = "5s",
             ["NODEFLEET_SCALE_DOWN_COOLDOWN"] = "10s",
             ["NODEFLEET_DRAIN_TIMEOUT"] = "4s",
+            ["NODEFLEET_REPAIR_AFTER"] = "5s",
             ["NODEFLEET_STATE_TABLE"] = Table,
             ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
             ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
@@ -218,6 +222,31 @@ public class LocalEnvironment : IAsyncDisposable
             new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "test", ["AWS_SECRET_ACCESS_KEY"] = "test", ["AWS_PAGER"] = "" });
         return string.IsNullOrWhiteSpace(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>
+    /// A managed worker as a launch would leave it: an EC2 instance tagged for the cluster and its
+    /// Ready node named <paramref name="name"/> (so a scenario can bind pods to it by name),
+    /// registered <paramref name="registeredAgo"/> ago (moto cannot backdate the instance's launch time).
+    /// </summary>
+    public TestNode AddWorker(string name, TimeSpan registeredAgo = default)
+    {
+        var instance = Aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.large", "--subnet-id", WorkerSubnet, "--count", "1",
+                "--tag-specifications", $"ResourceType=instance,Tags=[{{Key=nodefleet.io/managed,Value=true}},{{Key=nodefleet.io/cluster,Value={Cluster}}}]")
+            .GetProperty("Instances")[0].GetProperty("InstanceId").GetString()!;
+        var node = new TestNode
+        {
+            Name = name,
+            Created = DateTimeOffset.UtcNow - registeredAgo,
+            ReadyChangedAt = DateTimeOffset.UtcNow - registeredAgo,
+            ProviderId = NodeFleet.Core.Ports.ProviderId.For("us-east-1a", instance),
+            Labels = { ["nodefleet.io/managed"] = "true", ["nodefleet.io/cluster"] = Cluster, ["topology.kubernetes.io/zone"] = "us-east-1a" },
+        };
+        Model.Add(node);
+        return node;
+    }
+
+    /// <summary>The EC2 instance id behind a node's provider id.</summary>
+    public static string InstanceOf(TestNode node) => node.ProviderId![(node.ProviderId!.LastIndexOf('/') + 1)..];
 
     /// <summary>One execution of the real state machine; the result as the runner reports it.</summary>
     public JsonElement Run(object trigger, int waitSeconds = 1, Uri? host = null)

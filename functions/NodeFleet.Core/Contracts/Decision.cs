@@ -167,7 +167,7 @@ public sealed record DecisionFigures
     public int UnschedulablePods { get; init; }
     public int UnplaceablePods { get; init; }
 
-    /// <summary>Managed workers (with a live instance) whose Ready condition is not True.</summary>
+    /// <summary>Managed workers (with a live instance) that were Ready once and are not now.</summary>
     public int NotReadyWorkers { get; init; }
 
     /// <summary>Nodes each scale-up signal asked for, after subtracting capacity already launching.</summary>

@@ -66,12 +66,15 @@ public static class Reconciler
         return !node.Ready && (node.ReadyChangedAt is not { } changed || node.CreatedAt is not { } created || changed - created < RegistrationGrace);
     }
 
-    /// <summary>The managed workers with a live instance whose Ready condition is not True.</summary>
+    /// <summary>
+    /// The managed workers with a live instance that were Ready once and are not now. Nodes still
+    /// joining (or that never will: orphans) are not broken workers, and do not count toward a hold.
+    /// </summary>
     public static IReadOnlyList<NodeInfo> NotReadyWorkers(Inventory inventory)
     {
         ArgumentNullException.ThrowIfNull(inventory);
         var live = inventory.Instances.Select(i => i.InstanceId).ToHashSet(StringComparer.Ordinal);
-        return inventory.Nodes.Where(n => n.Managed && n.IsWorker && !n.Ready && n.InstanceId is not null && live.Contains(n.InstanceId)).ToList();
+        return inventory.Nodes.Where(n => n.Managed && n.IsWorker && !n.Ready && !NeverReady(n) && n.InstanceId is not null && live.Contains(n.InstanceId)).ToList();
     }
 
     /// <summary>The managed workers with a live instance.</summary>
@@ -87,7 +90,7 @@ public static class Reconciler
     {
         ArgumentNullException.ThrowIfNull(settings);
         return NotReadyWorkers(inventory)
-            .Where(n => !NeverReady(n) && n.ReadyChangedAt is { } since && now - since >= settings.RepairAfter)
+            .Where(n => n.ReadyChangedAt is { } since && now - since >= settings.RepairAfter)
             .OrderBy(n => n.ReadyChangedAt)
             .ThenBy(n => n.Name, StringComparer.Ordinal)
             .FirstOrDefault();

@@ -83,3 +83,25 @@ public class RepairsTests
         Assert.Equal(1, decision.Figures.NotReadyWorkers);
     }
 }
+
+public class RepairsJoiningTests
+{
+    [Fact]
+    public void Decide_NodesStillJoiningNotReady_AreNotBrokenWorkers_NoHold()
+    {
+        // Two Ready workers and three new nodes registered moments ago, not Ready yet: a scale-up in progress.
+        var ready = Enumerable.Range(1, 2).Select(i => Worker($"w{i}", created: Now.AddHours(-3)) with { ReadyChangedAt = Now.AddHours(-3) });
+        var joining = Enumerable.Range(1, 3).Select(i => Worker($"n{i}", created: Now.AddSeconds(-40)) with { Ready = false, ReadyChangedAt = Now.AddSeconds(-38) });
+        var nodes = ready.Concat(joining).ToList();
+        var inventory = new Inventory
+        {
+            Instances = nodes.Select(n => new InstanceInfo { InstanceId = n.InstanceId!, Zone = "us-east-1a", State = "running", LaunchedAt = n.CreatedAt!.Value.AddSeconds(-30) }).ToList(),
+            Nodes = [Master(), .. nodes],
+        };
+
+        var decision = ScalingPolicy.Decide(Snapshot(nodes), FleetState.Empty, Defaults, Now, inventory);
+
+        Assert.NotEqual(DecisionReason.RepairsHeld, decision.ReasonCode);
+        Assert.Equal(0, decision.Figures.NotReadyWorkers);
+    }
+}

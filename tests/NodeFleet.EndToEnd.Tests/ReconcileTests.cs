@@ -1,0 +1,165 @@
+using NodeFleet.Testbed;
+
+namespace NodeFleet.EndToEnd.Tests;
+
+/// <summary>
+/// Faults in the middle of a step, and nodes that fail: whatever an execution leaves behind, the
+/// next tick's reconcile puts right, and every scenario ends with the invariants. One cloud per scenario.
+/// </summary>
+public abstract class ReconcileScenario(LocalCloud cloud)
+{
+    protected LocalCloud Cloud { get; } = cloud;
+
+    protected static Dictionary<string, object> Tick() => [];
+
+    protected static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(250);
+        }
+    }
+
+    protected List<string> LiveInstances() => Cloud.Instances().Where(i => i.State is "pending" or "running").Select(i => i.Id).ToList();
+}
+
+[Collection(OrphanCloudGroup.Name)]
+public class OrphanTests(OrphanCloud cloud) : ReconcileScenario(cloud)
+{
+    [Fact]
+    public async Task NeverReadyInstances_CleanUpFails_NextTickTerminatesOrphansAndDeletesTheirNodes()
+    {
+        // Only the master: the first tick launches the minimum (2).
+        Cloud.Model.Add(TestNode.ControlPlane());
+        await Cloud.WaitForAsync("count(kube_node_info)", 1, TimeSpan.FromSeconds(60));
+        var before = LiveInstances();
+
+        // New instances register a node that never becomes Ready, and EC2 refuses every termination.
+        Cloud.Nodes.RegisterNeverReady = true;
+        Cloud.Proxy.Rule = form => form.GetValueOrDefault("Action") == "TerminateInstances" ? new Fault(503, FaultProxy.Ec2Error("Unavailable", "The service is unavailable.")) : null;
+        var failed = Cloud.Run(Tick());
+        Cloud.Proxy.Rule = _ => null;
+
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        Assert.Contains("CleanUpUnjoined", Runs.Entered(failed));
+        var orphans = LiveInstances().Except(before).ToList();
+        Assert.NotEmpty(orphans); // the failure left them running, and their NotReady nodes registered
+
+        // The next tick terminates them and deletes their Node objects, whatever was recorded.
+        Cloud.Nodes.RegisterNeverReady = false;
+        var reconciled = Cloud.Run(Tick());
+
+        Assert.True(reconciled.GetProperty("status").GetString() == "SUCCEEDED", reconciled.GetRawText());
+        Assert.Contains("Reconcile", Runs.Entered(reconciled));
+        var plan = reconciled.GetProperty("output").GetProperty("decision").GetProperty("reconcile");
+        Assert.Equal(orphans.Order(StringComparer.Ordinal), plan.GetProperty("orphans").EnumerateArray().Select(o => o.GetProperty("instanceId").GetString()!).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(Cloud.Instances(), i => orphans.Contains(i.Id) && i.State is "pending" or "running");
+        Assert.DoesNotContain(Cloud.Model.Read((nodes, _, _) => nodes.Select(n => n.ProviderId ?? "").ToList()), p => orphans.Any(o => p.EndsWith("/" + o, StringComparison.Ordinal)));
+        // The same tick also relaunches the minimum; its notification says what the reconcile did.
+        Assert.Contains(Cloud.Notifications(), n => n.Contains("reconcile: terminate 2 instance(s) not a Ready node after the join timeout", StringComparison.Ordinal));
+
+        Invariants.Check(Cloud);
+    }
+}
+
+[Collection(RepairCloudGroup.Name)]
+public class RepairTests(RepairCloud cloud) : ReconcileScenario(cloud)
+{
+    [Fact]
+    public async Task ReadyWorkerTurnsNotReady_IsReplaced_HalfTheWorkersNotReady_RepairsHeldAndNotified()
+    {
+        Cloud.Model.Add(TestNode.ControlPlane());
+        // Workers that have been Ready for an hour.
+        var workers = new[] { "h1", "h2", "h3", "h4", "h5" }.Select(w => Cloud.AddWorker(w, TimeSpan.FromHours(1))).ToList();
+        await Cloud.WaitForAsync("count(kube_node_info)", 6, TimeSpan.FromSeconds(60));
+
+        // 1. One worker of five goes NotReady (its kubelet died; the instance runs on): past repairAfter it is replaced.
+        Cloud.Model.SetReady("h1", false);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Cloud.Notifications();
+        var repaired = Cloud.Run(Tick());
+
+        Assert.True(repaired.GetProperty("status").GetString() == "SUCCEEDED", repaired.GetRawText());
+        var decision = repaired.GetProperty("output").GetProperty("decision");
+        Assert.Equal("Unhealthy", decision.GetProperty("reasonCode").GetString());
+        Assert.Equal("h1", decision.GetProperty("nodeToRemove").GetProperty("name").GetString());
+        Assert.Equal("Replaced", repaired.GetProperty("output").GetProperty("recorded").GetProperty("outcome").GetString());
+        Assert.Null(Cloud.Model.Node("h1"));
+        Assert.Contains(Cloud.Instances(), i => i.Id == LocalEnvironment.InstanceOf(workers[0]) && i.State is "shutting-down" or "terminated");
+        Assert.Contains(Cloud.Notifications(), n => n.Contains("has been NotReady for", StringComparison.Ordinal));
+
+        // 2. Now three of the five workers go NotReady at once: a cluster-wide fault, not broken nodes.
+        foreach (var name in new[] { "h2", "h3", "h4" })
+        {
+            Cloud.Model.SetReady(name, false);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var live = LiveInstances();
+        var held = Cloud.Run(Tick());
+
+        Assert.True(held.GetProperty("status").GetString() == "SUCCEEDED", held.GetRawText());
+        Assert.Equal("RepairsHeld", held.GetProperty("output").GetProperty("decision").GetProperty("reasonCode").GetString());
+        Assert.Equal("RepairsHeld", held.GetProperty("output").GetProperty("recorded").GetProperty("outcome").GetString());
+        Assert.Equal(live, LiveInstances()); // nothing terminated, nothing launched
+        Assert.Contains(Cloud.Notifications(), n => n.Contains("Repairs and scaling held", StringComparison.Ordinal));
+
+        // Told once: the next tick holds quietly.
+        var quiet = Cloud.Run(Tick());
+        Assert.Equal("Done", Runs.Entered(quiet)[^1]);
+        Assert.DoesNotContain(Cloud.Notifications(), n => n.Contains("Repairs and scaling held", StringComparison.Ordinal));
+
+        // The fault clears: the workers come back.
+        foreach (var name in new[] { "h2", "h3", "h4" })
+        {
+            Cloud.Model.SetReady(name, true);
+        }
+
+        Invariants.Check(Cloud);
+    }
+}
+
+[Collection(ApiFaultCloudGroup.Name)]
+public class ApiFaultTests(ApiFaultCloud cloud) : ReconcileScenario(cloud)
+{
+    [Fact]
+    public async Task KubernetesApiDownDuringTheReadinessLoop_LaunchFails_NextTickCountsTheInstancesAndLaunchesNoMore()
+    {
+        // Only the master: the first tick launches the minimum (2).
+        Cloud.Model.Add(TestNode.ControlPlane());
+        await Cloud.WaitForAsync("count(kube_node_info)", 1, TimeSpan.FromSeconds(60));
+        var before = LiveInstances();
+
+        // Once the instances are launched, every node read answers 503 for longer than CheckNodesReady's retries last.
+        var launched = false;
+        Cloud.Proxy.Rule = form =>
+        {
+            launched |= form.GetValueOrDefault("Action") == "CreateFleet";
+            return null;
+        };
+        Cloud.Kube.Faults = request => Volatile.Read(ref launched) && request.Path.StartsWith("/api/v1/nodes", StringComparison.Ordinal)
+            ? new ApiFault(503, "ServiceUnavailable", "etcdserver: leader changed")
+            : null;
+        var failed = Cloud.Run(Tick());
+        Cloud.Kube.Faults = null;
+        Cloud.Proxy.Rule = _ => null;
+
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        Assert.Contains(failed.GetProperty("errors").EnumerateArray(), e => e.GetProperty("state").GetString() == "CheckNodesReady" && e.GetProperty("error").GetString() == "ClusterUnavailableException");
+        var added = LiveInstances().Except(before).ToList();
+        Assert.Equal(2, added.Count);
+
+        // The failed execution forgot its launch; EC2 did not: the next tick counts every instance and launches nothing more.
+        await UntilAsync(() => Cloud.Model.Read((nodes, _, _) => nodes.Count(n => n.Ready) == 3), TimeSpan.FromSeconds(30), "the new nodes join");
+        await Cloud.WaitForAsync("count(kube_node_info)", 3, TimeSpan.FromSeconds(30));
+        var next = Cloud.Run(Tick());
+
+        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
+        Assert.Equal(LiveInstances().Count, next.GetProperty("output").GetProperty("decision").GetProperty("figures").GetProperty("managedWorkers").GetInt32());
+        Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
+
+        Invariants.Check(Cloud);
+    }
+}
