@@ -1,5 +1,6 @@
 using NodeFleet.Cluster;
 using NodeFleet.Core.Cluster;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Serialization;
@@ -24,13 +25,13 @@ public sealed class Function
     }
 
     private Function(ClusterSettings settings)
-        : this(ClusterAdapters.KubernetesFromEnvironment(settings), settings.DrainTimeout, TimeProvider.System, Console.Out)
+        : this(ClusterAdapters.KubernetesFromEnvironment(settings), settings.DrainTimeout, settings.DrainGraceMargin, TimeProvider.System, Console.Out)
     {
     }
 
-    public Function(IClusterApi kubernetes, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    public Function(IClusterApi kubernetes, TimeSpan drainTimeout, TimeSpan graceMargin, TimeProvider clock, TextWriter logOutput)
     {
-        drainer = new Drainer(kubernetes, drainTimeout);
+        drainer = new Drainer(kubernetes, drainTimeout, graceMargin);
         this.clock = clock;
         log = new StepLog(logOutput, clock, "DrainNode");
     }
@@ -43,9 +44,16 @@ public sealed class Function
             throw new InvalidInputException("Invalid input: $.node: must name the node to drain");
         }
 
+        if (request.Action is DrainAction.Start or DrainAction.Continue && string.IsNullOrWhiteSpace(request.ExecutionId))
+        {
+            throw new InvalidInputException($"Invalid input: $.executionId: a {request.Action} must name its execution (the cordon mark records it)");
+        }
+
         var progress = await drainer.RunAsync(request, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
-                + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : ""),
+                + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : "")
+                + (progress.Terminating.Count > 0 ? $", {progress.Terminating.Count} terminating ({string.Join("; ", progress.Terminating.Select(t => $"{t.Pod} until {t.Until:O}"))})" : "")
+                + (progress.Note is { } note ? $"; {note}" : ""),
             new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = progress.Status.ToString() });
         return StepJson.Write(progress, NodeFleetJsonContext.Default.DrainProgress);
     }

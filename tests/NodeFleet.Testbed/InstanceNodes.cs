@@ -96,10 +96,10 @@ public sealed class InstanceNodes : IAsyncDisposable
         // Nodes of instances that were ours and are gone leave the cluster, with their pods.
         var gone = cluster.Read((nodes, _, _) => nodes
             .Where(n => n.ProviderId is { } p && p.StartsWith("aws:///", StringComparison.Ordinal) && n.Labels.GetValueOrDefault("nodefleet.io/cluster") == clusterName && !alive.Contains(p))
-            .Select(n => n.Name).ToList());
-        foreach (var name in gone)
+            .Select(n => (n.Name, n.ProviderId!)).ToList());
+        foreach (var (name, providerId) in gone)
         {
-            cluster.RemoveNode(name);
+            cluster.RemoveNode(name, $"its instance ({providerId}) stopped running");
         }
     }
 

@@ -31,6 +31,7 @@ public static class KubernetesModels
                 CpuMillis(Get(allocatable, "cpu")),
                 Bytes(Get(allocatable, "memory")),
                 (int)Whole(Get(allocatable, "pods"))),
+            Annotations = Map(node.Metadata?.Annotations),
         };
     }
 
@@ -53,7 +54,12 @@ public static class KubernetesModels
             annotations,
             Map(metadata?.Labels),
             containers.Sum(c => CpuMillis(Get(c.Resources?.Requests, "cpu"))),
-            containers.Sum(c => Bytes(Get(c.Resources?.Requests, "memory"))));
+            containers.Sum(c => Bytes(Get(c.Resources?.Requests, "memory"))))
+        {
+            DeletionTimestamp = metadata?.DeletionTimestamp is { } deletion ? new DateTimeOffset(DateTime.SpecifyKind(deletion, DateTimeKind.Utc)) : null,
+            // The API defaults it to 30 on create, so a served pod always has it; 30 stands in for a sparse test object.
+            TerminationGracePeriodSeconds = pod.Spec?.TerminationGracePeriodSeconds ?? 30,
+        };
     }
 
     /// <summary>In policy/v1 a budget without a selector selects no pod; an empty one selects every pod of its namespace.</summary>

@@ -90,6 +90,9 @@ public sealed record NodeInfo
 
     public DateTimeOffset? CreatedAt { get; init; }
 
+    /// <summary>NodeFleet's cordon mark when NodeFleet cordoned the node; null otherwise (not cordoned, or by someone else).</summary>
+    public CordonMark? Cordon { get; init; }
+
     /// <summary>Allocatable capacity; <see cref="Resources.Pods"/> is the max-pods limit.</summary>
     public required Resources Allocatable { get; init; }
 

@@ -55,7 +55,10 @@ internal static class DecisionText
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
         Verdict.Interrupted v => $"{v.Node.Name} ({v.Node.InstanceId}) received {Event(v.Event)}: drain it now"
-            + (v.Replacement ? " and launch a replacement" : $"; no replacement, {v.WorkersTowardMaximum} managed workers exceed the maximum of {v.MaxNodes}"),
+            + (v.Notice.ReplacedBy is { } by ? $"; its replacement was launched before, by {by}, while it awaited this warning"
+                : v.Replacement ? " and launch a replacement"
+                : $"; no replacement, {v.WorkersTowardMaximum} managed workers exceed the maximum of {v.MaxNodes}")
+            + (v.Notice.NotAfter is { } end ? $"; EC2 takes it at {end:HH:mm:ss}Z" : "; nothing forces it out, so a pod that cannot be evicted keeps it until the spot warning"),
         _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict.GetType().Name, "no text for this verdict"),
     };
 
@@ -87,6 +90,7 @@ internal static class DecisionText
     public static string Note(Refusal refusal) => refusal.Node + ": " + refusal switch
     {
         Refusal.NoInstanceId => "no EC2 instance id in its provider id",
+        Refusal.DrainBackedOff r => $"its drain was aborted at {r.AbortedAt:HH:mm:ss}Z ({r.Why}); not chosen again before {r.Until:HH:mm:ss}Z (drainBackoff)",
         Refusal.Unevictable r =>
             $"pod {r.First.Pod} may not be evicted ({r.First.Reason}{(r.First.Detail is null ? "" : ": " + r.First.Detail)}){(r.More > 0 ? $" and {r.More} more" : "")}",
         Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes under {Percent(r.Target)}",

@@ -56,6 +56,12 @@ public enum OutcomeKind
     /// <summary>An interrupted worker was drained and a replacement launched; starts no cooldown.</summary>
     Replaced,
     Failed,
+
+    /// <summary>
+    /// A rebalance or <c>stopping</c> interruption whose pods could not all be evicted: the replacement
+    /// was launched (when there was room) and the node kept, cordoned, until the spot warning.
+    /// </summary>
+    AwaitingInterruption,
 }
 
 /// <summary>What an execution did, for the history and the cooldown clocks.</summary>
@@ -70,4 +76,10 @@ public sealed record ScalingOutcome
 
     /// <summary>Launch ids to forget: joined, or cleaned up after their deadline.</summary>
     public IReadOnlyList<string> CompletedLaunches { get; init; } = [];
+
+    /// <summary>The node whose scale-down drain this execution aborted (blocked, overdue, failed); it is backed off.</summary>
+    public DrainBackoff? DrainAborted { get; init; }
+
+    /// <summary>The node this execution removed: any backoff for it is forgotten.</summary>
+    public string? RemovedNode { get; init; }
 }

@@ -25,6 +25,8 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public virtual CooldownScope Cooldown => CooldownScope.None;
 
+    public virtual InterruptionNotice? Interruption => null;
+
     public Decision ToDecision(DecisionFigures figures, IReadOnlyList<string> notes, bool dryRun, DateTimeOffset now) => new()
     {
         Action = Action,
@@ -33,6 +35,7 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
         Cooldown = Cooldown,
         NodesToAdd = NodesToAdd,
         NodeToRemove = NodeToRemove,
+        Interruption = Interruption,
         DryRun = dryRun,
         DecidedAt = now,
         Figures = figures,
@@ -108,12 +111,15 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public sealed record AlreadyCordoned(Trigger Event, string Node) : Verdict(ScalingAction.None, DecisionReason.AlreadyCordoned);
 
-    /// <param name="Replacement">A replacement is launched (the managed workers do not exceed the maximum).</param>
-    public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
+    /// <param name="Replacement">A replacement is launched (the managed workers do not exceed the maximum, and none was launched for it before).</param>
+    /// <param name="Notice">The drain's terms: for a spot warning, when EC2 takes the instance.</param>
+    public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes, InterruptionNotice Notice)
         : Verdict(ScalingAction.Replace, DecisionReason.Interrupted)
     {
         public override int NodesToAdd => Replacement ? 1 : 0;
 
         public override NodeRef? NodeToRemove => Node;
+
+        public override InterruptionNotice? Interruption => Notice;
     }
 }
