@@ -165,4 +165,85 @@ public class GracefulDrainTests(GracefulCloud cloud)
         Assert.Equal("db-0", lost.Name);
         AssertInvariants(forcedBySpotWarning: node);
     }
+
+    [Fact]
+    public async Task SpotWarning_DuringABudgetHeldScaleDownDrain_IsHandledAsAnInterruption_ReplacementLaunched()
+    {
+        if (cloud.Model.Node("master") is null)
+        {
+            cloud.Model.Add(TestNode.ControlPlane());
+        }
+
+        await WaitForNodesAsync(RunWorkers(3));
+        // One database replica per worker; the budget keeps all but one healthy, and once the scale-down
+        // has cordoned its node another replica stops being Ready: the drain is held from then on.
+        var workers = cloud.Model.Read((nodes, _, _) => nodes.Where(n => n.Labels.GetValueOrDefault("nodefleet.io/managed") == "true" && n.Ready).Select(n => n.Name).ToList());
+        foreach (var worker in workers)
+        {
+            cloud.Model.Add(new TestPod { Namespace = "held", Name = $"db-{worker[^4..]}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "held" }, CpuUsageMillis = 10 });
+        }
+
+        cloud.Model.Add(new TestBudget { Namespace = "held", Name = "held", MatchLabels = new() { ["app"] = "held" }, MinAvailable = workers.Count - 1 });
+        var once = 0;
+        cloud.Model.Cordoned = cordoned =>
+        {
+            if (Interlocked.Exchange(ref once, 1) == 0)
+            {
+                cloud.Model.Read((_, pods, _) => pods.First(p => p.Labels.GetValueOrDefault("app") == "held" && p.NodeName != cordoned.Name).Phase = "Pending");
+            }
+        };
+        try
+        {
+            await cloud.WaitForAsync("count(kube_node_info)", () => cloud.Model.Read((nodes, _, _) => nodes.Count), TimeSpan.FromSeconds(60));
+            var scaleDown = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    var tick = cloud.Run(new Dictionary<string, object>());
+                    if (tick.GetProperty("output").TryGetProperty("decision", out var d) && d.ValueKind == JsonValueKind.Object && d.GetProperty("action").GetString() != "None")
+                    {
+                        return tick;
+                    }
+                }
+            });
+
+            // The scale-down has cordoned its node and is held by the budget.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+            string? held = null;
+            while (held is null)
+            {
+                Assert.True(DateTime.UtcNow < deadline && !scaleDown.IsCompleted, "no scale-down drain started");
+                held = cloud.Model.Read((nodes, _, _) => nodes.FirstOrDefault(n => CordonMark.FromAnnotations(n.Annotations)?.Reason == CordonReason.ScaleDown)?.Name);
+                await Task.Delay(250);
+            }
+
+            var instance = cloud.Model.Node(held)!.ProviderId!.Split('/')[^1];
+            var runningBefore = cloud.Instances().Count(i => i.State == "running");
+            var spot = cloud.Run(Event("EC2 Spot Instance Interruption Warning", instance, DateTimeOffset.UtcNow - InterruptionNotice.SpotWarning + TimeSpan.FromSeconds(8)));
+            await scaleDown;
+
+            Assert.Equal("SUCCEEDED", spot.GetProperty("status").GetString());
+            var state = spot.GetProperty("output");
+            Assert.Equal("Replace", state.GetProperty("decision").GetProperty("route").GetString());
+            Assert.Equal("Replaced", state.GetProperty("recorded").GetProperty("outcome").GetString());
+            Assert.Null(cloud.Model.Node(held));
+            Assert.Contains(cloud.Instances(), i => i.Id == instance && i.State is "shutting-down" or "terminated");
+            // The fleet did not drop with the node: its replacement runs.
+            Assert.Equal(runningBefore, cloud.Instances().Count(i => i.State == "running"));
+            // Only the replica the budget held on the node was lost with it, as the warning forced.
+            Assert.All(cloud.Model.KilledEarly.Where(k => k.Node == held), k => Assert.StartsWith("db-", k.Name, StringComparison.Ordinal));
+            AssertInvariants(forcedBySpotWarning: held);
+        }
+        finally
+        {
+            // Leave the cluster to the other scenarios as it was: no hook, no budget, no replicas.
+            cloud.Model.Cordoned = null;
+            cloud.Model.RemoveBudget("held", "held");
+            foreach (var pod in cloud.Model.Read((_, pods, _) => pods.Where(p => p.Namespace == "held").Select(p => p.Name).ToList()))
+            {
+                cloud.Model.RemovePod("held", pod);
+            }
+        }
+    }
 }

@@ -67,8 +67,11 @@ public class ScenarioTests(InterruptionCloud cloud)
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
         var path = Runs.Entered(run);
         Assert.Equal(["CollectMetrics", "Decide", "Act?", "AcquireLock", "Locked?", "DrainInterrupted", "Replacement?", "LaunchNodes", "Launched?"], path.Take(9));
-        Assert.Equal(["Joined?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], path.TakeLast(7));
+        // Once the replacement is Ready, the drain is polled again: the node goes when it is Drained.
+        Assert.Equal(["Joined?", "InterruptedDrainContinue", "Retire?"], path.SkipWhile(s => s != "Joined?").Take(3));
+        Assert.Equal(["Retire?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], path.TakeLast(7));
         Assert.Null(cloud.Model.Node("w-spot-a")); // drained, then its Node object deleted
+        Assert.Empty(cloud.Model.KilledEarly); // api-a had exited (SIGTERM handled) before its instance went
         var replacement = Assert.Single(cloud.Instances(LaunchIdOf(run)));
         Assert.Equal("running", replacement.State);
         Assert.True(cloud.Model.Read((nodes, _, _) => nodes.Any(n => n.ProviderId == $"aws:///us-east-1a/{replacement.Id}" && n.Ready)));

@@ -112,6 +112,8 @@ public sealed class ClusterModel(TimeProvider? clock = null)
 
     public void Add(TestBudget budget) { lock (gate) { budgets.Add(budget); revision++; } }
 
+    public bool RemoveBudget(string ns, string name) { lock (gate) { revision++; return budgets.RemoveAll(b => b.Namespace == ns && b.Name == name) > 0; } }
+
     public T Read<T>(Func<IReadOnlyList<TestNode>, IReadOnlyList<TestPod>, IReadOnlyList<TestBudget>, T> read)
     {
         lock (gate)
