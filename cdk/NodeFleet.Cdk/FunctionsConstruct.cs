@@ -139,6 +139,7 @@ public sealed partial class FunctionsConstruct : Construct
             ["SpotShare"] = settings.SpotShare.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["WorkerRoleArn"] = cluster.WorkerRoleArn,
             ["DrainTimeout"] = SettingValue.FormatDuration(settings.DrainTimeout),
+            ["DrainGraceMargin"] = SettingValue.FormatDuration(settings.DrainGraceMargin),
             ["TopicArn"] = props.Notifications.Topic.TopicArn,
         };
         if (props.Notifications.SlackWebhook is { } slack)

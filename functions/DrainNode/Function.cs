@@ -28,13 +28,13 @@ public sealed class Function
     }
 
     private Function(ClusterSettings settings)
-        : this(ClusterAdapters.KubernetesFromEnvironment(settings), RealStore(), settings.DrainTimeout, TimeProvider.System, Console.Out)
+        : this(ClusterAdapters.KubernetesFromEnvironment(settings), RealStore(), settings.DrainTimeout, settings.DrainGraceMargin, TimeProvider.System, Console.Out)
     {
     }
 
-    public Function(IClusterApi kubernetes, IFleetStateStore store, TimeSpan drainTimeout, TimeProvider clock, TextWriter logOutput)
+    public Function(IClusterApi kubernetes, IFleetStateStore store, TimeSpan drainTimeout, TimeSpan graceMargin, TimeProvider clock, TextWriter logOutput)
     {
-        drainer = new Drainer(kubernetes, drainTimeout);
+        drainer = new Drainer(kubernetes, drainTimeout, graceMargin);
         this.store = store;
         this.clock = clock;
         log = new StepLog(logOutput, clock, "DrainNode");
@@ -48,6 +48,11 @@ public sealed class Function
             throw new InvalidInputException("Invalid input: $.node: must name the node to drain");
         }
 
+        if (request.Action is DrainAction.Start or DrainAction.Continue && string.IsNullOrWhiteSpace(request.ExecutionId))
+        {
+            throw new InvalidInputException($"Invalid input: $.executionId: a {request.Action} must name its execution (the cordon mark records it)");
+        }
+
         var lease = ContractValidation.RequireLease(request.Lock);
         var now = clock.GetUtcNow();
         // The fence before the side effect: a preempted or expired execution cordons, evicts, uncordons
@@ -55,7 +60,9 @@ public sealed class Function
         await store.EnsureHeldAsync(lease, now, CancellationToken.None).ConfigureAwait(false);
         var progress = await drainer.RunAsync(request, now, CancellationToken.None).ConfigureAwait(false);
         log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
-                + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : ""),
+                + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : "")
+                + (progress.Terminating.Count > 0 ? $", {progress.Terminating.Count} terminating ({string.Join("; ", progress.Terminating.Select(t => $"{t.Pod} until {t.Until:O}"))})" : "")
+                + (progress.Note is { } note ? $"; {note}" : ""),
             new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = progress.Status.ToString() });
         return StepJson.Write(progress, NodeFleetJsonContext.Default.DrainProgress);
     }

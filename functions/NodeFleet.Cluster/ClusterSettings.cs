@@ -22,6 +22,7 @@ public sealed record ClusterSettings
     public string? CaFile { get; init; }
     public TimeSpan KubeTimeout { get; init; } = SettingsCatalog.KubeTimeout.Default;
     public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
+    public TimeSpan DrainGraceMargin { get; init; } = SettingsCatalog.DrainGraceMargin.Default;
 
     /// <summary>From the environment variables the stack sets (defaults and validators: <see cref="SettingsCatalog"/>).</summary>
     public static ClusterSettings FromEnvironment(Func<string, string?> get, bool needsPrometheus)
@@ -38,6 +39,7 @@ public sealed record ClusterSettings
             CaFile = env.Get(SettingsCatalog.KubeCaFile),
             KubeTimeout = env.Get(SettingsCatalog.KubeTimeout),
             DrainTimeout = env.Get(SettingsCatalog.DrainTimeout),
+            DrainGraceMargin = env.Get(SettingsCatalog.DrainGraceMargin),
         };
         env.Require(settings.TokenParameter is not null || settings.TokenFile is not null, $"{SettingsCatalog.KubeTokenParameter.EnvironmentVariable} or {SettingsCatalog.KubeTokenFile.EnvironmentVariable}: one is required");
         env.Require(settings.CaParameter is not null || settings.CaFile is not null, $"{SettingsCatalog.KubeCaParameter.EnvironmentVariable} or {SettingsCatalog.KubeCaFile.EnvironmentVariable}: one is required");

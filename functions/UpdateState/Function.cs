@@ -36,12 +36,15 @@ public sealed class Function
         var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.UpdateStateRequest).ConfigureAwait(false);
         var lease = ContractValidation.RequireLease(request.Lock);
         var derived = Outcomes.Of(request);
+        var now = clock.GetUtcNow();
         var outcome = new ScalingOutcome
         {
             Kind = derived.Kind,
-            At = clock.GetUtcNow(),
+            At = now,
             Summary = Outcomes.Summarize(request.Decision, derived),
             CompletedLaunches = Outcomes.CompletedLaunches(request),
+            DrainAborted = FleetTransitions.BackoffFor(request, derived.Kind, now),
+            RemovedNode = request.Terminated is not null ? request.Decision.NodeToRemove?.Name : null,
         };
         await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
         log.Info($"Recorded {outcome.Kind} and released the lease: {outcome.Summary}",

@@ -155,6 +155,23 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
     }
 
     [Fact]
+    public async Task RecordAndReleaseAsync_AbortedDrain_RemembersTheNodesBackoff_UntilTheNodeIsRemoved()
+    {
+        var store = await StoreAsync();
+        var backoff = new DrainBackoff { Node = "w3", InstanceId = "i-3", At = Now, Reason = "Overdue" };
+
+        var first = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+        await store.RecordAndReleaseAsync(first, new ScalingOutcome { Kind = OutcomeKind.ScaleDownAborted, At = Now, Summary = "aborted", DrainAborted = backoff }, default);
+        var aborted = await store.LoadAsync(default);
+        var second = (await store.AcquireAsync(Ask("exec-2", Now.AddMinutes(30)), default)).Lease!;
+        await store.RecordAndReleaseAsync(second, new ScalingOutcome { Kind = OutcomeKind.ScaledDown, At = Now.AddMinutes(30), Summary = "removed", RemovedNode = "w3" }, default);
+        var removed = await store.LoadAsync(default);
+
+        Assert.Equal(backoff, Assert.Single(aborted.DrainBackoffs));
+        Assert.Empty(removed.DrainBackoffs);
+    }
+
+    [Fact]
     public async Task RecordAndReleaseAsync_ManyOutcomes_KeepsOnlyTheNewestHistory()
     {
         var store = await StoreAsync(historySize: 3);

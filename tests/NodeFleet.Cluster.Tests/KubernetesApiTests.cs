@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NodeFleet.Cluster.Kubernetes;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
 using NodeFleet.Testbed;
 
@@ -8,7 +9,12 @@ namespace NodeFleet.Cluster.Tests;
 /// <summary>The Kubernetes adapter (the official client) against the emulated API over TLS, with kubectl as an independent client.</summary>
 public sealed class KubernetesApiTests : IAsyncLifetime
 {
-    private readonly ClusterModel cluster = new();
+    private static readonly DateTimeOffset Start = new(2026, 11, 18, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CordonMark Mark = new() { ExecutionId = "arn:aws:states:us-east-1:1:execution:nodefleet:exec-1", Reason = CordonReason.ScaleDown, At = Start };
+    private readonly ManualClock clock = new(Start);
+    private readonly ClusterModel cluster;
+
+    public KubernetesApiTests() => cluster = new ClusterModel(clock);
     private KubeApiServer server = null!;
     private string kubeconfig = "";
 
@@ -75,16 +81,54 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SetUnschedulableAsync_Cordon_IsWhatKubectlShows()
+    public async Task CordonAsync_WithItsMark_IsWhatKubectlShows_AndUncordonRemovesBoth()
     {
-        await Api().SetUnschedulableAsync("w1", true, default);
+        cluster.Node("w1")!.Annotations["operator/note"] = "kept";
+
+        await Api().CordonAsync("w1", Mark, default);
         var cordoned = Kubectl("get", "node", "w1");
-        await Api().SetUnschedulableAsync("w1", false, default);
+        var read = await Api().GetNodeAsync("w1", default);
+        await Api().UncordonAsync("w1", default);
         var uncordoned = Kubectl("get", "node", "w1");
 
         Assert.True(cordoned.GetProperty("spec").GetProperty("unschedulable").GetBoolean());
+        var annotations = cordoned.GetProperty("metadata").GetProperty("annotations");
+        Assert.Equal(Mark.ExecutionId, annotations.GetProperty("nodefleet.io/cordoned-by").GetString());
+        Assert.Equal("ScaleDown", annotations.GetProperty("nodefleet.io/cordon-reason").GetString());
+        Assert.Equal("2026-11-18T12:00:00Z", annotations.GetProperty("nodefleet.io/cordoned-at").GetString());
+        Assert.Equal(Mark, CordonMark.FromAnnotations(read!.Annotations));
         Assert.False(uncordoned.GetProperty("spec").TryGetProperty("unschedulable", out _));
-        Assert.All(server.Requests.Where(r => r.Method == "PATCH"), r => Assert.StartsWith("application/merge-patch+json", r.ContentType, StringComparison.Ordinal));
+        var left = uncordoned.GetProperty("metadata").GetProperty("annotations");
+        Assert.Equal(["operator/note"], left.EnumerateObject().Select(a => a.Name));
+        // One PATCH each: nobody ever sees the cordon without its mark, or the mark without the cordon.
+        var patches = server.Requests.Where(r => r.Method == "PATCH").ToList();
+        Assert.Equal(2, patches.Count);
+        Assert.All(patches, r => Assert.StartsWith("application/merge-patch+json", r.ContentType, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task EvictAsync_Accepted_PodIsTerminatingUntilItExits_AsKubectlShows()
+    {
+        cluster.Add(new TestPod { Namespace = "shop", Name = "slow", NodeName = "w1", TerminationGracePeriodSeconds = 60, ExitAfter = null });
+
+        var outcome = await Api().EvictAsync("shop", "slow", default);
+        clock.Advance(TimeSpan.FromSeconds(59));
+        var terminating = (await Api().ListPodsOnNodeAsync("w1", default)).Single(p => p.Name == "slow");
+        var shown = Kubectl("get", "pod", "-n", "shop", "slow");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var after = await Api().ListPodsOnNodeAsync("w1", default);
+
+        Assert.Equal(EvictionResult.Evicted, outcome.Result);
+        Assert.Equal(Start.AddSeconds(60), terminating.DeletionTimestamp);
+        Assert.Equal(60, terminating.TerminationGracePeriodSeconds);
+        Assert.Equal("Running", terminating.Phase);
+        Assert.Equal("2026-11-18T12:01:00Z", shown.GetProperty("metadata").GetProperty("deletionTimestamp").GetString());
+        Assert.Equal(60, shown.GetProperty("metadata").GetProperty("deletionGracePeriodSeconds").GetInt64());
+        Assert.Equal(60, shown.GetProperty("spec").GetProperty("terminationGracePeriodSeconds").GetInt64());
+        Assert.DoesNotContain(after, p => p.Name == "slow");
+        // Its ReplicaSet's replacement was created at once, unbound, while it still ran.
+        Assert.True(cluster.Read((_, pods, _) => pods.Any(p => p.Name == "slow-r" && p.NodeName is null && p.Phase == "Pending")));
+        Assert.Empty(cluster.KilledEarly);
     }
 
     [Fact]
@@ -101,9 +145,9 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SetUnschedulableAsync_MissingNode_IsRejectedNamingIt()
+    public async Task CordonAsync_MissingNode_IsRejectedNamingIt()
     {
-        var error = await Assert.ThrowsAsync<ClusterRequestRejectedException>(() => Api().SetUnschedulableAsync("gone", true, default));
+        var error = await Assert.ThrowsAsync<ClusterRequestRejectedException>(() => Api().CordonAsync("gone", Mark, default));
 
         Assert.Contains("patch nodes: the API answered HTTP 404: nodes \"gone\" not found", error.Message, StringComparison.Ordinal);
     }
@@ -190,15 +234,20 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     [Fact]
     public async Task EvictAsync_PdbAllowsNone_Is429NamingTheBudget_ThenGoneIs404()
     {
-        // The budget keeps at least one of the two web pods: the first eviction passes, the second is refused.
+        // The budget keeps at least one of the two web pods: the first eviction passes, the second is refused
+        // (a terminating pod is not healthy). Evicting the terminating pod again is accepted without asking the
+        // budget, as the API does; once it has exited it is gone.
         var first = await Api().EvictAsync("shop", "web-1", default);
         var second = await Api().EvictAsync("shop", "web-2", default);
         var again = await Api().EvictAsync("shop", "web-1", default);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var gone = await Api().EvictAsync("shop", "web-1", default);
 
         Assert.Equal(EvictionResult.Evicted, first.Result);
         Assert.Equal(EvictionResult.BlockedByDisruptionBudget, second.Result);
         Assert.Contains("disruption budget web", second.Detail, StringComparison.Ordinal);
-        Assert.Equal(EvictionResult.AlreadyGone, again.Result);
+        Assert.Equal(EvictionResult.Evicted, again.Result);
+        Assert.Equal(EvictionResult.AlreadyGone, gone.Result);
     }
 
     [Fact]
@@ -250,7 +299,7 @@ public sealed class KubernetesApiTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<ClusterPermissionException>(() => verb switch
         {
-            "patch" => api.SetUnschedulableAsync("w1", true, default),
+            "patch" => api.CordonAsync("w1", Mark, default),
             "create" => api.EvictAsync("shop", "web-1", default),
             _ => api.DeleteNodeAsync("w1", default),
         });

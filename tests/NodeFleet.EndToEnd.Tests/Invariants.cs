@@ -14,8 +14,10 @@ public static class Invariants
     /// <summary>How old an instance may be without a Ready node: the join timeout, plus a tick to notice.</summary>
     private static readonly TimeSpan JoinDeadline = TimeSpan.FromSeconds(10) + TimeSpan.FromSeconds(5);
 
+    /// <param name="forcedOut">Nodes a real spot interruption warning took: their pods may be lost when EC2 takes the instance.</param>
+    /// <param name="killedBefore">Kills recorded before the scenario began (scenarios that share one cluster).</param>
     /// <param name="operatorCordons">Nodes the scenario itself cordoned (an operator's cordon is not NodeFleet's to lift).</param>
-    public static void Check(LocalCloud cloud, int maxNodes = 10, params string[] operatorCordons)
+    public static void Check(LocalCloud cloud, string[]? forcedOut = null, int killedBefore = 0, int maxNodes = 10, params string[] operatorCordons)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         // A K3s cluster always has its server node; the closing tick reads what Prometheus has scraped of the nodes.
@@ -34,7 +36,8 @@ public static class Invariants
 
         var instances = Describe(cloud);
         var managed = instances.Where(i => i.Managed && i.State is "pending" or "running").ToList();
-        var nodes = cloud.Model.Read((n, _, _) => n.Select(x => (x.Name, x.ProviderId, x.Ready, x.Unschedulable, Managed: x.Labels.GetValueOrDefault("nodefleet.io/managed") == "true", Master: x.Labels.ContainsKey("node-role.kubernetes.io/control-plane"))).ToList());
+        var nodes = cloud.Model.Read((n, _, _) => n.Select(x => (x.Name, x.ProviderId, x.Ready, x.Unschedulable, Managed: x.Labels.GetValueOrDefault("nodefleet.io/managed") == "true",
+            Master: x.Labels.ContainsKey("node-role.kubernetes.io/control-plane"), Mark: NodeFleet.Core.Contracts.CordonMark.FromAnnotations(x.Annotations))).ToList());
 
         // No running managed instance without a Ready node past the join deadline (no orphan).
         foreach (var instance in managed.Where(i => DateTimeOffset.UtcNow - i.LaunchedAt > JoinDeadline))
@@ -55,9 +58,21 @@ public static class Invariants
         }
 
         // No node left cordoned by NodeFleet: the closing tick held the lease, so no drain is live now.
+        // Kept on purpose: a node awaiting its spot warning, and an interrupted one within the warning's two minutes.
         foreach (var node in nodes.Where(n => n.Managed && n.Unschedulable && !operatorCordons.Contains(n.Name)))
         {
-            problems.Add($"stray cordon: {node.Name} is cordoned with no drain running");
+            var kept = node.Mark is { Reason: NodeFleet.Core.Contracts.CordonReason.AwaitingInterruption }
+                || node.Mark is { Reason: NodeFleet.Core.Contracts.CordonReason.Interruption } mark && DateTimeOffset.UtcNow - mark.At < NodeFleet.Core.Contracts.InterruptionNotice.SpotWarning;
+            if (!kept)
+            {
+                problems.Add($"stray cordon: {node.Name} is cordoned ({(node.Mark is { } m ? $"by {m.ExecutionId}, {m.Reason}" : "without NodeFleet's mark")}) with no drain running");
+            }
+        }
+
+        // No pod killed before its grace period, unless the real interruption warning forced it.
+        foreach (var killed in cloud.Model.KilledEarly.Skip(killedBefore).Where(k => forcedOut?.Contains(k.Node) != true))
+        {
+            problems.Add($"killed early: {killed}");
         }
 
         if (managed.Count > maxNodes)

@@ -102,10 +102,10 @@ public sealed class InstanceNodes : IAsyncDisposable
         // The kubelet of an instance that is gone stops posting: its node turns NotReady and stays.
         var gone = cluster.Read((nodes, _, _) => nodes
             .Where(n => n.ProviderId is { } p && p.StartsWith("aws:///", StringComparison.Ordinal) && n.Labels.GetValueOrDefault("nodefleet.io/cluster") == clusterName && !alive.Contains(p) && n.Ready)
-            .Select(n => n.Name).ToList());
-        foreach (var name in gone)
+            .Select(n => (n.Name, n.ProviderId!)).ToList());
+        foreach (var (name, providerId) in gone)
         {
-            cluster.SetReady(name, false);
+            cluster.MachineGone(name, $"its instance ({providerId}) stopped running");
         }
     }
 

@@ -24,7 +24,8 @@ public sealed record ApiRequest(string Method, string Path, IReadOnlyDictionary<
 /// The Kubernetes API subset NodeFleet uses, served over HTTPS (HTTP/1.1 and HTTP/2) on a loopback
 /// port from a <see cref="ClusterModel"/>, with the wire behaviour of kube-apiserver that clients
 /// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get), policy/v1
-/// evictions (the Eviction body checked as the API checks it) and PodDisruptionBudgets, the
+/// evictions (the Eviction body checked as the API checks it; graceful: the pod is Terminating, with
+/// metadata.deletionTimestamp, until it exits) and PodDisruptionBudgets, node annotations, the
 /// discovery documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
 /// take label and field selectors, and are paged with <c>limit</c>/<c>continue</c> (tokens expire
 /// once <see cref="Compact"/> drops their revision: 410, as after etcd's compaction). Errors are Status objects worded as
@@ -178,14 +179,30 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 return Status(400, "BadRequest", "the patch is not a JSON object");
             }
 
-            // Both patch types merge a scalar the same way: true sets the field, null (or false) removes it.
-            var node = patch["spec"] is JsonObject spec && spec.ContainsKey("unschedulable")
-                ? Cluster.SetUnschedulable(name, spec["unschedulable"]?.GetValue<bool>() ?? false)
-                : Cluster.Node(name);
+            // Both patch types merge a map and a scalar the same way: a value sets the key, null removes it
+            // (spec.unschedulable: true cordons, null or false uncordons). One PATCH is one change.
+            if (patch["metadata"]?["annotations"] is { } given && given is not JsonObject)
+            {
+                return Status(400, "BadRequest", "metadata.annotations must be an object of strings");
+            }
+
+            var annotations = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var (key, value) in patch["metadata"]?["annotations"] as JsonObject ?? [])
+            {
+                if (value is not null && value.GetValueKind() != JsonValueKind.String)
+                {
+                    return Status(400, "BadRequest", $"metadata.annotations.{key}: the value must be a string or null");
+                }
+
+                annotations[key] = value?.GetValue<string>();
+            }
+
+            bool? unschedulable = patch["spec"] is JsonObject spec && spec.ContainsKey("unschedulable") ? spec["unschedulable"]?.GetValue<bool>() ?? false : null;
+            var node = Cluster.Patch(name, annotations, unschedulable);
             return node is null ? NotFound("", "nodes", name) : Json(NodeJson(node));
         });
         web.MapDelete("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "delete", "", "nodes", null, name) ??
-            (Cluster.RemoveNode(name)
+            (Cluster.RemoveNode(name, "its Node object was deleted")
                 ? Json(new JsonObject
                 {
                     ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success",
@@ -415,6 +432,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 ["resourceVersion"] = Cluster.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["creationTimestamp"] = n.Created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
                 ["labels"] = new JsonObject(n.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
+                ["annotations"] = new JsonObject(n.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))),
             },
             ["spec"] = spec,
             ["status"] = new JsonObject
@@ -443,6 +461,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["labels"] = new JsonObject(p.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
             ["annotations"] = new JsonObject(p.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))),
         };
+        if (p.DeletionTimestamp is { } deletion)
+        {
+            metadata["deletionTimestamp"] = deletion.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+            metadata["deletionGracePeriodSeconds"] = p.TerminationGracePeriodSeconds;
+        }
+
         if (p.OwnerKind is not null)
         {
             metadata["ownerReferences"] = new JsonArray(new JsonObject { ["kind"] = p.OwnerKind, ["name"] = p.OwnerName, ["controller"] = true, ["apiVersion"] = "apps/v1", ["uid"] = "owner" });
@@ -457,6 +481,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = $"{p.CpuMillis}m", ["memory"] = $"{p.MemoryBytes / (1024 * 1024)}Mi" } },
             }),
             ["volumes"] = p.EmptyDir ? new JsonArray(new JsonObject { ["name"] = "scratch", ["emptyDir"] = new JsonObject() }) : new JsonArray(),
+            ["terminationGracePeriodSeconds"] = p.TerminationGracePeriodSeconds,
         };
         if (p.NodeName is not null)
         {

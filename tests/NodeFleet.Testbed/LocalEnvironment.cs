@@ -50,6 +50,9 @@ public class LocalEnvironment : IAsyncDisposable
     /// <summary>Start the invoke hosts (the default); scripts/coldstart starts the steps itself, one process per invocation.</summary>
     public bool StartHosts { get; init; } = true;
 
+    /// <summary>Step settings this environment sets differently from the defaults below (e.g. a longer drain timeout).</summary>
+    public IReadOnlyDictionary<string, string> SettingsOverrides { get; init; } = new Dictionary<string, string>();
+
     public static string RepositoryRoot
     {
         get
@@ -126,6 +129,11 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{prometheusPort}",
             ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "2s",
         };
+        foreach (var (key, value) in SettingsOverrides)
+        {
+            environment[key] = value;
+        }
+
         StepEnvironment = environment;
         if (!StartHosts)
         {

@@ -242,16 +242,24 @@ test('instances that never join are terminated and the launch is recorded as fai
   assert.equal(calls.UpdateState[0].error, null);
 });
 
-test('scale down: drain until empty, terminate, delete the node, record', async () => {
-  const { calls, error } = await run({
+test('scale down: drain until empty and the evicted pods are gone, terminate, delete the node, record', async () => {
+  const { calls, error, entered } = await run({
     CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, cooldown: 'ScaleDown' }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
-    DrainNode: (e, n) => e.action === 'Delete' ? { node: 'w3', status: 'Deleted', startedAt: 't' } : { node: 'w3', status: n === 1 ? 'Draining' : 'Drained', startedAt: 't0' },
+    DrainNode: (e, n) => e.action === 'Delete' ? { node: 'w3', status: 'Deleted', startedAt: 't' }
+      : { node: 'w3', status: ['Draining', 'Terminating', 'Terminating', 'Drained'][n - 1], startedAt: 't0', terminating: n > 1 ? [{ pod: 'shop/api', until: 't1' }] : [] },
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
+  // The instance is terminated only after the last poll said Drained.
+  assert.equal(entered.filter(n => n === 'DrainContinue').length, 3);
+  assert.ok(entered.lastIndexOf('DrainContinue') < entered.indexOf('TerminateRemoved'));
   assert.equal(error, undefined);
-  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Delete']);
+  // Draining (a budget refused) and Terminating (evicted pods within their grace period) both wait and poll again.
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Continue', 'Continue', 'Delete']);
   assert.equal(calls.DrainNode[1].startedAt, 't0');
+  const execution = 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1';
+  assert.deepEqual(calls.DrainNode[0], { action: 'Start', node: 'w3', executionId: execution, lock: { acquired: true, owner: 'exec-1', fence: 1 } });
+  assert.equal(calls.DrainNode[1].executionId, execution);
   assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.UpdateState[0].drain.status, 'Drained');
   assert.deepEqual(calls.UpdateState[0].terminated, ok());
@@ -265,6 +273,8 @@ test('a blocked drain uncordons and is recorded as aborted', async () => {
     UpdateState: ok, Notify: ok,
   });
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Abort']);
+  // The abort names its execution: it lifts only its own cordon.
+  assert.equal(calls.DrainNode[1].executionId, 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1');
   assert.equal(calls.TerminateNode, undefined);
   // Why the drain stopped survives the uncordon, for the record and the notification.
   assert.equal(calls.UpdateState[0].drain.status, 'Blocked');
@@ -309,18 +319,24 @@ test('Prometheus down: no lock, no scaling, the failure is notified', async () =
   assert.equal(entered.at(-1), 'Failed');
 });
 
-test('a spot interruption drains at once, launches a replacement, then retires the node', async () => {
+const spot = { kind: 'SpotInterruption', notAfter: '2026-11-18T12:02:00Z' };
+const interrupted = (status) => (e, n) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : typeof status === 'function' ? status(e, n) : status, startedAt: 't' });
+
+test('a spot interruption drains at once, launches a replacement, then retires the node once its drain is Drained', async () => {
   const { calls, error } = await run({
     CollectMetrics: () => ({ trigger: { kind: 'SpotInterruption', instanceId: 'i-3' }, snapshot: {}, fleet: {} }),
-    Decide: () => decision('Replace', { nodesToAdd: 1, nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    Decide: () => decision('Replace', { nodesToAdd: 1, nodeToRemove: { name: 'w3', instanceId: 'i-3' }, interruption: spot }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 9 }),
-    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : 'Draining', startedAt: 't' }),
+    DrainNode: interrupted((e, n) => e.action === 'Start' ? 'Draining' : n === 2 ? 'Terminating' : 'Drained'),
     LaunchNodes: () => ({ launchId: 'l', requested: 1, startedAt: 't', instances: [{ instanceId: 'i-9' }] }),
     CheckNodesReady: () => ({ status: 'AllReady' }),
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   }, { 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', detail: { 'instance-id': 'i-3' } });
   assert.equal(error, undefined);
-  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
+  // After the replacement is Ready: evict what a budget refused, wait for the terminating pods (the Drainer caps that at notAfter).
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Continue', 'Delete']);
+  assert.deepEqual(calls.DrainNode[0].interruption, spot);
+  assert.deepEqual(calls.DrainNode[1].interruption, spot);
   assert.equal(calls.LaunchNodes.length, 1);
   assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.UpdateState[0].readiness.status, 'AllReady');
@@ -344,17 +360,35 @@ test('a malformed trigger fails clearly before anything is touched', async () =>
   assert.equal(calls.Decide, undefined);
 });
 
+test('a rebalance whose pods could not all be evicted launches the replacement and keeps the node: no terminate', async () => {
+  const { calls, error, entered } = await run({
+    CollectMetrics: observe,
+    Decide: () => decision('Replace', { nodesToAdd: 1, nodeToRemove: { name: 'w3', instanceId: 'i-3' }, interruption: { kind: 'Rebalance' } }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 4 }),
+    DrainNode: interrupted('AwaitingInterruption'),
+    LaunchNodes: () => ({ launchId: 'l', requested: 1, startedAt: 't', instances: [{ instanceId: 'i-9' }] }),
+    CheckNodesReady: () => ({ status: 'AllReady' }),
+    UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.equal(calls.LaunchNodes.length, 1);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue']);
+  assert.equal(calls.TerminateNode, undefined);
+  assert.equal(calls.UpdateState[0].drain.status, 'AwaitingInterruption');
+  assert.ok(!entered.includes('AbortDrain'), 'the node must stay cordoned for the spot warning');
+});
+
 test('an interruption at the maximum drains and retires the node without a replacement', async () => {
   const { calls, error } = await run({
     CollectMetrics: observe,
-    Decide: () => decision('Replace', { nodesToAdd: 0, nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
+    Decide: () => decision('Replace', { nodesToAdd: 0, nodeToRemove: { name: 'w3', instanceId: 'i-3' }, interruption: spot }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 4 }),
-    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : 'Draining', startedAt: 't' }),
+    DrainNode: interrupted((e) => e.action === 'Start' ? 'Terminating' : 'Drained'),
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
   assert.equal(error, undefined);
   assert.equal(calls.LaunchNodes, undefined);
-  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Delete']);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Delete']);
   assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.AcquireLock[0].route, 'Retire');
 });

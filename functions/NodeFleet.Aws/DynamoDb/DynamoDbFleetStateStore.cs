@@ -15,6 +15,7 @@ public sealed record HistoryEntry(DateTimeOffset At, OutcomeKind Kind, string Su
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(List<InFlightLaunch>))]
 [JsonSerializable(typeof(List<HistoryEntry>))]
+[JsonSerializable(typeof(List<DrainBackoff>))]
 internal sealed partial class StateJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -43,6 +44,7 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         LastScaleDownAt = Time(item, "lastScaleDownAt"),
         InFlight = InFlight(item),
         RepairsHeldNotifiedAt = Time(item, "repairsHeldNotifiedAt"),
+        DrainBackoffs = DrainBackoffs(item),
     };
 
     public async Task EnsureHeldAsync(Lease lease, DateTimeOffset now, CancellationToken cancellationToken)
@@ -132,10 +134,11 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         var after = FleetTransitions.Recorded(before, outcome);
         var history = History(item).Append(new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, lease.Owner, lease.Fence))
             .TakeLast(historySize).ToList();
-        var set = new List<string> { "inFlight = :inFlight", "history = :history" };
+        var set = new List<string> { "inFlight = :inFlight", "history = :history", "drainBackoffs = :backoffs" };
         var values = new Dictionary<string, AttributeValue>
         {
             [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)),
+            [":backoffs"] = S(JsonSerializer.Serialize(after.DrainBackoffs.ToList(), StateJsonContext.Default.ListDrainBackoff)),
             [":history"] = S(JsonSerializer.Serialize(history, StateJsonContext.Default.ListHistoryEntry)),
         };
         if (after.LastScaleUpAt != before.LastScaleUpAt && after.LastScaleUpAt is { } up)
@@ -230,6 +233,11 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     private static List<InFlightLaunch> InFlight(Dictionary<string, AttributeValue> item) =>
         item.TryGetValue("inFlight", out var v) && v.S is { } json
             ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListInFlightLaunch) ?? []
+            : [];
+
+    private static List<DrainBackoff> DrainBackoffs(Dictionary<string, AttributeValue> item) =>
+        item.TryGetValue("drainBackoffs", out var v) && v.S is { } json
+            ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListDrainBackoff) ?? []
             : [];
 
     private static List<HistoryEntry> History(Dictionary<string, AttributeValue> item) =>

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
 
 namespace NodeFleet.Cluster.Kubernetes;
@@ -47,10 +49,36 @@ public sealed class KubernetesApi(IKubernetes client, TimeSpan callTimeout, int 
             }
         }, cancellationToken);
 
-    public Task SetUnschedulableAsync(string nodeName, bool unschedulable, CancellationToken cancellationToken)
+    public Task CordonAsync(string nodeName, CordonMark mark, CancellationToken cancellationToken)
     {
-        // A JSON merge patch written as text (no serializer work); null removes the field, as `kubectl uncordon` leaves it.
-        var patch = new V1Patch(unschedulable ? """{"spec":{"unschedulable":true}}""" : """{"spec":{"unschedulable":null}}""", V1Patch.PatchType.MergePatch);
+        ArgumentNullException.ThrowIfNull(mark);
+        // One JSON merge patch: the cordon and its mark change together, so no reader sees one without the other.
+        var annotations = new JsonObject();
+        foreach (var (key, value) in mark.ToAnnotations())
+        {
+            annotations[key] = value;
+        }
+
+        var body = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = annotations }, ["spec"] = new JsonObject { ["unschedulable"] = true } };
+        return PatchAsync(nodeName, body.ToJsonString(), cancellationToken);
+    }
+
+    public Task UncordonAsync(string nodeName, CancellationToken cancellationToken)
+    {
+        // null removes a field or key, as `kubectl uncordon` leaves spec.unschedulable.
+        var annotations = new JsonObject();
+        foreach (var key in CordonMark.Annotations)
+        {
+            annotations[key] = null;
+        }
+
+        var body = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = annotations }, ["spec"] = new JsonObject { ["unschedulable"] = null } };
+        return PatchAsync(nodeName, body.ToJsonString(), cancellationToken);
+    }
+
+    private Task PatchAsync(string nodeName, string mergePatch, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch(mergePatch, V1Patch.PatchType.MergePatch);
         return CallAsync("patch", Nodes, c => client.CoreV1.PatchNodeAsync(patch, nodeName, cancellationToken: c), cancellationToken);
     }
 

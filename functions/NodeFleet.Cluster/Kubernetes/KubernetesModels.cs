@@ -33,6 +33,7 @@ public static class KubernetesModels
                 Bytes(Get(allocatable, "memory")),
                 (int)Whole(Get(allocatable, "pods"))),
             ReadyChangedAt = ready?.LastTransitionTime is { } changed ? new DateTimeOffset(DateTime.SpecifyKind(changed, DateTimeKind.Utc)) : null,
+            Annotations = Map(node.Metadata?.Annotations),
         };
     }
 
@@ -55,7 +56,12 @@ public static class KubernetesModels
             annotations,
             Map(metadata?.Labels),
             containers.Sum(c => CpuMillis(Get(c.Resources?.Requests, "cpu"))),
-            containers.Sum(c => Bytes(Get(c.Resources?.Requests, "memory"))));
+            containers.Sum(c => Bytes(Get(c.Resources?.Requests, "memory"))))
+        {
+            DeletionTimestamp = metadata?.DeletionTimestamp is { } deletion ? new DateTimeOffset(DateTime.SpecifyKind(deletion, DateTimeKind.Utc)) : null,
+            // The API defaults it to 30 on create, so a served pod always has it; 30 stands in for a sparse test object.
+            TerminationGracePeriodSeconds = pod.Spec?.TerminationGracePeriodSeconds ?? 30,
+        };
     }
 
     /// <summary>In policy/v1 a budget without a selector selects no pod; an empty one selects every pod of its namespace.</summary>

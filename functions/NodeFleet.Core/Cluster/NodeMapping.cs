@@ -24,6 +24,7 @@ public static class NodeMapping
             CreatedAt = node.CreatedAt,
             Allocatable = node.Allocatable,
             Requested = Resources.Zero,
+            Cordon = node.Unschedulable ? CordonMark.FromAnnotations(node.Annotations) : null,
         };
     }
 }

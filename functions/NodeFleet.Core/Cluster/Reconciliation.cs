@@ -73,7 +73,7 @@ public sealed class Reconciliation(IComputeFleet fleet, IClusterApi api, IFleetS
                 continue;
             }
 
-            await api.SetUnschedulableAsync(stray.Node, false, cancellationToken).ConfigureAwait(false);
+            await api.UncordonAsync(stray.Node, cancellationToken).ConfigureAwait(false);
             uncordoned.Add(stray.Node);
         }
 

@@ -82,9 +82,6 @@ public sealed record NodeInfo
     /// <summary>When the Ready condition last changed (its lastTransitionTime); null when not reported.</summary>
     public DateTimeOffset? ReadyChangedAt { get; init; }
 
-    /// <summary>NodeFleet's mark on a cordon it made; null when NodeFleet did not cordon the node.</summary>
-    public CordonMark? Cordon { get; init; }
-
     /// <summary>Cordoned, or tainted so that ordinary workloads cannot be scheduled on it.</summary>
     public bool Unschedulable { get; init; }
 
@@ -95,6 +92,9 @@ public sealed record NodeInfo
     public bool Managed { get; init; }
 
     public DateTimeOffset? CreatedAt { get; init; }
+
+    /// <summary>NodeFleet's cordon mark when NodeFleet cordoned the node; null otherwise (not cordoned, or by someone else).</summary>
+    public CordonMark? Cordon { get; init; }
 
     /// <summary>Allocatable capacity; <see cref="Resources.Pods"/> is the max-pods limit.</summary>
     public required Resources Allocatable { get; init; }

@@ -60,6 +60,37 @@ public enum DrainAction
     Delete,
 }
 
+/// <summary>
+/// An interruption drain's terms (<see cref="Decision.Interruption"/>): what EC2 announced and, for a
+/// spot warning, when the instance is taken whatever NodeFleet does.
+/// </summary>
+public sealed record InterruptionNotice
+{
+    /// <summary>How long EC2 gives after a spot interruption warning.</summary>
+    public static readonly TimeSpan SpotWarning = TimeSpan.FromMinutes(2);
+
+    public required TriggerKind Kind { get; init; }
+
+    /// <summary>When EC2 reclaims the instance (spot warning only); null when nothing forces the node out (rebalance, stopping).</summary>
+    public DateTimeOffset? NotAfter { get; init; }
+
+    /// <summary>The execution that launched the node's replacement already (a rebalance that left it awaiting this warning); null otherwise.</summary>
+    public string? ReplacedBy { get; init; }
+
+    /// <summary>The instance goes at <see cref="NotAfter"/> whatever happens: pods that cannot leave in time are lost with it.</summary>
+    public bool Forced => NotAfter is not null;
+
+    public static InterruptionNotice For(Trigger trigger, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        return new InterruptionNotice
+        {
+            Kind = trigger.Kind,
+            NotAfter = trigger.Kind == TriggerKind.SpotInterruption ? (trigger.Time ?? now) + SpotWarning : null,
+        };
+    }
+}
+
 /// <summary>DrainNode's input, shaped by the state machine.</summary>
 public sealed record DrainRequest
 {
@@ -71,24 +102,47 @@ public sealed record DrainRequest
 
     /// <summary>The lease the drain acts under: every action is fenced (DrainNode refuses a request without it).</summary>
     public LockResult? Lock { get; init; }
+    /// <summary>The execution draining: written into the cordon mark, and an abort uncordons only a node its own execution cordoned.</summary>
+    public string? ExecutionId { get; init; }
+
+    /// <summary>Set for an interruption drain; null for a scale-down.</summary>
+    public InterruptionNotice? Interruption { get; init; }
+
+    public CordonReason Reason => Interruption is null ? CordonReason.ScaleDown : CordonReason.Interruption;
 }
 
 public enum DrainStatus
 {
-    /// <summary>No evictable pod is left: the node may go.</summary>
+    /// <summary>No evictable pod is left and the evicted ones are gone (or their grace period plus the margin passed): the node may go.</summary>
     Drained,
 
     /// <summary>Pods remain that a disruption budget refused for now: wait and continue.</summary>
     Draining,
 
+    /// <summary>Every eviction was accepted; evicted pods are still shutting down within their grace period: wait and continue.</summary>
+    Terminating,
+
     /// <summary>A pod may never be evicted (no controller, local storage, safe-to-evict "false", ...): abort.</summary>
     Blocked,
 
-    /// <summary>The drain timeout passed with pods left: abort.</summary>
+    /// <summary>The drain timeout passed with pods left (refused, or still terminating): abort.</summary>
     Overdue,
+
+    /// <summary>
+    /// A rebalance or <c>stopping</c> drain whose pods could not all be evicted: the node is not
+    /// terminated; it stays cordoned (marked <see cref="CordonReason.AwaitingInterruption"/>) until the spot warning.
+    /// </summary>
+    AwaitingInterruption,
 
     Aborted,
     Deleted,
+}
+
+/// <summary>An evicted pod still shutting down, and until when the drain waits for it (its deletionTimestamp plus the margin, capped).</summary>
+public sealed record TerminatingPod
+{
+    public required string Pod { get; init; }
+    public required DateTimeOffset Until { get; init; }
 }
 
 public sealed record DrainProgress
@@ -103,4 +157,10 @@ public sealed record DrainProgress
 
     /// <summary>Why pods remain: the budget that refused, or the rule that forbids eviction.</summary>
     public IReadOnlyList<EvictionBlocker> Blockers { get; init; } = [];
+
+    /// <summary>Evicted pods still shutting down, each with the time the drain waits for it until.</summary>
+    public IReadOnlyList<TerminatingPod> Terminating { get; init; } = [];
+
+    /// <summary>Why the step did not do what it was asked (e.g. an abort that left another execution's cordon alone).</summary>
+    public string? Note { get; init; }
 }

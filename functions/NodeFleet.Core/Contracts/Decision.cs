@@ -105,6 +105,9 @@ public sealed record Decision
     /// <summary>The node to drain and terminate (ScaleDown only).</summary>
     public NodeRef? NodeToRemove { get; init; }
 
+    /// <summary>For an interruption (Replace, Retire): what EC2 announced and when it takes the instance; the interruption drain's terms.</summary>
+    public InterruptionNotice? Interruption { get; init; }
+
     /// <summary>The cooldown the lock must check before acting; None for below-minimum and pending-pod launches.</summary>
     public CooldownScope Cooldown { get; init; }
 

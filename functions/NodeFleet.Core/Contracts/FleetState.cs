@@ -18,8 +18,24 @@ public sealed record FleetState
 
     /// <summary>When operators were last told that repairs are held (a cluster-wide fault); told again after <see cref="Policy.Repairs.HeldReminder"/>.</summary>
     public DateTimeOffset? RepairsHeldNotifiedAt { get; init; }
+    /// <summary>Nodes whose scale-down drain was aborted: the scale-down rule does not choose them again for <c>drainBackoff</c>.</summary>
+    // A setter, not init, for the same reason as InFlight.
+    public IReadOnlyList<DrainBackoff> DrainBackoffs { get; set; } = [];
 
     public static FleetState Empty { get; } = new();
+}
+
+/// <summary>A node whose scale-down drain was aborted, when and why; the backoff runs from <see cref="At"/>.</summary>
+public sealed record DrainBackoff
+{
+    public required string Node { get; init; }
+
+    public string? InstanceId { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>How the drain ended: Blocked, Overdue, or the step's error.</summary>
+    public required string Reason { get; init; }
 }
 
 public sealed record InFlightLaunch

@@ -83,7 +83,10 @@ internal static class DecisionText
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
         Verdict.Interrupted v => $"{v.Node.Name} ({v.Node.InstanceId}) received {Event(v.Event)}: drain it now"
-            + (v.Replacement ? " and launch a replacement" : $"; no replacement, {v.WorkersTowardMaximum} managed workers reach the maximum of {v.MaxNodes}"),
+            + (v.Notice.ReplacedBy is { } by ? $"; its replacement was launched before, by {by}, while it awaited this warning"
+                : v.Replacement ? " and launch a replacement"
+                : $"; no replacement, {v.WorkersTowardMaximum} managed workers reach the maximum of {v.MaxNodes}")
+            + (v.Notice.NotAfter is { } end ? $"; EC2 takes it at {end:HH:mm:ss}Z" : "; nothing forces it out, so a pod that cannot be evicted keeps it until the spot warning"),
         Verdict.RepairsHeld v =>
             $"{v.NotReady} of {v.Workers} managed workers are NotReady, more than {Percent(v.MaxShare)}: a cluster-wide fault, not broken nodes; no repair and no scaling until they recover",
         Verdict.Repair v => $"{v.Node.Name} ({v.Node.InstanceId}) has been NotReady for {Duration(v.NotReadyFor)}: replace it"
@@ -119,6 +122,7 @@ internal static class DecisionText
     public static string Note(Refusal refusal) => refusal.Node + ": " + refusal switch
     {
         Refusal.NoInstanceId => "no EC2 instance id in its provider id",
+        Refusal.DrainBackedOff r => $"its drain was aborted at {r.AbortedAt:HH:mm:ss}Z ({r.Why}); not chosen again before {r.Until:HH:mm:ss}Z (drainBackoff)",
         Refusal.Unevictable r =>
             $"pod {r.First.Pod} may not be evicted ({r.First.Reason}{(r.First.Detail is null ? "" : ": " + r.First.Detail)}){(r.More > 0 ? $" and {r.More} more" : "")}",
         Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes under {Percent(r.Target)}",

@@ -14,10 +14,10 @@ internal static class InterruptionPolicy
     public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory)
     {
         var view = new FleetView(snapshot, fleet, settings, now, inventory);
-        return Judge(trigger, snapshot, view, settings).ToDecision(view.CountFigures(settings.MaxNodes), [], settings.DryRun, now);
+        return Judge(trigger, snapshot, view, settings, now).ToDecision(view.CountFigures(settings.MaxNodes), [], settings.DryRun, now);
     }
 
-    private static Verdict Judge(Trigger trigger, ClusterSnapshot snapshot, FleetView view, ScalingSettings settings)
+    private static Verdict Judge(Trigger trigger, ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, DateTimeOffset now)
     {
         var node = snapshot.Nodes.FirstOrDefault(n => n.InstanceId == trigger.InstanceId);
         if (node is null || !node.Managed || node.ControlPlane)
@@ -25,17 +25,31 @@ internal static class InterruptionPolicy
             return new Verdict.NotManaged(trigger, settings.ClusterName);
         }
 
-        if (node.Unschedulable)
+        var target = new NodeRef { Name = node.Name, InstanceId = trigger.InstanceId!, Zone = node.Zone };
+        var notice = InterruptionNotice.For(trigger, now);
+        switch (node.Cordon?.Reason)
         {
-            return new Verdict.AlreadyCordoned(trigger, node.Name);
+            // A rebalance (or stopping) drain launched the replacement and left the node for this warning:
+            // drain and terminate it now, without a second replacement.
+            case CordonReason.AwaitingInterruption when trigger.Kind == TriggerKind.SpotInterruption:
+                return new Verdict.Interrupted(trigger, target, Replacement: false, view.WorkersTowardMaximum, settings.MaxNodes, notice with { ReplacedBy = node.Cordon.ExecutionId });
+            // A scale-down drain held by a budget is overtaken by a spot warning: the node is lost whatever the
+            // scale-down wanted and the warning decides now (the preempted drain's lease is taken over), so it is
+            // handled as any interrupted worker, replacement included, lest the fleet drop below the minimum with it.
+            case CordonReason.ScaleDown when trigger.Kind == TriggerKind.SpotInterruption:
+                break;
+            case not null:
+            case null when node.Unschedulable:
+                return new Verdict.AlreadyCordoned(trigger, node.Name);
         }
 
         // The replacement runs beside the interrupted worker until it is Ready: it must fit below the maximum.
         return new Verdict.Interrupted(
             trigger,
-            new NodeRef { Name = node.Name, InstanceId = trigger.InstanceId!, Zone = node.Zone },
+            target,
             Replacement: view.WorkersTowardMaximum < settings.MaxNodes,
             view.WorkersTowardMaximum,
-            settings.MaxNodes);
+            settings.MaxNodes,
+            notice);
     }
 }

@@ -43,9 +43,12 @@ public static class Reconciler
             .ToList();
 
         // Under the lease no other execution may drain: every cordon NodeFleet made for another one is
-        // left over, except a node waiting, cordoned on purpose, for its interruption warning.
+        // left over, except a node waiting, cordoned on purpose, for its interruption warning, and an
+        // interrupted node within the warning's two minutes (its instance is about to go anyway).
         var strays = managedNodes
-            .Where(n => n.Unschedulable && n.Cordon is { Reason: not CordonReason.AwaitingInterruption } && !ghosts.Contains(n.Name))
+            .Where(n => n.Unschedulable && n.Cordon is { } mark && !ghosts.Contains(n.Name)
+                && mark.Reason != CordonReason.AwaitingInterruption
+                && !(mark.Reason == CordonReason.Interruption && now - mark.At < InterruptionNotice.SpotWarning))
             .Select(n => new StrayCordon { Node = n.Name, CordonedBy = n.Cordon!.ExecutionId, At = n.Cordon.At })
             .OrderBy(c => c.Node, StringComparer.Ordinal)
             .ToList();

@@ -38,7 +38,10 @@ public static class Repairs
         }
 
         var node = new NodeRef { Name = broken.Name, InstanceId = broken.InstanceId!, Zone = broken.Zone };
-        return new Verdict.Repair(node, now - broken.ReadyChangedAt!.Value, view.WorkersTowardMaximum < settings.MaxNodes, view.WorkersTowardMaximum, settings.MaxNodes)
+        // Drained as an interruption is, with the spot warning's two minutes as its deadline: the node's
+        // pods are not serving, so budgets may hold the drain that long but never keep a broken node.
+        var notice = new InterruptionNotice { Kind = TriggerKind.Schedule, NotAfter = now + InterruptionNotice.SpotWarning };
+        return new Verdict.Repair(node, now - broken.ReadyChangedAt!.Value, view.WorkersTowardMaximum < settings.MaxNodes, view.WorkersTowardMaximum, settings.MaxNodes, notice)
             .ToDecision(figures, [], settings.DryRun, now);
     }
 }

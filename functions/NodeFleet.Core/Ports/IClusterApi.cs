@@ -1,3 +1,4 @@
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Kubernetes;
 
 namespace NodeFleet.Core.Ports;
@@ -10,8 +11,11 @@ public interface IClusterApi
     /// <summary>The node, or null when it does not exist.</summary>
     Task<ClusterNode?> GetNodeAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Cordons (<c>true</c>) or uncordons (<c>false</c>) by patching <c>spec.unschedulable</c>.</summary>
-    Task SetUnschedulableAsync(string nodeName, bool unschedulable, CancellationToken cancellationToken);
+    /// <summary>Cordons: one PATCH sets <c>spec.unschedulable</c> and the mark's annotations (<see cref="CordonMark"/>).</summary>
+    Task CordonAsync(string nodeName, CordonMark mark, CancellationToken cancellationToken);
+
+    /// <summary>Uncordons: one PATCH removes <c>spec.unschedulable</c> and NodeFleet's cordon annotations.</summary>
+    Task UncordonAsync(string nodeName, CancellationToken cancellationToken);
 
     /// <summary>Pods bound to the node (field selector <c>spec.nodeName</c>), every namespace.</summary>
     Task<IReadOnlyList<ClusterPod>> ListPodsOnNodeAsync(string nodeName, CancellationToken cancellationToken);
@@ -43,6 +47,8 @@ public sealed record ClusterNode(
 
     /// <summary>The Ready condition's lastTransitionTime; null when the API did not report it.</summary>
     public DateTimeOffset? ReadyChangedAt { get; init; }
+    /// <summary>metadata.annotations (NodeFleet's cordon mark among them).</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 }
 
 public sealed record ClusterPod(
@@ -60,6 +66,12 @@ public sealed record ClusterPod(
 {
     /// <summary>Succeeded and Failed pods hold no resources and need no eviction.</summary>
     public bool IsActive => Phase is "Pending" or "Running" or "Unknown";
+
+    /// <summary>metadata.deletionTimestamp: the pod is terminating, and may run until then (its deletion plus its grace period).</summary>
+    public DateTimeOffset? DeletionTimestamp { get; init; }
+
+    /// <summary>spec.terminationGracePeriodSeconds (the API's default is 30).</summary>
+    public long TerminationGracePeriodSeconds { get; init; } = 30;
 }
 
 /// <summary>

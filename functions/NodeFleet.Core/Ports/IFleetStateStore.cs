@@ -69,6 +69,11 @@ public enum OutcomeKind
 
     /// <summary>Repairs and scaling are held (too many workers NotReady); operators were told.</summary>
     RepairsHeld,
+    /// <summary>
+    /// A rebalance or <c>stopping</c> interruption whose pods could not all be evicted: the replacement
+    /// was launched (when there was room) and the node kept, cordoned, until the spot warning.
+    /// </summary>
+    AwaitingInterruption,
 }
 
 /// <summary>What an execution did, for the history and the cooldown clocks.</summary>
@@ -83,4 +88,10 @@ public sealed record ScalingOutcome
 
     /// <summary>Launch ids to forget: joined, or cleaned up after their deadline.</summary>
     public IReadOnlyList<string> CompletedLaunches { get; init; } = [];
+
+    /// <summary>The node whose scale-down drain this execution aborted (blocked, overdue, failed); it is backed off.</summary>
+    public DrainBackoff? DrainAborted { get; init; }
+
+    /// <summary>The node this execution removed: any backoff for it is forgotten.</summary>
+    public string? RemovedNode { get; init; }
 }

@@ -33,6 +33,9 @@ public sealed record ScalingSettings
     public TimeSpan HeadroomWindow { get; init; } = TimeSpan.FromMinutes(30);
     public TimeSpan ScaleUpCooldown { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a node whose scale-down drain was aborted is not chosen again.</summary>
+    public TimeSpan DrainBackoff { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan NodeJoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan MaxSnapshotAge { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -91,6 +94,7 @@ public sealed record ScalingSettings
         CheckPositive(errors, "cpuRateWindow", CpuRateWindow);
         Check(ScaleUpCooldown >= TimeSpan.Zero, "scaleUpCooldown: must not be negative");
         Check(ScaleDownCooldown >= TimeSpan.Zero, "scaleDownCooldown: must not be negative");
+        Check(DrainBackoff >= TimeSpan.Zero, "drainBackoff: must not be negative");
         Check(WorkerShape.CpuMillis > 0, $"workerCpuMillis: must be positive (got {WorkerShape.CpuMillis})");
         Check(WorkerShape.MemoryBytes > 0, $"workerMemoryMiB: must be positive (got {WorkerShape.MemoryBytes / (1024 * 1024)})");
         Check(WorkerShape.Pods > 0, $"workerMaxPods: must be positive (got {WorkerShape.Pods})");

@@ -37,13 +37,44 @@ public static class FleetTransitions
             inFlight = [.. inFlight.Where(l => l.LaunchId != joining.LaunchId), joining];
         }
 
+        // One backoff per node, the latest; a removed node needs none. Newest first, capped: a node
+        // that is gone drops off in time, and the state item stays small.
+        var backoffs = state.DrainBackoffs
+            .Where(b => b.Node != outcome.DrainAborted?.Node && b.Node != outcome.RemovedNode)
+            .Prepend(outcome.DrainAborted)
+            .OfType<DrainBackoff>()
+            .OrderByDescending(b => b.At)
+            .Take(MaxDrainBackoffs)
+            .ToList();
+
         return state with
         {
             LastScaleUpAt = StampsScaleUp(outcome.Kind) ? outcome.At : state.LastScaleUpAt,
             LastScaleDownAt = StampsScaleDown(outcome.Kind) ? outcome.At : state.LastScaleDownAt,
             InFlight = inFlight,
             RepairsHeldNotifiedAt = outcome.Kind == OutcomeKind.RepairsHeld ? outcome.At : state.RepairsHeldNotifiedAt,
+            DrainBackoffs = backoffs,
         };
+    }
+
+    /// <summary>More than the workers NodeFleet supports: every live node's backoff fits.</summary>
+    public const int MaxDrainBackoffs = Settings.ScalingSettings.SupportedMaxNodes;
+
+    /// <summary>
+    /// The backoff a Drain route's end leaves: a drain that ended Blocked or Overdue, or a step that
+    /// failed after the drain started (the node may be left half-drained), backs its node off; a node
+    /// removed, and every other route, leaves none.
+    /// </summary>
+    public static DrainBackoff? BackoffFor(UpdateStateRequest request, OutcomeKind kind, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Decision.Route != WorkflowRoute.Drain || request.Decision.NodeToRemove is not { } node || kind is not (OutcomeKind.ScaleDownAborted or OutcomeKind.Failed))
+        {
+            return null;
+        }
+
+        var reason = request.Error is { } error ? $"failed: {error.Error}" : request.Drain?.Status.ToString() ?? "failed";
+        return new DrainBackoff { Node = node.Name, InstanceId = node.InstanceId, At = at, Reason = reason };
     }
 
     private static bool StampsScaleUp(OutcomeKind kind) => kind is OutcomeKind.ScaledUp or OutcomeKind.LaunchFailed;

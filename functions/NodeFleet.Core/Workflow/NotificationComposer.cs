@@ -35,8 +35,12 @@ public static class NotificationComposer
                 OutcomeKind.LaunchFailed => new(NotificationKind.Failure, clusterName,
                     $"Launch failed: {launched} of {request.Launch?.Requested ?? decision?.NodesToAdd} worker(s) launched, those that did not join were removed", detail, before, before, figures),
                 OutcomeKind.Replaced => new(NotificationKind.Interruption, clusterName,
-                    $"Replaced {removed ?? "an interrupted worker"}" + (launched > 0 ? $" with {launched} new worker(s)" : " (no replacement: at the maximum)"),
+                    $"Replaced {removed ?? "an interrupted worker"}" + (launched > 0 ? $" with {launched} new worker(s)"
+                        : decision?.Interruption?.ReplacedBy is not null ? " (its replacement was launched before)" : " (no replacement: at the maximum)"),
                     reason, before, Math.Max(0, before - 1) + launched, figures),
+                OutcomeKind.AwaitingInterruption => new(NotificationKind.Interruption, clusterName,
+                    $"Kept {removed ?? "an interrupted worker"} cordoned until the spot warning" + (launched > 0 ? $", {launched} replacement(s) launched" : ""),
+                    detail, before, before + launched, figures),
                 OutcomeKind.ScaleDownAborted => new(NotificationKind.Failure, clusterName, $"Scale-down of {removed} aborted, node uncordoned", detail, before, before, figures),
                 OutcomeKind.Failed => new(NotificationKind.Failure, clusterName, "Execution failed", detail, before, before, figures),
                 OutcomeKind.Reconciled => new(NotificationKind.Reconcile, clusterName, "Reconciled with EC2 and Kubernetes", detail, before, before - (request.Reconciled?.Terminated.Count ?? 0), figures),

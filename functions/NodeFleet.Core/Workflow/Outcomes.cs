@@ -28,8 +28,14 @@ public static class Outcomes
         return route switch
         {
             WorkflowRoute.Launch => Launched(request, ifJoined: OutcomeKind.ScaledUp),
+            WorkflowRoute.Replace or WorkflowRoute.Retire when request.Drain is { Status: DrainStatus.AwaitingInterruption } drain => new(OutcomeKind.AwaitingInterruption,
+                $"{drain.Node} kept, cordoned, until the spot warning: {Describe(drain.Blockers)}"
+                + (route == WorkflowRoute.Replace ? "; its replacement is Ready" : "; no replacement: at the maximum")),
             WorkflowRoute.Replace => Launched(request, ifJoined: OutcomeKind.Replaced),
-            WorkflowRoute.Retire when request.Terminated is not null => new(OutcomeKind.Replaced, "no replacement: at the maximum"),
+            WorkflowRoute.Retire when request.Terminated is not null => new(OutcomeKind.Replaced,
+                request.Decision.Interruption?.ReplacedBy is { } by
+                    ? $"its replacement was launched before, by {by}, while it awaited the spot warning"
+                    : "no replacement: at the maximum"),
             WorkflowRoute.Drain => Drained(request),
             WorkflowRoute.Reconcile when request.Decision.ReasonCode == DecisionReason.RepairsHeld => new(OutcomeKind.RepairsHeld, Reconciled(request.Reconciled)),
             WorkflowRoute.Reconcile when request.Reconciled is not null || request.Decision.Reconcile?.HasWork != true => new(OutcomeKind.Reconciled, Reconciled(request.Reconciled)),
@@ -107,6 +113,10 @@ public static class Outcomes
             new(OutcomeKind.ScaleDownAborted, $"the drain of {drain.Node} ended {drain.Status}; the node was uncordoned"),
         _ => throw Unfinished(WorkflowRoute.Drain, "$.drain (Drained with $.terminated, Blocked or Overdue)"),
     };
+
+    private static string Describe(IReadOnlyList<EvictionBlocker> blockers) => blockers.Count == 0
+        ? "evicted pods were still terminating at the drain timeout"
+        : string.Join("; ", blockers.Select(b => $"{b.Pod}: {b.Reason}{(b.Detail is { Length: > 0 } d ? $" ({d})" : "")}"));
 
     private static InvalidInputException Unfinished(WorkflowRoute route, string needed) =>
         new($"Invalid input: the {route} route has not finished: {needed} required (UpdateState records the end of a path, or a caught $.error)");

@@ -78,8 +78,9 @@ public class DecisionTextTests
         { "empty node", "Remove w2: it runs no pod that would have to move, and worker usage without it stays under 60%" },
         { "not managed", "i-w2 received a spot interruption warning, but it is not a managed worker of cluster prod: nothing to do" },
         { "already cordoned", "w2 (i-w2) received a state change to shutting-down while cordoned: it is already being removed" },
-        { "interrupted", "w2 (i-w2) received a rebalance recommendation: drain it now and launch a replacement" },
-        { "interrupted above maximum", "w2 (i-w2) received a spot interruption warning: drain it now; no replacement, 4 managed workers reach the maximum of 3" },
+        { "interrupted", "w2 (i-w2) received a rebalance recommendation: drain it now and launch a replacement; nothing forces it out, so a pod that cannot be evicted keeps it until the spot warning" },
+        { "interrupted above maximum", "w2 (i-w2) received a spot interruption warning: drain it now; no replacement, 4 managed workers reach the maximum of 3; EC2 takes it at 12:02:00Z" },
+        { "interrupted awaiting", "w2 (i-w2) received a spot interruption warning: drain it now; its replacement was launched before, by exec-0, while it awaited this warning; EC2 takes it at 12:02:00Z" },
     };
 
     [Theory]
@@ -182,8 +183,9 @@ public class DecisionTextTests
         "empty node" => new Verdict.EmptyNode(W2, 0.60),
         "not managed" => new Verdict.NotManaged(Spot, "prod"),
         "already cordoned" => new Verdict.AlreadyCordoned(new Trigger { Kind = TriggerKind.StateChange, InstanceId = "i-w2", State = "shutting-down" }, "w2"),
-        "interrupted" => new Verdict.Interrupted(Spot with { Kind = TriggerKind.Rebalance }, W2, Replacement: true, 3, 10),
-        "interrupted above maximum" => new Verdict.Interrupted(Spot, W2, Replacement: false, 4, 3),
+        "interrupted" => new Verdict.Interrupted(Spot with { Kind = TriggerKind.Rebalance }, W2, Replacement: true, 3, 10, new InterruptionNotice { Kind = TriggerKind.Rebalance }),
+        "interrupted above maximum" => new Verdict.Interrupted(Spot, W2, Replacement: false, 4, 3, new InterruptionNotice { Kind = TriggerKind.SpotInterruption, NotAfter = new DateTimeOffset(2026, 11, 18, 12, 2, 0, TimeSpan.Zero) }),
+        "interrupted awaiting" => new Verdict.Interrupted(Spot, W2, Replacement: false, 4, 10, new InterruptionNotice { Kind = TriggerKind.SpotInterruption, NotAfter = new DateTimeOffset(2026, 11, 18, 12, 2, 0, TimeSpan.Zero), ReplacedBy = "exec-0" }),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such verdict in this table"),
     };
 }

@@ -36,6 +36,44 @@ public class InterruptionTests
         Assert.Equal(DecisionReason.NotManaged, decision.ReasonCode);
     }
 
+    private static CordonMark Mark(CordonReason reason) => new() { ExecutionId = "exec-0", Reason = reason, At = Now.AddMinutes(-3) };
+
+    /// <summary>What an EC2 event does to a worker NodeFleet (or someone) already cordoned, by the cordon's mark.</summary>
+    [Theory]
+    [InlineData(TriggerKind.SpotInterruption, null, false, "Replace", 1, null)]                              // an ordinary worker
+    [InlineData(TriggerKind.Rebalance, null, false, "Replace", 1, null)]
+    [InlineData(TriggerKind.SpotInterruption, CordonReason.AwaitingInterruption, true, "Retire", 0, "exec-0")] // replaced before: retire it now
+    [InlineData(TriggerKind.Rebalance, CordonReason.AwaitingInterruption, true, "Done", 0, null)]             // already waiting for this
+    [InlineData(TriggerKind.SpotInterruption, CordonReason.ScaleDown, true, "Replace", 1, null)]              // a budget-held scale-down is overtaken
+    [InlineData(TriggerKind.StateChange, CordonReason.ScaleDown, true, "Done", 0, null)]                      // NodeFleet's own termination
+    [InlineData(TriggerKind.SpotInterruption, CordonReason.Interruption, true, "Done", 0, null)]              // another interruption drains it
+    [InlineData(TriggerKind.SpotInterruption, null, true, "Done", 0, null)]                                   // an operator's cordon: not ours
+    public void Decide_InterruptionOfACordonedWorker_FollowsItsMark(TriggerKind kind, CordonReason? reason, bool cordoned, string route, int replacements, string? replacedBy)
+    {
+        var trigger = new Trigger { Kind = kind, InstanceId = "i-w2", State = kind == TriggerKind.StateChange ? "shutting-down" : null, Time = Now.AddSeconds(-20) };
+        var snapshot = Snapshot([Worker("w1"), Worker("w2") with { Unschedulable = cordoned, Cordon = reason is { } r ? Mark(r) : null }, Worker("w3")], new UtilizationMetrics());
+
+        var decision = Decide(trigger, snapshot);
+
+        Assert.Equal(route, decision.Route.ToString());
+        Assert.Equal(replacements, decision.NodesToAdd);
+        Assert.Equal(replacedBy, decision.Interruption?.ReplacedBy);
+    }
+
+    [Theory]
+    [InlineData(TriggerKind.SpotInterruption, true)]
+    [InlineData(TriggerKind.Rebalance, false)]
+    [InlineData(TriggerKind.StateChange, false)]
+    public void Decide_Interruption_CarriesItsDrainTerms_OnlyTheSpotWarningHasADeadline(TriggerKind kind, bool forced)
+    {
+        var trigger = new Trigger { Kind = kind, InstanceId = "i-w2", State = kind == TriggerKind.StateChange ? "stopping" : null, Time = Now.AddSeconds(-20) };
+
+        var decision = Decide(trigger, Snapshot(Workers(3), new UtilizationMetrics()));
+
+        Assert.Equal(kind, decision.Interruption!.Kind);
+        Assert.Equal(forced ? Now.AddSeconds(100) : null, decision.Interruption.NotAfter);
+    }
+
     [Fact]
     public void Decide_NodeAlreadyBeingRemoved_DoesNotReplaceIt()
     {

@@ -28,6 +28,69 @@ public class FleetTransitionsTests
         Assert.Equal(scaleDown ? Now : Earlier, after.LastScaleDownAt);
     }
 
+    private static DrainBackoff Backoff(string node, DateTimeOffset at, string reason = "Overdue") => new() { Node = node, InstanceId = "i-" + node, At = at, Reason = reason };
+
+    public static TheoryData<string, FleetState, ScalingOutcome, string[]> Backoffs() => new()
+    {
+        { "an aborted drain is remembered", FleetState.Empty, new() { Kind = OutcomeKind.ScaleDownAborted, At = Now, Summary = "s", DrainAborted = Backoff("w1", Now) }, ["w1@12:00"] },
+        { "a second abort replaces the node's first", new() { DrainBackoffs = [Backoff("w1", Earlier), Backoff("w2", Earlier)] }, new() { Kind = OutcomeKind.Failed, At = Now, Summary = "s", DrainAborted = Backoff("w1", Now) }, ["w1@12:00", "w2@11:00"] },
+        { "a removed node is forgotten", new() { DrainBackoffs = [Backoff("w1", Earlier), Backoff("w2", Earlier)] }, new() { Kind = OutcomeKind.ScaledDown, At = Now, Summary = "s", RemovedNode = "w2" }, ["w1@11:00"] },
+        { "other outcomes keep them", new() { DrainBackoffs = [Backoff("w1", Earlier)] }, new() { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "s" }, ["w1@11:00"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Backoffs))]
+    public void Recorded_DrainBackoffs_OnePerNodeTheLatest(string scenario, FleetState before, ScalingOutcome outcome, string[] expected)
+    {
+        var after = FleetTransitions.Recorded(before, outcome);
+
+        Assert.True(expected.SequenceEqual(after.DrainBackoffs.Select(b => $"{b.Node}@{b.At:HH:mm}")), $"{scenario}: {string.Join(", ", after.DrainBackoffs.Select(b => $"{b.Node}@{b.At:HH:mm}"))}");
+    }
+
+    [Fact]
+    public void Recorded_ManyAbortedDrains_KeepsTheNewestWithinTheCap()
+    {
+        var state = FleetState.Empty;
+        for (var i = 0; i < FleetTransitions.MaxDrainBackoffs + 5; i++)
+        {
+            state = FleetTransitions.Recorded(state, new ScalingOutcome { Kind = OutcomeKind.ScaleDownAborted, At = Now.AddMinutes(i), Summary = "s", DrainAborted = Backoff($"w{i}", Now.AddMinutes(i)) });
+        }
+
+        Assert.Equal(FleetTransitions.MaxDrainBackoffs, state.DrainBackoffs.Count);
+        Assert.Equal($"w{FleetTransitions.MaxDrainBackoffs + 4}", state.DrainBackoffs[0].Node);
+    }
+
+    private static Decision DrainDecision(ScalingAction action) => new()
+    {
+        Action = action, ReasonCode = DecisionReason.Underutilized, Reason = "r", DecidedAt = Now, Figures = new DecisionFigures(),
+        NodeToRemove = new NodeRef { Name = "w3", InstanceId = "i-3" }, NodesToAdd = action == ScalingAction.Replace ? 1 : 0,
+    };
+
+    [Theory]
+    [InlineData(ScalingAction.ScaleDown, OutcomeKind.ScaleDownAborted, DrainStatus.Overdue, false, "Overdue")]
+    [InlineData(ScalingAction.ScaleDown, OutcomeKind.ScaleDownAborted, DrainStatus.Blocked, false, "Blocked")]
+    [InlineData(ScalingAction.ScaleDown, OutcomeKind.Failed, DrainStatus.Draining, true, "failed: ClusterUnavailableException")]
+    [InlineData(ScalingAction.ScaleDown, OutcomeKind.ScaledDown, DrainStatus.Drained, false, null)]
+    [InlineData(ScalingAction.Replace, OutcomeKind.Failed, DrainStatus.Draining, true, null)] // an interruption is not a scale-down choice
+    public void BackoffFor_DrainRouteEnd_BacksOffOnlyAnAbortedScaleDown(ScalingAction action, OutcomeKind kind, DrainStatus status, bool error, string? reason)
+    {
+        var request = new UpdateStateRequest
+        {
+            Decision = DrainDecision(action),
+            Lock = new LockResult { Acquired = true, Owner = "exec", Fence = 1 },
+            Drain = new DrainProgress { Node = "w3", Status = status, StartedAt = Earlier },
+            Error = error ? new StepError { Error = "ClusterUnavailableException", Cause = "API down" } : null,
+        };
+
+        var backoff = FleetTransitions.BackoffFor(request, kind, Now);
+
+        Assert.Equal(reason, backoff?.Reason);
+        if (backoff is not null)
+        {
+            Assert.Equal(new DrainBackoff { Node = "w3", InstanceId = "i-3", At = Now, Reason = reason! }, backoff);
+        }
+    }
+
     [Fact]
     public void Recorded_CompletedLaunch_StopsBeingInFlight_OthersStay()
     {

@@ -46,6 +46,11 @@ public class OutcomesTests
         { "replaced", new() { Decision = Decision(ScalingAction.Replace, 1), Lock = Held, Drain = Drain(DrainStatus.Draining), Launch = Launched(1), Readiness = Readiness(ReadinessStatus.AllReady), Terminated = Done }, OutcomeKind.Replaced, null },
         { "replacement never joined", new() { Decision = Decision(ScalingAction.Replace, 1), Lock = Held, Drain = Drain(DrainStatus.Draining), Launch = Launched(1), Readiness = Readiness(ReadinessStatus.Overdue) }, OutcomeKind.LaunchFailed, "did not join" },
         { "retired", new() { Decision = Decision(ScalingAction.Replace, 0), Lock = Held, Drain = Drain(DrainStatus.Draining), Terminated = Done }, OutcomeKind.Replaced, "no replacement" },
+        { "rebalance kept for the warning", new() { Decision = Decision(ScalingAction.Replace, 1), Lock = Held, Drain = Drain(DrainStatus.AwaitingInterruption) with { Blockers = [new EvictionBlocker { Pod = "data/db-0", Reason = EvictionBlockReason.PodDisruptionBudget, Detail = "db allows 0" }] }, Launch = Launched(1), Readiness = Readiness(ReadinessStatus.AllReady) },
+            OutcomeKind.AwaitingInterruption, "w3 kept, cordoned, until the spot warning: data/db-0: PodDisruptionBudget (db allows 0); its replacement is Ready" },
+        { "rebalance at the maximum kept", new() { Decision = Decision(ScalingAction.Replace, 0), Lock = Held, Drain = Drain(DrainStatus.AwaitingInterruption) }, OutcomeKind.AwaitingInterruption, "no replacement: at the maximum" },
+        { "retired after it awaited the warning", new() { Decision = Decision(ScalingAction.Replace, 0) with { Interruption = new InterruptionNotice { Kind = TriggerKind.SpotInterruption, NotAfter = Now.AddMinutes(2), ReplacedBy = "exec-0" } }, Lock = Held, Drain = Drain(DrainStatus.Drained), Terminated = Done },
+            OutcomeKind.Replaced, "its replacement was launched before, by exec-0" },
         { "caught error", new() { Decision = Decision(ScalingAction.ScaleUp, 2), Lock = Held, Launch = Launched(2), Error = new StepError { Error = "ClusterUnavailableException", Cause = "API down" } }, OutcomeKind.Failed, "ClusterUnavailableException: API down" },
     };
 

@@ -1,3 +1,4 @@
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Errors;
 using NodeFleet.Core.Ports;
 using NodeFleet.DrainNode;
@@ -10,28 +11,51 @@ public class FunctionTests
     private readonly IClusterApi cluster = Substitute.For<IClusterApi>();
     private readonly IFleetStateStore store = Substitute.For<IFleetStateStore>();
 
-    private Function Create() => new(cluster, store, TimeSpan.FromMinutes(10), new FixedClock(States.Now), TextWriter.Null);
+    private Function Create() => new(cluster, store, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(15), new FixedClock(States.Now), TextWriter.Null);
 
     /// <summary>The request as the state machine sends it: with the lease.</summary>
     private static Stream Request(string json) => StreamJson.From(json[..json.LastIndexOf('}')] + ",\"lock\":" + States.HeldJson + "}");
 
+    private static ClusterPod Pod(string name, DateTimeOffset? deletion = null, long grace = 30) =>
+        new("shop", name, "w3", "Running", "ReplicaSet", false, false, new Dictionary<string, string>(), new Dictionary<string, string>(), 100, 100)
+        {
+            DeletionTimestamp = deletion,
+            TerminationGracePeriodSeconds = grace,
+        };
+
     [Fact]
-    public async Task FunctionHandler_Start_CordonsThenEvicts()
+    public async Task FunctionHandler_Start_CordonsWithTheMarkThenEvicts_TerminatingUntilTheGracePeriodAndMargin()
     {
         cluster.GetNodeAsync("w3", Arg.Any<CancellationToken>()).Returns(new ClusterNode("w3", null, true, false, new Dictionary<string, string>(), [], States.Now));
-        cluster.ListPodsOnNodeAsync("w3", Arg.Any<CancellationToken>()).Returns([
-            new ClusterPod("shop", "api", "w3", "Running", "ReplicaSet", false, false, new Dictionary<string, string>(), new Dictionary<string, string>(), 100, 100)]);
+        cluster.ListPodsOnNodeAsync("w3", Arg.Any<CancellationToken>()).Returns([Pod("api", grace: 60)]);
         cluster.EvictAsync("shop", "api", Arg.Any<CancellationToken>()).Returns(new EvictionOutcome(EvictionResult.Evicted));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Start","node":"w3"}""")));
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Start","node":"w3","executionId":"exec-1"}""")));
 
         Received.InOrder(() =>
         {
-            cluster.SetUnschedulableAsync("w3", true, Arg.Any<CancellationToken>());
+            cluster.CordonAsync("w3", new CordonMark { ExecutionId = "exec-1", Reason = CordonReason.ScaleDown, At = States.Now }, Arg.Any<CancellationToken>());
             cluster.EvictAsync("shop", "api", Arg.Any<CancellationToken>());
         });
-        Assert.Equal("Drained", output.GetProperty("status").GetString());
+        Assert.Equal("Terminating", output.GetProperty("status").GetString());
         Assert.Equal(States.Now, output.GetProperty("startedAt").GetDateTimeOffset());
+        var terminating = Assert.Single(output.GetProperty("terminating").EnumerateArray());
+        Assert.Equal("shop/api", terminating.GetProperty("pod").GetString());
+        Assert.Equal(States.Now.AddSeconds(75), terminating.GetProperty("until").GetDateTimeOffset());
+    }
+
+    [Theory]
+    [InlineData(-10, "Terminating")] // deletionTimestamp 10 s from now: still within its grace period
+    [InlineData(14, "Terminating")] // its grace period ended 14 s ago: the margin is not over
+    [InlineData(15, "Drained")] // grace period and margin over: the pod is not waited for any longer
+    public async Task FunctionHandler_Continue_WaitsForATerminatingPodUntilItsDeletionTimestampPlusTheMargin(int secondsPastDeletion, string status)
+    {
+        cluster.ListPodsOnNodeAsync("w3", Arg.Any<CancellationToken>()).Returns([Pod("api", deletion: States.Now.AddSeconds(-secondsPastDeletion))]);
+
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Continue","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T11:59:00Z"}""")));
+
+        Assert.Equal(status, output.GetProperty("status").GetString());
+        await cluster.DidNotReceive().EvictAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -39,9 +63,9 @@ public class FunctionTests
     {
         cluster.GetNodeAsync("w3", Arg.Any<CancellationToken>()).Returns(new ClusterNode("w3", null, true, true, new Dictionary<string, string>(), [], States.Now));
 
-        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Abort","node":"w3","startedAt":"2026-11-18T11:50:00Z"}""")));
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Abort","node":"w3","startedAt":"2026-11-18T11:50:00Z","executionId":"exec-1"}""")));
 
-        await cluster.Received(1).SetUnschedulableAsync("w3", false, Arg.Any<CancellationToken>());
+        await cluster.Received(1).UncordonAsync("w3", Arg.Any<CancellationToken>());
         Assert.Equal("Aborted", output.GetProperty("status").GetString());
     }
 
@@ -55,7 +79,7 @@ public class FunctionTests
         store.EnsureHeldAsync(Arg.Any<Lease>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
             .Returns(Task.FromException(new LeaseNotHeldException("Fenced: another execution holds the lease")));
 
-        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(Request($$"""{"action":"{{action}}","node":"w3","startedAt":"2026-11-18T11:50:00Z"}""")));
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(Request($$"""{"action":"{{action}}","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T11:50:00Z"}""")));
 
         Assert.Empty(cluster.ReceivedCalls());
     }
@@ -63,7 +87,7 @@ public class FunctionTests
     [Fact]
     public async Task FunctionHandler_NoLock_TouchesNothing()
     {
-        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"action":"Start","node":"w3"}""")));
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From("""{"action":"Start","node":"w3","executionId":"exec-1"}""")));
 
         Assert.Contains("$.lock", error.Message, StringComparison.Ordinal);
         Assert.Empty(cluster.ReceivedCalls());
@@ -73,6 +97,7 @@ public class FunctionTests
     [InlineData("""{"action":"Start","node":""}""", "$.node")]
     [InlineData("""{"action":"Explode","node":"w3"}""", "$.action")]
     [InlineData("""{"node":"w3"}""", "action")]
+    [InlineData("""{"action":"Start","node":"w3"}""", "$.executionId")]
     public async Task FunctionHandler_BadRequest_TouchesNothing(string input, string expected)
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From(input)));

@@ -90,7 +90,7 @@ public sealed class VirtualCluster
                 model.Evict(pod.Namespace, pod.Name);
             }
 
-            model.RemoveNode(NodeName(instanceId));
+            model.RemoveNode(NodeName(instanceId), $"instance {instanceId} terminated");
             // The scheduler places evicted pods within seconds; only those with no room stay unschedulable.
             model.Schedule();
         }

@@ -7,6 +7,9 @@ internal abstract record Refusal(string Node)
 {
     public sealed record NoInstanceId(string Node) : Refusal(Node);
 
+    /// <summary>Its last scale-down drain was aborted at <paramref name="AbortedAt"/> (<paramref name="Why"/>); it is not chosen before <paramref name="Until"/>.</summary>
+    public sealed record DrainBackedOff(string Node, DateTimeOffset AbortedAt, string Why, DateTimeOffset Until) : Refusal(Node);
+
     /// <param name="More">How many further pods on the node may not be evicted either.</param>
     public sealed record Unevictable(string Node, EvictionBlocker First, int More) : Refusal(Node);
 

@@ -11,8 +11,11 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 /// be evicted and fit on the remaining nodes without filling any beyond the target
 /// utilisation, and whose removal keeps measured worker usage under the target too.
 /// Least-utilised first, then newest (the cheapest to lose), then by name for determinism.
+/// A node whose drain was aborted within <c>drainBackoff</c> is skipped (it would most likely be
+/// refused again, and each try cordons and evicts for nothing); matched by instance id, so a
+/// reused node name on a new instance is not held back.
 /// </summary>
-internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings)
+internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, IReadOnlyList<DrainBackoff> backoffs, DateTimeOffset now)
 {
     /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
     public ScaleDownPlan Choose(bool emptyOnly)
@@ -51,6 +54,12 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         if (node.InstanceId is null)
         {
             return new Refusal.NoInstanceId(node.Name);
+        }
+
+        if (backoffs.FirstOrDefault(b => b.Node == node.Name && (b.InstanceId is null || b.InstanceId == node.InstanceId)) is { } backoff
+            && backoff.At + settings.DrainBackoff > now)
+        {
+            return new Refusal.DrainBackedOff(node.Name, backoff.At, backoff.Reason, backoff.At + settings.DrainBackoff);
         }
 
         if (node.Blockers.Count > 0)

@@ -76,7 +76,7 @@ internal static class ScaleDownRule
             return new(new Verdict.ScaleDownCoolingDown(peaks, cooldownEnds.Value, AfterScaleDown: downEnds == cooldownEnds), []);
         }
 
-        var plan = new ScaleDownPlanner(snapshot, view, settings).Choose(emptyOnly: !utilizationLow);
+        var plan = new ScaleDownPlanner(snapshot, view, settings, fleet.DrainBackoffs, now).Choose(emptyOnly: !utilizationLow);
         Verdict verdict = (plan.Node, utilizationLow) switch
         {
             (null, true) => new Verdict.NoRemovableNode(peaks),

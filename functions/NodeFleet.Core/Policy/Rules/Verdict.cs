@@ -25,6 +25,8 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public virtual CooldownScope Cooldown => CooldownScope.None;
 
+    public virtual InterruptionNotice? Interruption => null;
+
     public Decision ToDecision(DecisionFigures figures, IReadOnlyList<string> notes, bool dryRun, DateTimeOffset now) => new()
     {
         Action = Action,
@@ -33,6 +35,7 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
         Cooldown = Cooldown,
         NodesToAdd = NodesToAdd,
         NodeToRemove = NodeToRemove,
+        Interruption = Interruption,
         DryRun = dryRun,
         DecidedAt = now,
         Figures = figures,
@@ -112,20 +115,26 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
     public sealed record RepairsHeld(int NotReady, int Workers, double MaxShare) : Verdict(ScalingAction.None, DecisionReason.RepairsHeld);
 
     /// <param name="Replacement">A replacement is launched first (there is room below the maximum).</param>
-    public sealed record Repair(NodeRef Node, TimeSpan NotReadyFor, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
+    /// <param name="Notice">The drain's terms: a broken node's pods are not serving, so it is drained as far as budgets allow until a deadline, then goes.</param>
+    public sealed record Repair(NodeRef Node, TimeSpan NotReadyFor, bool Replacement, int WorkersTowardMaximum, int MaxNodes, InterruptionNotice Notice)
         : Verdict(ScalingAction.Replace, DecisionReason.Unhealthy)
     {
         public override int NodesToAdd => Replacement ? 1 : 0;
 
         public override NodeRef? NodeToRemove => Node;
+
+        public override InterruptionNotice? Interruption => Notice;
     }
 
-    /// <param name="Replacement">A replacement is launched (there is room below the maximum for it).</param>
-    public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes)
+    /// <param name="Replacement">A replacement is launched (there is room below the maximum for it, and none was launched for it before).</param>
+    /// <param name="Notice">The drain's terms: for a spot warning, when EC2 takes the instance.</param>
+    public sealed record Interrupted(Trigger Event, NodeRef Node, bool Replacement, int WorkersTowardMaximum, int MaxNodes, InterruptionNotice Notice)
         : Verdict(ScalingAction.Replace, DecisionReason.Interrupted)
     {
         public override int NodesToAdd => Replacement ? 1 : 0;
 
         public override NodeRef? NodeToRemove => Node;
+
+        public override InterruptionNotice? Interruption => Notice;
     }
 }

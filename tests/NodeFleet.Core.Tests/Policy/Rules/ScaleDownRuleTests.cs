@@ -56,6 +56,28 @@ public class ScaleDownRuleTests
     }
 
     [Theory]
+    [InlineData(-1, "w1", "i-w1", "w2", true)]    // aborted a minute ago: skipped, the next candidate goes
+    [InlineData(-9, "w1", "i-w1", "w2", true)]    // still within the 10 min backoff
+    [InlineData(-10, "w1", "i-w1", "w1", false)]  // the backoff is over
+    [InlineData(-1, "w1", "i-other", "w1", false)] // the name was reused by a new instance: not held back
+    [InlineData(-1, "w9", "i-w9", "w1", false)]   // another node's backoff
+    public void Decide_NodeWhoseDrainWasAborted_IsSkippedForTheBackoff_AndTheNotesSaySo(int minutesAgo, string backedOff, string instance, string chosen, bool noted)
+    {
+        var fleet = new FleetState { DrainBackoffs = [new DrainBackoff { Node = backedOff, InstanceId = instance, At = Now.AddMinutes(minutesAgo), Reason = "Overdue" }] };
+        var snapshot = Snapshot(Workers(4).Select((w, i) => w with { Requested = w.Requested with { CpuMillis = 100 * (i + 1) } }), Idle);
+
+        var answer = Decide(snapshot, fleet);
+
+        Assert.Equal(chosen, answer.Verdict.NodeToRemove?.Name);
+        var note = answer.Refusals.Select(DecisionText.Note).SingleOrDefault(n => n.Contains("drainBackoff", StringComparison.Ordinal));
+        Assert.Equal(noted, note is not null);
+        if (noted)
+        {
+            Assert.Equal($"w1: its drain was aborted at {Now.AddMinutes(minutesAgo):HH:mm:ss}Z (Overdue); not chosen again before {Now.AddMinutes(minutesAgo + 10):HH:mm:ss}Z (drainBackoff)", note);
+        }
+    }
+
+    [Theory]
     [InlineData(-1, null, true, 1)]   // 1 min after a scale-down (cooldown 2 min)
     [InlineData(null, -3, false, 2)]  // 3 min after a scale-up (cooldown 5 min)
     [InlineData(-1, -3, false, 2)]    // both run: the one ending later is named
