@@ -63,7 +63,6 @@ public class GracefulDrainTests(GracefulCloud cloud)
         });
         var item = cloud.StateItem();
         Assert.True(item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("leaseOwner", out _), "a lease is still held");
-        Invariants.Check(cloud, forcedBySpotWarning, killedBefore);
     }
 
     private static Dictionary<string, object> Event(string detailType, string instanceId, DateTimeOffset time) => new()
@@ -113,6 +112,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
         var pod = $"slow-{node[^4..]}";
         Assert.True(cloud.Model.Read((_, pods, _) => pods.Any(p => p.Name == pod + "-r" && p.NodeName != node)));
         AssertInvariants();
+        Invariants.Check(cloud, null, killedBefore);
     }
 
     [Fact]
@@ -168,6 +168,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
         var lost = Assert.Single(cloud.Model.KilledEarly.Skip(killedBefore), k => k.Node == node);
         Assert.Equal("db-0", lost.Name);
         AssertInvariants(forcedBySpotWarning: node);
+        Invariants.Check(cloud, [node], killedBefore);
     }
 
     [Fact]
@@ -196,6 +197,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
                 cloud.Model.Read((_, pods, _) => pods.First(p => p.Labels.GetValueOrDefault("app") == "held" && p.NodeName != cordoned.Name).Phase = "Pending");
             }
         };
+        string[] forced = [];
         try
         {
             await cloud.WaitForAsync("count(kube_node_info)", () => cloud.Model.Read((nodes, _, _) => nodes.Count), TimeSpan.FromSeconds(60));
@@ -240,6 +242,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
             // Only the replica the budget held on the node was lost with it, as the warning forced.
             Assert.All(cloud.Model.KilledEarly.Skip(killedBefore).Where(k => k.Node == held), k => Assert.StartsWith("db-", k.Name, StringComparison.Ordinal));
             AssertInvariants(forcedBySpotWarning: held);
+            forced = [held];
         }
         finally
         {
@@ -251,5 +254,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
                 cloud.Model.RemovePod("held", pod);
             }
         }
+
+        Invariants.Check(cloud, forced, killedBefore);
     }
 }

@@ -63,6 +63,22 @@ public sealed class RepairCloud : LocalCloud;
 
 public sealed class ApiFaultCloud : LocalCloud;
 
+public sealed class DrainFaultCloud : LocalCloud;
+
+public sealed class DynamoFaultCloud : LocalCloud;
+
+[CollectionDefinition(Name)]
+public sealed class DynamoFaultCloudGroup : ICollectionFixture<DynamoFaultCloud>
+{
+    public const string Name = "dynamo-fault-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class DrainFaultCloudGroup : ICollectionFixture<DrainFaultCloud>
+{
+    public const string Name = "drain-fault-cloud";
+}
+
 [CollectionDefinition(Name)]
 public sealed class OrphanCloudGroup : ICollectionFixture<OrphanCloud>
 {

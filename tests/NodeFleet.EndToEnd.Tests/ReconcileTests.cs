@@ -22,6 +22,17 @@ public abstract class ReconcileScenario(LocalCloud cloud)
         }
     }
 
+    /// <summary>Time passes for the lease a failed execution could not release: it expires, as it would after leaseDuration.</summary>
+    protected void ExpireLease()
+    {
+        var key = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["pk"] = new Dictionary<string, string> { ["S"] = $"cluster#{LocalEnvironment.Cluster}" } });
+        var values = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            [":e"] = new Dictionary<string, string> { ["N"] = DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        });
+        Cloud.Aws("dynamodb", "update-item", "--table-name", Cloud.Table, "--key", key, "--update-expression", "SET leaseExpiresAt = :e", "--condition-expression", "attribute_exists(leaseOwner)", "--expression-attribute-values", values);
+    }
+
     protected List<string> LiveInstances() => Cloud.Instances().Where(i => i.State is "pending" or "running").Select(i => i.Id).ToList();
 }
 
@@ -161,5 +172,120 @@ public class ApiFaultTests(ApiFaultCloud cloud) : ReconcileScenario(cloud)
         Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
 
         Invariants.Check(Cloud);
+    }
+}
+
+[Collection(DynamoFaultCloudGroup.Name)]
+public class DynamoFaultTests(DynamoFaultCloud cloud) : ReconcileScenario(cloud)
+{
+    [Fact]
+    public async Task DynamoDbDownAfterCreateFleet_LaunchUnrecorded_NextTickCountsItFromEc2()
+    {
+        // Three workers (one above the minimum) and two pods that fit nowhere.
+        Cloud.Model.Add(TestNode.ControlPlane());
+        foreach (var w in new[] { "d1", "d2", "d3" })
+        {
+            Cloud.AddWorker(w, TimeSpan.FromHours(1));
+            Cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"fill-{w}", NodeName = w, OwnerName = "fill", CpuMillis = 1800 });
+        }
+
+        Cloud.Model.Add(new TestPod { Namespace = "shop", Name = "big-0", OwnerName = "big", Phase = "Pending", CpuMillis = 1500 });
+        Cloud.Model.Schedule();
+        await Cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", 1, TimeSpan.FromSeconds(60));
+        var before = LiveInstances();
+
+        // Once CreateFleet has gone through, DynamoDB answers 500 to everything.
+        var launched = false;
+        Cloud.Proxy.Rule = form =>
+        {
+            launched |= form.GetValueOrDefault("Action") == "CreateFleet";
+            return Volatile.Read(ref launched) && form.GetValueOrDefault("Action") is "GetItem" or "UpdateItem"
+                ? new Fault(500, FaultProxy.JsonError("com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"))
+                : null;
+        };
+        var failed = Cloud.Run(Tick());
+        Cloud.Proxy.Rule = _ => null;
+
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        var added = LiveInstances().Except(before).ToList();
+        Assert.Single(added); // launched once: the retried LaunchNodes found it by its launch id
+
+        // The dead execution's lease expires; the instance joined meanwhile, unrecorded: the next tick counts it and launches nothing.
+        await UntilAsync(() => Cloud.Model.Read((_, pods, _) => pods.All(p => p.NodeName is not null)), TimeSpan.FromSeconds(30), "the pending pod is placed on the new node");
+        await Cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", 0, TimeSpan.FromSeconds(30));
+        ExpireLease();
+        var next = Cloud.Run(Tick());
+
+        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
+        Assert.Equal(LiveInstances().Count, next.GetProperty("output").GetProperty("decision").GetProperty("figures").GetProperty("managedWorkers").GetInt32());
+        Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
+        Assert.Equal(before.Count + 1, LiveInstances().Count);
+
+        Invariants.Check(Cloud);
+    }
+}
+
+[Collection(DrainFaultCloudGroup.Name)]
+public class DrainFaultTests(DrainFaultCloud cloud) : ReconcileScenario(cloud)
+{
+    [Fact]
+    public async Task DrainApiFailsMidWay_NodeLeftCordoned_NextTickUncordonsIt()
+    {
+        // Three idle workers, one above the minimum: once CPU stays low for the window, one goes.
+        Cloud.Model.Add(TestNode.ControlPlane());
+        foreach (var w in new[] { "c1", "c2", "c3" })
+        {
+            Cloud.AddWorker(w, TimeSpan.FromHours(1));
+            Cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"web-{w}", NodeName = w, OwnerName = "web", CpuUsageMillis = 20 });
+        }
+
+        await Cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
+
+        // The cordon goes through; from then on the API answers 503 to everything (evictions, the abort's uncordon).
+        var cordoned = false;
+        Cloud.Kube.Faults = request =>
+        {
+            if (Volatile.Read(ref cordoned))
+            {
+                return new ApiFault(503, "ServiceUnavailable", "the API server is shutting down");
+            }
+
+            cordoned = request.Method == "PATCH" && request.Path.StartsWith("/api/v1/nodes/", StringComparison.Ordinal);
+            return null;
+        };
+        var failed = await TickUntilScaleDownAsync();
+        Cloud.Kube.Faults = null;
+
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        var name = failed.GetProperty("output").GetProperty("decision").GetProperty("nodeToRemove").GetProperty("name").GetString()!;
+        Assert.True(Cloud.Model.Node(name)!.Unschedulable); // left cordoned, with the failed execution's mark
+        Assert.Contains(failed.GetProperty("errors").EnumerateArray(), e => e.GetProperty("state").GetString() == "AbortDrain");
+
+        // The next tick finds the cordon no live drain holds and lifts it.
+        var next = Cloud.Run(Tick());
+
+        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
+        Assert.Contains(name, next.GetProperty("output").GetProperty("reconciled").GetProperty("uncordoned").EnumerateArray().Select(n => n.GetString()));
+        Assert.False(Cloud.Model.Node(name)?.Unschedulable ?? false);
+
+        Invariants.Check(Cloud);
+    }
+
+    /// <summary>Ticks until one decides a scale-down (the ones before wait for the scale-down window); returns that execution, whatever its status.</summary>
+    private async Task<System.Text.Json.JsonElement> TickUntilScaleDownAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var run = Cloud.Run(Tick());
+            if (run.TryGetProperty("output", out var output) && output.TryGetProperty("decision", out var decision) && decision.ValueKind == System.Text.Json.JsonValueKind.Object
+                && decision.GetProperty("action").GetString() == "ScaleDown")
+            {
+                return run;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no tick decided a scale-down within 90 s");
+        }
     }
 }

@@ -115,4 +115,30 @@ public class ScenarioTests(InterruptionCloud cloud)
 
         Invariants.Check(cloud, ["w-spot-b"], killedBefore);
     }
+
+    [Fact]
+    public async Task TwoSpotWarningsAtOnce_EachReplacedOrFenced_NothingLeftBehind()
+    {
+        var nodes = new[] { "w-two-a", "w-two-b" };
+        var instances = nodes.Select(n => LocalEnvironment.InstanceOf(cloud.AddWorker(n, TimeSpan.FromHours(1)))).ToList();
+        foreach (var node in nodes)
+        {
+            cloud.Model.Add(new TestPod { Namespace = "shop", Name = "api-" + node, NodeName = node });
+        }
+
+        // Both preempt the lease: the later one takes it from the earlier, whose next side effect is fenced.
+        var runs = await Task.WhenAll(instances.Select(id => Task.Run(() => cloud.Run(SpotWarning(id)))));
+
+        foreach (var run in runs)
+        {
+            var replaced = run.GetProperty("status").GetString() == "SUCCEEDED"
+                && run.GetProperty("output").GetProperty("recorded").GetProperty("outcome").GetString() == "Replaced";
+            var fenced = run.GetProperty("status").GetString() == "FAILED"
+                && run.GetProperty("errors").EnumerateArray().Any(e => e.GetProperty("error").GetString() == "LeaseNotHeldException");
+            Assert.True(replaced || fenced, run.GetRawText());
+        }
+
+        Assert.Contains(runs, run => run.GetProperty("status").GetString() == "SUCCEEDED");
+        Invariants.Check(cloud, nodes, killedBefore);
+    }
 }

@@ -76,6 +76,19 @@ public class ReconcilerTests
         Assert.DoesNotContain(plan.StrayCordons, c => c.Node == operatorCordon.Name); // an operator's cordon is theirs
     }
 
+    [Theory]
+    [InlineData(1, false)] // the instance goes within the warning's two minutes: keep it out of service
+    [InlineData(3, true)]  // still here after the warning: whatever cordoned it is over
+    public void Plan_InterruptionCordon_KeptWithinTheWarning(int minutesAgo, bool stray)
+    {
+        var mark = new CordonMark { ExecutionId = "arn:exec:spot", Reason = CordonReason.Interruption, At = Now.AddMinutes(-minutesAgo) };
+        var cordoned = NodeOf("i-1", TimeSpan.FromHours(1), ready: true) with { Unschedulable = true, Cordon = mark };
+
+        var plan = Reconciler.Plan(Of([Instance("i-1", TimeSpan.FromHours(1))], cordoned), FleetState.Empty, Defaults, Now);
+
+        Assert.Equal(stray, plan.StrayCordons.Count == 1);
+    }
+
     [Fact]
     public void Plan_LaunchPastJoinTimeout_IsForgotten()
     {

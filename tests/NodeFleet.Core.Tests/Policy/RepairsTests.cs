@@ -31,6 +31,8 @@ public class RepairsTests
         Assert.False(decision.Preempts);
         Assert.Equal(2, decision.Figures.NotReadyWorkers);
         Assert.Contains("NotReady for 15m", decision.Reason, StringComparison.Ordinal);
+        // Drained like an interruption, with a deadline: budgets may hold a broken node two minutes, never keep it.
+        Assert.Equal(Now + InterruptionNotice.SpotWarning, decision.Interruption!.NotAfter);
     }
 
     [Fact]
