@@ -92,7 +92,10 @@ public static class Invariants
         }
 
         var item = cloud.StateItem();
-        if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("leaseOwner", out var owner))
+        // A lease a dead execution left is harmless once expired (the next acting tick takes it over); a live one is not.
+        if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("leaseOwner", out var owner)
+            && item.TryGetProperty("leaseExpiresAt", out var expires)
+            && DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(expires.GetProperty("N").GetString()!, CultureInfo.InvariantCulture)) > DateTimeOffset.UtcNow)
         {
             problems.Add($"a lease is still held by {owner.GetProperty("S").GetString()}");
         }

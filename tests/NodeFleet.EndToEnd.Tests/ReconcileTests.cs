@@ -285,7 +285,7 @@ public class DrainFaultTests(DrainFaultCloud cloud) : ReconcileScenario(cloud)
                 return run;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, "no tick decided a scale-down within 90 s");
+            Assert.True(DateTime.UtcNow < deadline, "no tick decided a scale-down within 90 s; the last: " + run.GetRawText());
         }
     }
 }
