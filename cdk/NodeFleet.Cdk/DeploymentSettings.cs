@@ -22,6 +22,7 @@ public sealed record DeploymentSettings
     public int ReadyPollSeconds { get; init; } = SettingsCatalog.ReadyPollSeconds.Default;
     public int DrainPollSeconds { get; init; } = SettingsCatalog.DrainPollSeconds.Default;
     public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
+    public TimeSpan UnavailablePoolTtl { get; init; } = SettingsCatalog.UnavailablePoolTtl.Default;
 
     /// <summary>Set when NodeFleet joins a cluster that already exists instead of creating one.</summary>
     public ExistingCluster? Existing { get; init; }
@@ -63,6 +64,7 @@ public sealed record DeploymentSettings
             ReadyPollSeconds = context.Get(SettingsCatalog.ReadyPollSeconds),
             DrainPollSeconds = context.Get(SettingsCatalog.DrainPollSeconds),
             DrainTimeout = context.Get(SettingsCatalog.DrainTimeout),
+            UnavailablePoolTtl = context.Get(SettingsCatalog.UnavailablePoolTtl),
         };
         settings = settings with { Existing = ExistingCluster.FromContext(context, key => ContextString(node, Prefix + key) is not null) };
         context.Require(settings.LeaseDuration > settings.Scaling.NodeJoinTimeout,
