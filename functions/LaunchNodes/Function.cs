@@ -73,9 +73,10 @@ public sealed class Function
             // this launch's own (a retry's) are part of nodesToAdd.
             var managed = await fleet.DescribeManagedAsync(deadline).ConfigureAwait(false);
             var others = managed.Count(i => i.LaunchId != launchId);
-            if (others + request.NodesToAdd > scaling.MaxNodes)
+            var leaving = request.Route == WorkflowRoute.Replace ? 1 : 0;
+            if (others - leaving + request.NodesToAdd > scaling.MaxNodes)
             {
-                throw InvalidInputException.For([$"$.nodesToAdd: {request.NodesToAdd} more would make {others + request.NodesToAdd} managed instances, above maxNodes ({scaling.MaxNodes}); {others} run already"]);
+                throw InvalidInputException.For([$"$.nodesToAdd: {request.NodesToAdd} more would make {others - leaving + request.NodesToAdd} managed instances, above maxNodes ({scaling.MaxNodes}); {others} run already" + (leaving > 0 ? ", one of them being replaced" : "")]);
             }
 
             return await fleet.LaunchAsync(new LaunchRequest(launchId, request.NodesToAdd) { TryLast = FleetTransitions.Unavailable(state, startedAt) }, deadline).ConfigureAwait(false);

@@ -91,6 +91,29 @@ public class FunctionTests
         await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
     }
 
+    [Theory]
+    [InlineData(WorkflowRoute.Replace, true)]
+    [InlineData(WorkflowRoute.Launch, false)]
+    public async Task FunctionHandler_AtMaxNodes_OnlyAReplacementLaunchesWhileTheReplacedInstanceRuns(WorkflowRoute route, bool launches)
+    {
+        fleet.DescribeManagedAsync(Arg.Any<CancellationToken>()).Returns(Enumerable.Range(1, 10).Select(i => Running($"i-{i}")).ToList());
+        fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>()).Returns(new LaunchResult([Instance("i-new")], []));
+        var request = States.Launch(1, States.Held) with { Route = route };
+
+        var run = Create().FunctionHandler(States.Json(request));
+
+        if (launches)
+        {
+            await run;
+            await fleet.ReceivedWithAnyArgs(1).LaunchAsync(default!, default);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<InvalidInputException>(() => run);
+            await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
+        }
+    }
+
     [Fact]
     public async Task FunctionHandler_RetryWhoseOwnInstancesRun_CountsThemAsPartOfTheLaunch()
     {
