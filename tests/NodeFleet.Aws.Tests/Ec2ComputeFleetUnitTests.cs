@@ -82,6 +82,28 @@ public class Ec2ComputeFleetUnitTests
     }
 
     [Fact]
+    public async Task LaunchAsync_RetryAfterTheFallbackPutEverythingInTheOtherZone_LaunchesOnlyWhatIsMissing()
+    {
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs(
+        [
+            .. Enumerable.Range(1, 3).Select(i => new Ec2Instance($"i-b{i}", "t3.large", "us-east-1b", "running", false,
+                new Dictionary<string, string> { [FleetTags.Managed] = "true", [FleetTags.Cluster] = "prod", [FleetTags.LaunchId] = "launch-5" }, DateTimeOffset.UnixEpoch)),
+        ]);
+        var asked = new List<FleetLaunchRequest>();
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            asked.Add(call.Arg<FleetLaunchRequest>());
+            return Fill(call.Arg<FleetLaunchRequest>());
+        });
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(new LaunchRequest("launch-5", 4), default);
+
+        Assert.Equal(4, result.Instances.Count);
+        Assert.Equal(1, asked.Sum(r => r.SpotCount + r.OnDemandCount));
+        Assert.All(asked, r => Assert.Equal("subnet-a", r.Overrides[0].SubnetId));
+    }
+
+    [Fact]
     public async Task LaunchAsync_PoolsRecordedUnavailable_AreAskedOnlyAfterTheOthers()
     {
         var asked = ZoneOutOfCapacity("none");

@@ -42,7 +42,10 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
         var mine = managed.Where(i => i.LaunchId == request.LaunchId).ToList();
         var others = managed.Where(i => i.LaunchId != request.LaunchId).ToList();
         var zones = settings.Subnets.Select(s => s.Zone).ToList();
-        var plan = ZoneBalancer.Plan(request.Count, zones, others.GroupBy(i => i.Zone).ToDictionary(g => g.Key, g => g.Count()));
+
+        // Only what is still missing is planned, over every instance that runs (the launch's own
+        // included, wherever an earlier attempt's fallback put them), so a retry never exceeds the count.
+        var plan = ZoneBalancer.Plan(Math.Max(0, request.Count - mine.Count), zones, managed.GroupBy(i => i.Zone).ToDictionary(g => g.Key, g => g.Count()));
 
         var launch = new Attempt(settings, TryCreateAsync, request, mine);
 
@@ -50,8 +53,8 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
         var (planned, spotPlanned, carried) = (0, 0, 0);
         foreach (var (zone, subnet) in settings.Subnets)
         {
-            var missing = plan[zone] - mine.Count(i => i.Zone == zone);
-            if (missing <= 0)
+            var missing = plan[zone];
+            if (missing == 0)
             {
                 continue;
             }
