@@ -23,6 +23,7 @@ public sealed record DeploymentSettings
     public int DrainPollSeconds { get; init; } = SettingsCatalog.DrainPollSeconds.Default;
     public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
     public TimeSpan DrainGraceMargin { get; init; } = SettingsCatalog.DrainGraceMargin.Default;
+    public TimeSpan UnavailablePoolTtl { get; init; } = SettingsCatalog.UnavailablePoolTtl.Default;
 
     /// <summary>Set when NodeFleet joins a cluster that already exists instead of creating one.</summary>
     public ExistingCluster? Existing { get; init; }
@@ -65,6 +66,7 @@ public sealed record DeploymentSettings
             DrainPollSeconds = context.Get(SettingsCatalog.DrainPollSeconds),
             DrainTimeout = context.Get(SettingsCatalog.DrainTimeout),
             DrainGraceMargin = context.Get(SettingsCatalog.DrainGraceMargin),
+            UnavailablePoolTtl = context.Get(SettingsCatalog.UnavailablePoolTtl),
         };
         settings = settings with { Existing = ExistingCluster.FromContext(context, key => ContextString(node, Prefix + key) is not null) };
         context.Require(settings.LeaseDuration > settings.Scaling.NodeJoinTimeout,

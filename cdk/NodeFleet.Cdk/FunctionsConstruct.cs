@@ -93,7 +93,7 @@ public sealed partial class FunctionsConstruct : Construct
                 }),
                 Architecture = Architecture.X86_64,
                 MemorySize = 512,
-                Timeout = Duration.Seconds(30),
+                Timeout = Duration.Seconds(step.TimeoutSeconds),
                 Role = role,
                 Environment = environment,
                 LogGroup = new LogGroup(this, $"{step.Name}Logs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY }),
@@ -140,6 +140,7 @@ public sealed partial class FunctionsConstruct : Construct
             ["WorkerRoleArn"] = cluster.WorkerRoleArn,
             ["DrainTimeout"] = SettingValue.FormatDuration(settings.DrainTimeout),
             ["DrainGraceMargin"] = SettingValue.FormatDuration(settings.DrainGraceMargin),
+            ["UnavailablePoolTtl"] = SettingValue.FormatDuration(settings.UnavailablePoolTtl),
             ["TopicArn"] = props.Notifications.Topic.TopicArn,
         };
         if (props.Notifications.SlackWebhook is { } slack)

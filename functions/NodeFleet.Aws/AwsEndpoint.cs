@@ -19,7 +19,8 @@ public sealed record AwsEndpoint(RegionEndpoint Region, Uri? EndpointOverride, A
 {
     /// <summary>
     /// How long one attempt may take: the SDKs make up to <see cref="AwsCalls.SdkRetries"/> + 1
-    /// (timeouts included), and all of them must fit a function's 30 s timeout.
+    /// (timeouts included); each step's time budget in functions/steps.json counts them all
+    /// against its Lambda timeout.
     /// </summary>
     public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(8);
 

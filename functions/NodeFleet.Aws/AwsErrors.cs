@@ -128,6 +128,31 @@ public static class AwsCalls
     /// </summary>
     public const int SdkRetries = 2;
 
+    /// <summary>
+    /// The most the SDK's standard retry mode waits before its retries, together: retry i waits a
+    /// random share of min(2^i s, 20 s), so 2 s + 4 s for <see cref="SdkRetries"/> = 2.
+    /// </summary>
+    public static readonly TimeSpan MaxRetryDelays = TimeSpan.FromSeconds(Enumerable.Range(1, SdkRetries).Sum(i => Math.Min(Math.Pow(2, i), 20)));
+
+    /// <summary>
+    /// Work whose number of calls is not fixed (pages, pools asked one after another) within an
+    /// overall <paramref name="budget"/>: running out is <see cref="AwsUnavailableException"/>
+    /// (code <c>Deadline</c>, retried by the state machine), never a silent Lambda timeout.
+    /// </summary>
+    public static async Task<T> WithinAsync<T>(string service, string what, TimeSpan budget, Func<CancellationToken, Task<T>> work, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        using var deadline = new CancellationTokenSource(budget, clock ?? TimeProvider.System);
+        try
+        {
+            return await work(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
+        {
+            throw new AwsUnavailableException(service, "Deadline", $"{what} did not finish within its {budget.TotalSeconds:0.#} s budget", 0, null, e);
+        }
+    }
+
     public static async Task<T> RunAsync<T>(string service, string operation, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -23,6 +23,7 @@ public sealed record FleetSettings
     public string? SlackWebhookSecret { get; init; }
     public TimeSpan LeaseDuration { get; init; } = SettingsCatalog.LeaseDuration.Default;
     public int HistorySize { get; init; } = SettingsCatalog.HistorySize.Default;
+    public TimeSpan UnavailablePoolTtl { get; init; } = SettingsCatalog.UnavailablePoolTtl.Default;
 
     /// <summary>Reads the settings in <paramref name="required"/> as mandatory (what the step cannot run without); the rest keep their defaults when unset.</summary>
     public static FleetSettings FromEnvironment(Func<string, string?> get, params ISetting[] required)
@@ -42,6 +43,7 @@ public sealed record FleetSettings
             SlackWebhookSecret = env.Get(SettingsCatalog.SlackWebhookSecret),
             LeaseDuration = env.Get(SettingsCatalog.LeaseDuration),
             HistorySize = env.Get(SettingsCatalog.HistorySize),
+            UnavailablePoolTtl = env.Get(SettingsCatalog.UnavailablePoolTtl),
         };
         return env.Valid(settings);
     }

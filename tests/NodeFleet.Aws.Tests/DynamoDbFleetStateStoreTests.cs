@@ -137,6 +137,34 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
     }
 
     [Fact]
+    public async Task RecordUnavailablePools_KeptAcrossTheReleaseAndExpiredOnesDroppedOnTheNextWrite()
+    {
+        var store = await StoreAsync();
+        var spotA = new Pool("t3.large", "us-east-1a", CapacityType.Spot);
+        var onDemandA = new Pool("t3.large", "us-east-1a", CapacityType.OnDemand);
+        var lease = (await store.AcquireAsync(Ask("exec-pools"), default)).Lease!;
+
+        await store.RecordUnavailablePoolsAsync(lease, [spotA], Now, TimeSpan.FromMinutes(3), default);
+        await store.RecordUnavailablePoolsAsync(lease, [onDemandA], Now.AddMinutes(4), TimeSpan.FromMinutes(3), default);
+        await store.RecordAndReleaseAsync(lease, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now.AddMinutes(4), Summary = "s" }, default);
+        var after = await store.LoadAsync(default);
+
+        var pool = Assert.Single(after.UnavailablePools);
+        Assert.Equal(("t3.large", "us-east-1a", CapacityType.OnDemand, Now.AddMinutes(7)), (pool.InstanceType, pool.Zone, pool.CapacityType, pool.Until));
+    }
+
+    [Fact]
+    public async Task RecordUnavailablePools_AfterTakeover_IsRefusedByTheFence()
+    {
+        var store = await StoreAsync();
+        var stale = (await store.AcquireAsync(Ask("exec-slow"), default)).Lease!;
+        await store.AcquireAsync(Ask("exec-fast", Now + Lease + TimeSpan.FromMinutes(1)), default);
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.RecordUnavailablePoolsAsync(stale, [new Pool("t3.large", "us-east-1a", CapacityType.Spot)], Now, TimeSpan.FromMinutes(3), default));
+        Assert.Empty((await store.LoadAsync(default)).UnavailablePools);
+    }
+
+    [Fact]
     public async Task RecordLaunchThenRecordAndRelease_TracksInFlightAndCooldownAndHistory()
     {
         var store = await StoreAsync(historySize: 3);

@@ -1,4 +1,5 @@
 using NodeFleet.Aws.Ec2;
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Ports;
 using NodeFleet.Core.Settings;
 using NSubstitute;
@@ -37,13 +38,141 @@ public class Ec2ComputeFleetUnitTests
             Arg.Any<CancellationToken>());
     }
 
-    [Fact]
-    public void ClientToken_SameLaunchZoneAttempt_IsStableAndWithinEc2Limits()
-    {
-        var token = Ec2ComputeFleet.ClientToken("launch-" + new string('x', 200), "us-east-1a", "primary");
+    private static readonly FleetSettings TwoZones = Settings with { Subnets = [("us-east-1a", "subnet-a"), ("us-east-1b", "subnet-b")], SpotShare = 0.5 };
 
-        Assert.Equal(token, Ec2ComputeFleet.ClientToken("launch-" + new string('x', 200), "us-east-1a", "primary"));
-        Assert.NotEqual(token, Ec2ComputeFleet.ClientToken("launch-" + new string('x', 200), "us-east-1a", "on-demand-fallback"));
+    private static FleetLaunch NoCapacity(FleetLaunchRequest r) =>
+        new([], [.. r.Overrides.Select(o => new FleetPoolError("InsufficientInstanceCapacity", "none", r.SpotCount > 0 ? "spot" : "on-demand", o.InstanceType, o.SubnetId))]);
+
+    private static FleetLaunch Fill(FleetLaunchRequest r) =>
+        new([.. Enumerable.Range(0, r.SpotCount + r.OnDemandCount).Select(i => new FleetInstance($"i-{r.ClientToken[^6..]}-{i}", r.Overrides[0].InstanceType, r.SpotCount > 0 ? "spot" : "on-demand"))], []);
+
+    /// <summary>EC2 with one subnet's zone out of both spot and on-demand capacity; every request is kept.</summary>
+    private List<FleetLaunchRequest> ZoneOutOfCapacity(string subnet)
+    {
+        var asked = new List<FleetLaunchRequest>();
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs([]);
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            var r = call.Arg<FleetLaunchRequest>();
+            asked.Add(r);
+            return r.Overrides.All(o => o.SubnetId == subnet) ? NoCapacity(r) : Fill(r);
+        });
+        return asked;
+    }
+
+    private static List<Pool> ZoneA() =>
+        [.. new[] { "t3.large", "m5.large" }.SelectMany(t => new[] { new Pool(t, "us-east-1a", CapacityType.Spot), new Pool(t, "us-east-1a", CapacityType.OnDemand) })];
+
+    [Fact]
+    public async Task LaunchAsync_SpotAndOnDemandOutOfCapacityInOneZone_LandsInTheOtherInTheSameCall()
+    {
+        var asked = ZoneOutOfCapacity("subnet-a");
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(new LaunchRequest("launch-1", 4), default);
+
+        Assert.Equal(4, result.Instances.Count);
+        Assert.All(result.Instances, i => Assert.Equal("us-east-1b", i.Zone));
+        Assert.Equal(
+            [new Pool("t3.large", "us-east-1a", CapacityType.Spot), new Pool("m5.large", "us-east-1a", CapacityType.Spot), new Pool("t3.large", "us-east-1a", CapacityType.OnDemand), new Pool("m5.large", "us-east-1a", CapacityType.OnDemand)],
+            result.FailedPools.Select(f => f.Pool));
+        Assert.All(result.FailedPools, f => Assert.True(f.Capacity));
+        // Zone a: spot, then on demand (both refused); zone b: its share (spot, on demand), then zone a's (spot, on demand).
+        Assert.Equal(["subnet-a", "subnet-a", "subnet-b", "subnet-b", "subnet-b", "subnet-b"], asked.Select(r => r.Overrides[0].SubnetId));
+        Assert.Equal(asked.Count, asked.Select(r => r.ClientToken).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task LaunchAsync_RetryAfterTheFallbackPutEverythingInTheOtherZone_LaunchesOnlyWhatIsMissing()
+    {
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs(
+        [
+            .. Enumerable.Range(1, 3).Select(i => new Ec2Instance($"i-b{i}", "t3.large", "us-east-1b", "running", false,
+                new Dictionary<string, string> { [FleetTags.Managed] = "true", [FleetTags.Cluster] = "prod", [FleetTags.LaunchId] = "launch-5" }, DateTimeOffset.UnixEpoch)),
+        ]);
+        var asked = new List<FleetLaunchRequest>();
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            asked.Add(call.Arg<FleetLaunchRequest>());
+            return Fill(call.Arg<FleetLaunchRequest>());
+        });
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(new LaunchRequest("launch-5", 4), default);
+
+        Assert.Equal(4, result.Instances.Count);
+        Assert.Equal(1, asked.Sum(r => r.SpotCount + r.OnDemandCount));
+        Assert.All(asked, r => Assert.Equal("subnet-a", r.Overrides[0].SubnetId));
+    }
+
+    [Fact]
+    public async Task LaunchAsync_PoolsRecordedUnavailable_AreAskedOnlyAfterTheOthers()
+    {
+        var asked = ZoneOutOfCapacity("none");
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(new LaunchRequest("launch-2", 2) { TryLast = ZoneA() }, default);
+
+        Assert.All(result.Instances, i => Assert.Equal("us-east-1b", i.Zone));
+        Assert.All(asked, r => Assert.Equal("subnet-b", r.Overrides[0].SubnetId));
+    }
+
+    [Fact]
+    public async Task LaunchAsync_OnlyTheUnavailablePoolsHaveCapacity_StillLaunchesThere()
+    {
+        var asked = ZoneOutOfCapacity("subnet-b");
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(new LaunchRequest("launch-3", 2) { TryLast = ZoneA() }, default);
+
+        Assert.Equal(2, result.Instances.Count);
+        Assert.All(result.Instances, i => Assert.Equal("us-east-1a", i.Zone));
+        Assert.Equal("subnet-b", asked[0].Overrides[0].SubnetId);
+    }
+
+    [Fact]
+    public async Task LaunchAsync_NonCapacityErrorForAPool_ReportedButNotRememberedAsUnavailable()
+    {
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs([]);
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            var r = call.Arg<FleetLaunchRequest>();
+            return r.Overrides.Any(o => o.InstanceType == "t3.large")
+                ? new FleetLaunch([], [new FleetPoolError("InvalidParameterValue", "t3.large not allowed", "spot", "t3.large", "subnet-a")])
+                : Fill(r);
+        });
+
+        var result = await new Ec2ComputeFleet(ec2, Settings).LaunchAsync(new LaunchRequest("launch-4", 1), default);
+
+        // t3.large refused as spot, then as on demand; m5.large, asked next, launches.
+        Assert.Equal("m5.large", Assert.Single(result.Instances).InstanceType);
+        Assert.Equal([CapacityType.Spot, CapacityType.OnDemand], result.FailedPools.Select(f => f.Pool.CapacityType));
+        Assert.All(result.FailedPools, f => Assert.Equal(("t3.large", "InvalidParameterValue", false), (f.Pool.InstanceType, f.Code, f.Capacity)));
+    }
+
+    private static readonly FleetOverride[] Pools = [new("t3.large", "subnet-a"), new("m5.large", "subnet-a")];
+
+    public static TheoryData<string, int, FleetOverride[], int, int> DifferentRequests() => new()
+    {
+        { "launch-other", 0, Pools, 2, 1 },
+        { "launch-1", 1, Pools, 2, 1 },
+        { "launch-1", 0, [new("t3.large", "subnet-a")], 2, 1 },
+        { "launch-1", 0, [new("t3.large", "subnet-b"), new("m5.large", "subnet-b")], 2, 1 },
+        { "launch-1", 0, Pools, 1, 1 },
+        { "launch-1", 0, Pools, 2, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(DifferentRequests))]
+    public void ClientToken_AnyPartOfTheRequestDiffers_IsAnotherToken(string launchId, int held, FleetOverride[] overrides, int spot, int onDemand)
+    {
+        var token = Ec2ComputeFleet.ClientToken("launch-1", 0, Pools, 2, 1);
+
+        Assert.NotEqual(token, Ec2ComputeFleet.ClientToken(launchId, held, overrides, spot, onDemand));
+    }
+
+    [Fact]
+    public void ClientToken_SameRequestRetried_IsTheSameTokenWithinEc2Limits()
+    {
+        var token = Ec2ComputeFleet.ClientToken("launch-" + new string('x', 200), 3, Pools, 2, 1);
+
+        Assert.Equal(token, Ec2ComputeFleet.ClientToken("launch-" + new string('x', 200), 3, [.. Pools.Reverse()], 2, 1));
         Assert.True(token.Length <= 64 && token.All(char.IsAscii));
     }
 

@@ -29,7 +29,25 @@ public class FaultInjectionTests(MotoServer moto)
         Assert.All(result.Instances, i => Assert.Equal(Core.Contracts.CapacityType.OnDemand, i.CapacityType));
         Assert.Contains(result.Errors, e => e.Contains("InsufficientInstanceCapacity", StringComparison.Ordinal));
         var fallbacks = proxy.Requests.Where(r => r.GetValueOrDefault("Action") == "CreateFleet" && !FaultProxy.IsSpotCreateFleet(r)).ToList();
-        Assert.Equal(2, fallbacks.Count); // one per zone, right after the refused spot request
+        Assert.Equal(2, fallbacks.Count); // one per zone: its on-demand share and what spot refused, right after the spot request
+    }
+
+    [Fact]
+    public async Task LaunchAsync_OneZoneOutOfSpotAndOnDemand_LandsInTheOtherZoneInTheSameStep()
+    {
+        var cluster = NewCluster();
+        var (zoneA, subnetA) = moto.Fleet(cluster).Subnets[0];
+        using var proxy = new FaultProxy(moto.Url, form => FaultProxy.CreateFleetSubnets(form).Contains(subnetA) ? new Fault(200, FaultProxy.NoCapacity(form)) : null);
+
+        var result = await FleetThrough(proxy, cluster).LaunchAsync(new LaunchRequest("launch-zone-a-full", 4), default);
+
+        Assert.Equal(4, result.Instances.Count);
+        Assert.All(result.Instances, i => Assert.NotEqual(zoneA, i.Zone));
+        Assert.Equal(4, (await FleetThrough(proxy, cluster).DescribeManagedAsync(default)).Count(i => i.Zone != zoneA));
+        Assert.Contains(result.FailedPools, f => f.Pool.Zone == zoneA && f.Pool.CapacityType == Core.Contracts.CapacityType.Spot && f.Capacity);
+        Assert.Contains(result.FailedPools, f => f.Pool.Zone == zoneA && f.Pool.CapacityType == Core.Contracts.CapacityType.OnDemand && f.Capacity);
+        var tokens = proxy.Requests.Where(r => r.GetValueOrDefault("Action") == "CreateFleet").Select(r => r["ClientToken"]).ToList();
+        Assert.Equal(tokens.Count, tokens.Distinct().Count());
     }
 
     /// <summary>Every kind of EC2 failure, how often the SDK sends the call (its own retries), and what leaves the adapter.</summary>

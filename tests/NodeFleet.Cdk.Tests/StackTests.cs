@@ -32,12 +32,22 @@ public class StackTests(SynthesizedTemplate synthesized)
         {
             ["Runtime"] = "dotnet10",
             ["MemorySize"] = 512,
-            ["Timeout"] = 30,
             ["Architectures"] = new[] { "x86_64" },
         });
         synthesized.Template.ResourceCountIs("AWS::StepFunctions::StateMachine", 1);
         synthesized.Template.ResourceCountIs("AWS::Events::Rule", 3);
         synthesized.Template.ResourceCountIs("AWS::CloudWatch::Alarm", 3);
+    }
+
+    [Fact]
+    public void Functions_TimeoutIsTheStepsTimeoutInStepsJson()
+    {
+        foreach (var step in StepCatalog.All)
+        {
+            var logicalId = synthesized.Stack.GetLogicalId((Amazon.CDK.CfnElement)synthesized.Stack.Functions.Functions[step.Name].Node.DefaultChild!);
+            var function = synthesized.Resources("AWS::Lambda::Function").Single(r => r.Id == logicalId).Resource;
+            Assert.Equal(step.TimeoutSeconds, function.GetProperty("Properties").GetProperty("Timeout").GetInt32());
+        }
     }
 
     [Fact]

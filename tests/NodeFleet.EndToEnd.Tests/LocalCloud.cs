@@ -53,6 +53,9 @@ public sealed class FaultCloud : LocalCloud;
 /// <summary>A fresh cloud for CPU stress and concurrent executions.</summary>
 public sealed class LoadCloud : LocalCloud;
 
+/// <summary>A fresh cloud for a zone out of capacity.</summary>
+public sealed class CapacityCloud : LocalCloud;
+
 /// <summary>A fresh cloud for a drain that a budget blocks.</summary>
 public sealed class DrainCloud : LocalCloud;
 
@@ -138,6 +141,12 @@ public sealed class ScalingCloudGroup : ICollectionFixture<ScalingCloud>
 public sealed class LoadCloudGroup : ICollectionFixture<LoadCloud>
 {
     public const string Name = "load-cloud";
+}
+
+[CollectionDefinition(Name)]
+public sealed class CapacityCloudGroup : ICollectionFixture<CapacityCloud>
+{
+    public const string Name = "capacity-cloud";
 }
 
 [CollectionDefinition(Name)]

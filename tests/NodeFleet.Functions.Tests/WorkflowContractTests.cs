@@ -123,4 +123,34 @@ public class WorkflowContractTests
 
         Assert.True(created.SetEquals(Contract(nameof(WorkflowState)).Properties.Select(p => p.Name)), string.Join(", ", created));
     }
+
+    /// <summary>One AWS call at its worst: every attempt (the SDK's retries included) at its timeout, plus the SDK's retry delays.</summary>
+    private static readonly TimeSpan AwsCallWorst = (Aws.AwsCalls.SdkRetries + 1) * Aws.AwsEndpoint.AttemptTimeout + Aws.AwsCalls.MaxRetryDelays;
+
+    private static TimeSpan WorstCase(StepBudget budget) =>
+        budget.AwsCalls * AwsCallWorst
+        + budget.KubernetesCalls * Core.Settings.SettingsCatalog.KubeTimeout.Default
+        + budget.PrometheusQueries * Core.Settings.SettingsCatalog.PrometheusTimeout.Default
+        + TimeSpan.FromSeconds(budget.DeadlineSeconds);
+
+    public static TheoryData<string> StepNames() => [.. StepCatalog.All.Select(s => s.Name)];
+
+    [Theory]
+    [MemberData(nameof(StepNames))]
+    public void Budget_WorstCaseOfTheStepsCalls_FitsItsLambdaTimeout(string name)
+    {
+        var step = StepCatalog.Get(name);
+
+        var worst = WorstCase(step.Budget);
+
+        Assert.True(worst <= TimeSpan.FromSeconds(step.TimeoutSeconds),
+            $"{name}: its calls may take {worst.TotalSeconds} s ({step.Budget.How}), more than its {step.TimeoutSeconds} s timeout: a slow dependency would end in a silent Lambda timeout instead of a named, retried error");
+        Assert.InRange(step.TimeoutSeconds, 1, 900); // Lambda's limit
+    }
+
+    [Fact]
+    public void Budget_LaunchNodesDeadline_IsTheLaunchBudgetItRunsUnder()
+    {
+        Assert.Equal(NodeFleet.LaunchNodes.Function.LaunchBudget, TimeSpan.FromSeconds(StepCatalog.Get("LaunchNodes").Budget.DeadlineSeconds));
+    }
 }

@@ -117,6 +117,25 @@ public sealed class FaultProxy : IDisposable
         <fleetInstanceSet/></CreateFleetResponse>
         """;
 
+    /// <summary>The subnets a CreateFleet's overrides name (empty for any other request).</summary>
+    public static IReadOnlyList<string> CreateFleetSubnets(IReadOnlyDictionary<string, string> form) =>
+        form.GetValueOrDefault("Action") != "CreateFleet" ? [] : [.. form.Where(p => p.Key.StartsWith("LaunchTemplateConfigs.", StringComparison.Ordinal) && p.Key.EndsWith(".SubnetId", StringComparison.Ordinal)).Select(p => p.Value).Distinct()];
+
+    /// <summary>
+    /// A CreateFleet answer in which every pool the request names (each override's type and
+    /// subnet, at the request's capacity type) had no capacity and nothing launched, as EC2 reports it.
+    /// </summary>
+    public static string NoCapacity(IReadOnlyDictionary<string, string> form)
+    {
+        ArgumentNullException.ThrowIfNull(form);
+        var lifecycle = IsSpotCreateFleet(form) ? "spot" : "on-demand";
+        var items = form.Where(p => p.Key.StartsWith("LaunchTemplateConfigs.", StringComparison.Ordinal) && p.Key.EndsWith(".InstanceType", StringComparison.Ordinal))
+            .Select(p => (Type: p.Value, Subnet: form.GetValueOrDefault(p.Key[..^".InstanceType".Length] + ".SubnetId", "")))
+            .Select(o => $"<item><launchTemplateAndOverrides><overrides><instanceType>{o.Type}</instanceType><subnetId>{o.Subnet}</subnetId></overrides></launchTemplateAndOverrides><lifecycle>{lifecycle}</lifecycle><errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>We currently do not have sufficient {o.Type} capacity in the Availability Zone you requested.</errorMessage></item>");
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CreateFleetResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r-1</requestId><fleetId>fleet-x</fleetId>"
+            + $"<errorSet>{string.Concat(items)}</errorSet><fleetInstanceSet/></CreateFleetResponse>";
+    }
+
     /// <summary>Whether a request is a CreateFleet asking for spot capacity.</summary>
     public static bool IsSpotCreateFleet(IReadOnlyDictionary<string, string> form) =>
         form.GetValueOrDefault("Action") == "CreateFleet" && form.GetValueOrDefault("TargetCapacitySpecification.SpotTargetCapacity") is { } s && s != "0";

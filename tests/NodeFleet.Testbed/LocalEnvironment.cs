@@ -40,9 +40,10 @@ public class LocalEnvironment : IAsyncDisposable
     public ClusterModel Model { get; } = new();
     public string Table { get; } = "nodefleet-e2e";
 
-    /// <summary>The workers' subnet (us-east-1a).</summary>
-    public string WorkerSubnet { get; private set; } = "";
     public string QueueUrl { get; private set; } = "";
+
+    /// <summary>The workers' subnets, one per zone, in the order LaunchNodes prefers them on ties.</summary>
+    public IReadOnlyList<(string Zone, string SubnetId)> WorkerSubnets { get; private set; } = [];
 
     /// <summary>Every step's environment variables, as the hosts get them (and scripts/coldstart gives each step it starts).</summary>
     public IReadOnlyDictionary<string, string> StepEnvironment { get; private set; } = new Dictionary<string, string>();
@@ -75,7 +76,9 @@ public class LocalEnvironment : IAsyncDisposable
         moto = await ServerProcess.StartAsync("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture)], new Uri(MotoUrl, "moto-api/"), TimeSpan.FromSeconds(30));
 
         var vpc = Aws("ec2", "create-vpc", "--cidr-block", "10.50.0.0/16").GetProperty("Vpc").GetProperty("VpcId").GetString()!;
-        var subnet = WorkerSubnet = Aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", "10.50.1.0/24", "--availability-zone", "us-east-1a").GetProperty("Subnet").GetProperty("SubnetId").GetString()!;
+        // Two zones, as the stack deploys: a zone out of capacity must leave the other to launch in.
+        WorkerSubnets = [.. new[] { ("us-east-1a", "10.50.1.0/24"), ("us-east-1b", "10.50.2.0/24") }.Select(z =>
+            (z.Item1, Aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", z.Item2, "--availability-zone", z.Item1).GetProperty("Subnet").GetProperty("SubnetId").GetString()!))];
         var template = Aws("ec2", "create-launch-template", "--launch-template-name", "e2e-worker", "--launch-template-data", """{"ImageId":"ami-12c6146b","InstanceType":"t3.large"}""")
             .GetProperty("LaunchTemplate").GetProperty("LaunchTemplateId").GetString()!;
         Aws("dynamodb", "create-table", "--table-name", Table, "--billing-mode", "PAY_PER_REQUEST", "--attribute-definitions", "AttributeName=pk,AttributeType=S", "--key-schema", "AttributeName=pk,KeyType=HASH");
@@ -120,7 +123,7 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_STATE_TABLE"] = Table,
             ["NODEFLEET_LAUNCH_TEMPLATE_ID"] = template,
             ["NODEFLEET_LAUNCH_TEMPLATE_VERSION"] = "$Latest",
-            ["NODEFLEET_WORKER_SUBNETS"] = $"us-east-1a={subnet}",
+            ["NODEFLEET_WORKER_SUBNETS"] = string.Join(",", WorkerSubnets.Select(s => $"{s.Zone}={s.SubnetId}")),
             ["NODEFLEET_INSTANCE_TYPES"] = "t3.large",
             ["NODEFLEET_TOPIC_ARN"] = topic,
             ["NODEFLEET_KUBE_API_URL"] = Kube.Url.ToString(),
@@ -238,7 +241,7 @@ public class LocalEnvironment : IAsyncDisposable
     /// </summary>
     public TestNode AddWorker(string name, TimeSpan registeredAgo = default)
     {
-        var instance = Aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.large", "--subnet-id", WorkerSubnet, "--count", "1",
+        var instance = Aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.large", "--subnet-id", WorkerSubnets[0].SubnetId, "--count", "1",
                 "--tag-specifications", $"ResourceType=instance,Tags=[{{Key=nodefleet.io/managed,Value=true}},{{Key=nodefleet.io/cluster,Value={Cluster}}}]")
             .GetProperty("Instances")[0].GetProperty("InstanceId").GetString()!;
         var node = new TestNode

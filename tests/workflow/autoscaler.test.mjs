@@ -166,7 +166,7 @@ test('scale up: lock, launch, wait until Ready, record, notify; the snapshot is 
   assert.equal(calls.UpdateState[0].terminated, null);
   assert.equal(calls.UpdateState[0].lock.fence, 3);
   assert.deepEqual(Object.keys(calls.UpdateState[0]).sort(), ['decision', 'drain', 'error', 'launch', 'lock', 'readiness', 'reconciled', 'terminated']);
-  assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, lock: { acquired: true, owner: 'exec-1', fence: 3 } });
+  assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, route: 'Launch', lock: { acquired: true, owner: 'exec-1', fence: 3 } });
   assert.deepEqual(Object.keys(calls.Decide[0]), ['observation']);
   assert.ok(!JSON.stringify(calls.Notify[0]).includes('snapshot'), 'the snapshot travelled past Decide');
   assert.ok(JSON.stringify(calls.Notify[0]).length < 256 * 1024);

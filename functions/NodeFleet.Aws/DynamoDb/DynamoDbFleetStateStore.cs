@@ -16,11 +16,13 @@ public sealed record HistoryEntry(DateTimeOffset At, OutcomeKind Kind, string Su
 [JsonSerializable(typeof(List<InFlightLaunch>))]
 [JsonSerializable(typeof(List<HistoryEntry>))]
 [JsonSerializable(typeof(List<DrainBackoff>))]
+[JsonSerializable(typeof(List<UnavailablePool>))]
 internal sealed partial class StateJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// The state table holds one item per cluster (<c>pk = cluster#NAME</c>): the lease (owner,
-/// expiry, fencing counter), the cooldown clocks, the in-flight launches and a capped history.
+/// expiry, fencing counter), the cooldown clocks, the in-flight launches, the pools lately out of
+/// capacity and a capped history.
 /// Acquisition is one conditional UpdateItem, so of two executions exactly one wins; every
 /// later write is conditioned on the owner and the fence, so a holder that lost its lease
 /// (expired and taken over) can no longer write. Every DynamoDB failure leaves as a named
@@ -45,6 +47,7 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         InFlight = InFlight(item),
         RepairsHeldNotifiedAt = Time(item, "repairsHeldNotifiedAt"),
         DrainBackoffs = DrainBackoffs(item),
+        UnavailablePools = UnavailablePools(item),
     };
 
     public async Task EnsureHeldAsync(Lease lease, DateTimeOffset now, CancellationToken cancellationToken)
@@ -118,6 +121,14 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
         var after = FleetTransitions.LaunchStarted(FleetStateOf(item), launch);
         await HolderWriteAsync(lease, "SET inFlight = :inFlight", new() { [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)) }, "record a launch", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RecordUnavailablePoolsAsync(Lease lease, IReadOnlyList<Pool> failed, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+        var after = FleetTransitions.PoolsFailed(FleetStateOf(item), failed, now, ttl);
+        await HolderWriteAsync(lease, "SET unavailablePools = :pools", new() { [":pools"] = S(JsonSerializer.Serialize(after.UnavailablePools.ToList(), StateJsonContext.Default.ListUnavailablePool)) }, "record unavailable pools", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
@@ -238,6 +249,11 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     private static List<DrainBackoff> DrainBackoffs(Dictionary<string, AttributeValue> item) =>
         item.TryGetValue("drainBackoffs", out var v) && v.S is { } json
             ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListDrainBackoff) ?? []
+            : [];
+
+    private static List<UnavailablePool> UnavailablePools(Dictionary<string, AttributeValue> item) =>
+        item.TryGetValue("unavailablePools", out var v) && v.S is { } json
+            ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListUnavailablePool) ?? []
             : [];
 
     private static List<HistoryEntry> History(Dictionary<string, AttributeValue> item) =>

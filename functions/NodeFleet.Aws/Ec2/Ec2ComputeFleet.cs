@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using NodeFleet.Core.Contracts;
@@ -10,14 +11,25 @@ namespace NodeFleet.Aws.Ec2;
 public sealed class TerminationRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// The cluster's workers as EC2 Fleet instances. Launches are balanced over zones, split
-/// between spot and on-demand by the spot share, and fall back to on-demand at once for what
-/// spot cannot supply. A launch id makes a retried launch add only what is still missing.
-/// Also what the workers' spot pools cost now.
+/// The cluster's workers as EC2 Fleet instances. Launches are balanced over zones and split
+/// between spot and on-demand by the spot share; each CreateFleet asks one capacity type in one
+/// zone, over the instance types. What spot cannot supply is asked on demand at once; what a zone
+/// cannot supply is asked in the other zones, fewest workers first; pools lately out of capacity
+/// (<see cref="LaunchRequest.TryLast"/>) are asked only when nothing else could supply the launch.
+/// A launch id makes a retried launch add only what is still missing. Also what the workers' spot
+/// pools cost now.
 /// </summary>
 public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimeProvider? clock = null) : IComputeFleet, ISpotPrices
 {
     private static readonly string[] LiveStates = ["pending", "running"];
+
+    /// <summary>
+    /// Codes that mean "this pool has no capacity for us now" (EC2's error codes for CreateFleet, as
+    /// fast-failover tools treat them): the pool is left for this launch and remembered as unavailable.
+    /// Besides <see cref="AwsErrorClassifier.Capacity"/>: Unsupported, the type is not offered in that zone.
+    /// </summary>
+    public static readonly IReadOnlySet<string> PoolUnavailableCodes = new HashSet<string>(AwsErrorClassifier.Capacity.Append("Unsupported"), StringComparer.Ordinal);
+
     private readonly TimeProvider clock = clock ?? TimeProvider.System;
 
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
@@ -28,87 +40,157 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
         // Emulators ignore client tokens, and a retry may follow a partial success:
         // instances already tagged with this launch id count as launched.
         var mine = managed.Where(i => i.LaunchId == request.LaunchId).ToList();
-        var others = managed.Where(i => i.LaunchId != request.LaunchId)
-            .GroupBy(i => i.Zone).ToDictionary(g => g.Key, g => g.Count());
+        var others = managed.Where(i => i.LaunchId != request.LaunchId).ToList();
         var zones = settings.Subnets.Select(s => s.Zone).ToList();
-        var plan = ZoneBalancer.Plan(request.Count, zones, others);
 
-        var launched = new List<ManagedInstance>(mine);
-        var errors = new List<string>();
-        var (planned, spotPlanned) = (0, 0);
+        // Only what is still missing is planned, over every instance that runs (the launch's own
+        // included, wherever an earlier attempt's fallback put them), so a retry never exceeds the count.
+        var plan = ZoneBalancer.Plan(Math.Max(0, request.Count - mine.Count), zones, managed.GroupBy(i => i.Zone).ToDictionary(g => g.Key, g => g.Count()));
+
+        var launch = new Attempt(settings, TryCreateAsync, request, mine);
+
+        // 1. Each zone its planned share; pools lately out of capacity are left for later.
+        var (planned, spotPlanned, carried) = (0, 0, 0);
         foreach (var (zone, subnet) in settings.Subnets)
         {
-            var missing = plan[zone] - mine.Count(i => i.Zone == zone);
-            if (missing <= 0)
+            var missing = plan[zone];
+            if (missing == 0)
             {
                 continue;
             }
 
             // The spot share applies to the whole launch: rounding per zone would drift (3.5 + 3.5 -> 8 of 10).
             planned += missing;
-            var spot = (int)Math.Round(planned * settings.SpotShare, MidpointRounding.AwayFromZero) - spotPlanned;
+            var spot = Spot(planned) - spotPlanned;
             spotPlanned += spot;
-            await LaunchInZoneAsync(request.LaunchId, zone, subnet, missing, spot, launched, errors, cancellationToken).ConfigureAwait(false);
+            carried += await launch.FillZoneAsync(zone, subnet, missing, spot, tryLast: false, cancellationToken).ConfigureAwait(false);
         }
 
-        return new LaunchResult(launched, errors);
-    }
-
-    private async Task LaunchInZoneAsync(string launchId, string zone, string subnet, int count, int spot, List<ManagedInstance> launched, List<string> errors, CancellationToken cancellationToken)
-    {
-        var primary = await TryCreateAsync(launchId, zone, subnet, "primary", spot, count - spot, cancellationToken).ConfigureAwait(false);
-        Record(primary, zone, launchId, launched, errors);
-
-        // What spot could not supply is asked for on demand at once, not on the next tick.
-        var shortfall = count - primary.Instances.Count;
-        if (shortfall > 0)
+        // 2. What a zone could not supply, in the other zones (fewest workers first), then
+        // 3. in the pools lately out of capacity: they may be all there is.
+        foreach (var tryLast in request.TryLast.Count > 0 ? [false, true] : new[] { false })
         {
-            var fallback = await TryCreateAsync(launchId, zone, subnet, "on-demand-fallback", 0, shortfall, cancellationToken).ConfigureAwait(false);
-            Record(fallback, zone, launchId, launched, errors);
+            var byLoad = settings.Subnets
+                .OrderBy(s => others.Count(i => i.Zone == s.Zone) + launch.Launched.Count(i => i.Zone == s.Zone))
+                .ToList();
+            foreach (var (zone, subnet) in byLoad)
+            {
+                if (carried == 0)
+                {
+                    break;
+                }
+
+                carried = await launch.FillZoneAsync(zone, subnet, carried, Spot(carried), tryLast, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return new LaunchResult(launch.Launched, launch.Errors) { FailedPools = launch.Failures };
+    }
+
+    private int Spot(int count) => (int)Math.Round(count * settings.SpotShare, MidpointRounding.AwayFromZero);
+
+    /// <summary>One launch's requests: what it holds, the pools that refused it, and what it still may ask.</summary>
+    private sealed class Attempt(FleetSettings settings, Func<FleetLaunchRequest, CancellationToken, Task<FleetLaunch>> create, LaunchRequest request, IReadOnlyList<ManagedInstance> mine)
+    {
+        private readonly HashSet<Pool> refused = [];
+        private readonly HashSet<Pool> tryLast = [.. request.TryLast];
+
+        public List<ManagedInstance> Launched { get; } = [.. mine];
+
+        public List<string> Errors { get; } = [];
+
+        public List<PoolFailure> Failures { get; } = [];
+
+        /// <summary>Spot first, on demand for the rest and for what spot could not supply; returns what the zone could not supply.</summary>
+        public async Task<int> FillZoneAsync(string zone, string subnet, int count, int spot, bool tryLast, CancellationToken cancellationToken)
+        {
+            var spotShort = spot > 0 ? await AskAsync(zone, subnet, CapacityType.Spot, spot, tryLast, cancellationToken).ConfigureAwait(false) : 0;
+            var onDemand = count - spot + spotShort;
+            return onDemand > 0 ? await AskAsync(zone, subnet, CapacityType.OnDemand, onDemand, tryLast, cancellationToken).ConfigureAwait(false) : 0;
+        }
+
+        /// <summary>One CreateFleet of one capacity type in one zone over the types still worth asking; returns the shortfall.</summary>
+        private async Task<int> AskAsync(string zone, string subnet, CapacityType capacity, int count, bool includeTryLast, CancellationToken cancellationToken)
+        {
+            var pools = settings.InstanceTypes.Select(t => new Pool(t, zone, capacity))
+                .Where(p => !refused.Contains(p) && (includeTryLast || !tryLast.Contains(p)))
+                .ToList();
+            if (pools.Count == 0)
+            {
+                return count;
+            }
+
+            var (spot, onDemand) = capacity == CapacityType.Spot ? (count, 0) : (0, count);
+            var overrides = pools.Select(p => new FleetOverride(p.InstanceType, subnet)).ToList();
+            var result = await create(new FleetLaunchRequest(
+                ClientToken(request.LaunchId, Launched.Count, overrides, spot, onDemand),
+                settings.LaunchTemplateId,
+                settings.LaunchTemplateVersion,
+                overrides,
+                spot,
+                onDemand,
+                Tags(settings, request.LaunchId)), cancellationToken).ConfigureAwait(false);
+
+            Launched.AddRange(result.Instances.Select(i => new ManagedInstance(
+                i.InstanceId, zone, i.InstanceType, i.Lifecycle == "spot" ? CapacityType.Spot : CapacityType.OnDemand, "pending", request.LaunchId, DateTimeOffset.MinValue)));
+            foreach (var error in result.Errors)
+            {
+                Errors.Add($"{zone} {Lifecycle(capacity)} {error.InstanceType ?? "any type"}: {error.Code} {error.Message}".TrimEnd());
+
+                // An error without a type (the whole request refused) refuses every pool asked.
+                foreach (var pool in error.InstanceType is { } type ? [new Pool(type, zone, capacity)] : pools)
+                {
+                    refused.Add(pool);
+                    Failures.Add(new PoolFailure(pool, error.Code, error.Message, PoolUnavailableCodes.Contains(error.Code)));
+                }
+            }
+
+            var shortfall = count - result.Instances.Count;
+            if (shortfall > 0 && result.Errors.Count == 0)
+            {
+                // Fewer than asked and no reason given: asking these pools again would only repeat it.
+                refused.UnionWith(pools);
+            }
+
+            return Math.Max(0, shortfall);
         }
     }
 
-    private async Task<FleetLaunch> TryCreateAsync(string launchId, string zone, string subnet, string attempt, int spot, int onDemand, CancellationToken cancellationToken)
+    private async Task<FleetLaunch> TryCreateAsync(FleetLaunchRequest request, CancellationToken cancellationToken)
     {
-        var request = new FleetLaunchRequest(
-            ClientToken(launchId, zone, attempt),
-            settings.LaunchTemplateId,
-            settings.LaunchTemplateVersion,
-            settings.InstanceTypes.Select(t => new FleetOverride(t, subnet)).ToList(),
-            spot,
-            onDemand,
-            new Dictionary<string, string>
-            {
-                [FleetTags.Managed] = "true",
-                [FleetTags.Cluster] = settings.ClusterName,
-                [FleetTags.LaunchId] = launchId,
-                ["Name"] = $"{settings.ClusterName}-worker",
-            });
         try
         {
             return await ec2.CreateInstantFleetAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (InsufficientCapacityException e)
+        catch (AwsException e) when (e is InsufficientCapacityException || PoolUnavailableCodes.Contains(e.Code))
         {
-            // A whole-request capacity refusal is reported like a per-pool one, so the fallback runs.
-            return new FleetLaunch([], [new FleetPoolError(e.Code, e.Message, spot > 0 ? "spot" : "on-demand", null, subnet)]);
+            // A whole-request refusal is reported like a per-pool one: the other pools and zones are asked next.
+            return new FleetLaunch([], [new FleetPoolError(e.Code, e.Message, request.SpotCount > 0 ? "spot" : "on-demand", null, request.Overrides[0].SubnetId)]);
         }
     }
 
-    private static void Record(FleetLaunch result, string zone, string launchId, List<ManagedInstance> launched, List<string> errors)
+    private static Dictionary<string, string> Tags(FleetSettings settings, string launchId) => new()
     {
-        launched.AddRange(result.Instances.Select(i => new ManagedInstance(
-            i.InstanceId, zone, i.InstanceType, i.Lifecycle == "spot" ? CapacityType.Spot : CapacityType.OnDemand, "pending", launchId, DateTimeOffset.MinValue)));
-        errors.AddRange(result.Errors.Select(e => $"{zone} {e.Lifecycle} {e.InstanceType ?? "any type"}: {e.Code} {e.Message}".TrimEnd()));
-    }
+        [FleetTags.Managed] = "true",
+        [FleetTags.Cluster] = settings.ClusterName,
+        [FleetTags.LaunchId] = launchId,
+        ["Name"] = $"{settings.ClusterName}-worker",
+    };
+
+    private static string Lifecycle(CapacityType capacity) => capacity == CapacityType.Spot ? "spot" : "on-demand";
 
     /// <summary>
-    /// EC2's idempotency token (at most 64 ASCII characters): the same launch, zone and attempt
-    /// always send the same token, so EC2 answers a retry with the first launch's result.
+    /// EC2's idempotency token (at most 64 ASCII characters), from everything that makes the
+    /// request: the launch, how many instances it already holds, the pools (type and subnet) and
+    /// the spot and on-demand counts. The same request retried (an SDK retry, or a step retry that
+    /// does not see the first answer's instances yet) sends the same token and gets EC2's first
+    /// answer; a different request never reuses one, so EC2 never refuses it as a mismatch.
     /// </summary>
-    public static string ClientToken(string launchId, string zone, string attempt)
+    public static string ClientToken(string launchId, int held, IReadOnlyList<FleetOverride> overrides, int spot, int onDemand)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{launchId}|{zone}|{attempt}"));
+        ArgumentNullException.ThrowIfNull(overrides);
+        var pools = string.Join(",", overrides.Select(o => $"{o.InstanceType}@{o.SubnetId}").Order(StringComparer.Ordinal));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("|", launchId, held.ToString(CultureInfo.InvariantCulture), pools, spot.ToString(CultureInfo.InvariantCulture), onDemand.ToString(CultureInfo.InvariantCulture))));
         return "nodefleet-" + Convert.ToHexStringLower(hash)[..40];
     }
 

@@ -1,8 +1,8 @@
 namespace NodeFleet.Core.Contracts;
 
 /// <summary>
-/// What NodeFleet remembers between executions (kept in DynamoDB): the cooldown clocks and
-/// the launches whose instances have not joined yet. EC2 and Kubernetes stay the truth
+/// What NodeFleet remembers between executions (kept in DynamoDB): the cooldown clocks,
+/// the launches whose instances have not joined yet, and the pools EC2 lately had no capacity in. EC2 and Kubernetes stay the truth
 /// about nodes; this is only what they cannot tell.
 /// </summary>
 public sealed record FleetState
@@ -21,6 +21,8 @@ public sealed record FleetState
     /// <summary>Nodes whose scale-down drain was aborted: the scale-down rule does not choose them again for <c>drainBackoff</c>.</summary>
     // A setter, not init, for the same reason as InFlight.
     public IReadOnlyList<DrainBackoff> DrainBackoffs { get; set; } = [];
+    /// <summary>Pools that answered a capacity error lately: later launches try them last (<see cref="Workflow.FleetTransitions.PoolsFailed"/>).</summary>
+    public IReadOnlyList<UnavailablePool> UnavailablePools { get; set; } = [];
 
     public static FleetState Empty { get; } = new();
 }
@@ -46,4 +48,16 @@ public sealed record InFlightLaunch
     public required DateTimeOffset StartedAt { get; init; }
 
     public required IReadOnlyList<string> InstanceIds { get; init; }
+}
+
+/// <summary>
+/// A pool (instance type, zone, capacity type) that answered a capacity error: tried last by
+/// launches until <see cref="Until"/>.
+/// </summary>
+public sealed record UnavailablePool
+{
+    public required string InstanceType { get; init; }
+    public required string Zone { get; init; }
+    public required CapacityType CapacityType { get; init; }
+    public required DateTimeOffset Until { get; init; }
 }

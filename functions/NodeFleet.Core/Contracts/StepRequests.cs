@@ -34,6 +34,13 @@ public sealed record LaunchNodesRequest
     public required string ExecutionId { get; init; }
     public required int NodesToAdd { get; init; }
     public required LockResult Lock { get; init; }
+
+    /// <summary>
+    /// The decision's route: a <see cref="WorkflowRoute.Replace"/> launches while the instance it
+    /// replaces still runs (terminated once the replacement joins), so that one does not count
+    /// against maxNodes.
+    /// </summary>
+    public WorkflowRoute? Route { get; init; }
 }
 
 /// <summary>CheckNodesReady: the launch to check.</summary>

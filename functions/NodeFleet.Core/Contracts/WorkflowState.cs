@@ -98,6 +98,19 @@ public sealed record LaunchOutcome
     // A setter, not init: the JSON source generator would overwrite an init-only default with null
     // when the member is absent (dotnet/runtime#84484).
     public IReadOnlyList<string> Errors { get; set; } = [];
+
+    /// <summary>The pools EC2 refused (instance type, zone, capacity type, code), in the order they were asked.</summary>
+    public IReadOnlyList<FailedPool> FailedPools { get; set; } = [];
+}
+
+/// <summary>A pool a launch asked and EC2 refused; <see cref="Capacity"/>: out of capacity, so recorded as unavailable for a while.</summary>
+public sealed record FailedPool
+{
+    public required string InstanceType { get; init; }
+    public required string Zone { get; init; }
+    public required CapacityType CapacityType { get; init; }
+    public required string Code { get; init; }
+    public required bool Capacity { get; init; }
 }
 
 /// <summary>UpdateState's answer: the outcome the path's results make, as recorded in the history.</summary>

@@ -18,6 +18,9 @@ public static class Reconciler
     /// </summary>
     public static readonly TimeSpan RegistrationGrace = TimeSpan.FromMinutes(1);
 
+    /// <summary>Items of each kind one execution puts right, so the Reconcile step's calls fit its time budget (steps.json); the rest wait for the next tick.</summary>
+    public const int MaxPerKind = 10;
+
     /// <summary>What is out of step. The control plane and unmanaged nodes are never in a plan.</summary>
     public static ReconcilePlan Plan(Inventory inventory, FleetState fleet, ScalingSettings settings, DateTimeOffset now)
     {
@@ -33,6 +36,7 @@ public static class Reconciler
             .Where(i => !nodeByInstance.TryGetValue(i.InstanceId, out var node) || NeverReady(node))
             .Select(i => new OrphanInstance { InstanceId = i.InstanceId, Node = nodeByInstance.GetValueOrDefault(i.InstanceId)?.Name, LaunchedAt = i.LaunchedAt, LaunchId = i.LaunchId })
             .OrderBy(o => o.InstanceId, StringComparer.Ordinal)
+            .Take(MaxPerKind)
             .ToList();
 
         // A node maps to an instance only through an aws:/// provider id; one without is not ours to judge.
@@ -40,6 +44,7 @@ public static class Reconciler
             .Where(n => n.InstanceId is not null && !live.Contains(n.InstanceId))
             .Select(n => n.Name)
             .Order(StringComparer.Ordinal)
+            .Take(MaxPerKind)
             .ToList();
 
         // Under the lease no other execution may drain: every cordon NodeFleet made for another one is
@@ -51,6 +56,7 @@ public static class Reconciler
                 && !(mark.Reason == CordonReason.Interruption && now - mark.At < InterruptionNotice.SpotWarning))
             .Select(n => new StrayCordon { Node = n.Name, CordonedBy = n.Cordon!.ExecutionId, At = n.Cordon.At })
             .OrderBy(c => c.Node, StringComparer.Ordinal)
+            .Take(MaxPerKind)
             .ToList();
 
         var expired = fleet.InFlight

@@ -16,13 +16,33 @@ public interface IComputeFleet
     Task TerminateAsync(IReadOnlyList<string> instanceIds, CancellationToken cancellationToken);
 }
 
-/// <summary>Launch <see cref="Count"/> workers tagged with <see cref="LaunchId"/>; zones are balanced against the workers already running.</summary>
-public sealed record LaunchRequest(string LaunchId, int Count);
+/// <summary>
+/// Launch <see cref="Count"/> workers tagged with <see cref="LaunchId"/>; zones are balanced against
+/// the workers already running. Pools in <see cref="TryLast"/> (lately out of capacity) are asked
+/// only when the others could not supply the launch.
+/// </summary>
+public sealed record LaunchRequest(string LaunchId, int Count)
+{
+    public IReadOnlyList<Pool> TryLast { get; init; } = [];
+}
+
+/// <summary>Where EC2 capacity comes from: an instance type in a zone, as spot or on demand.</summary>
+public sealed record Pool(string InstanceType, string Zone, Contracts.CapacityType CapacityType)
+{
+    public override string ToString() => $"{InstanceType} {(CapacityType == Contracts.CapacityType.Spot ? "spot" : "on-demand")} in {Zone}";
+}
+
+/// <summary>A pool EC2 could not fill: its error code and message; <see cref="Capacity"/> when the code means no capacity there now.</summary>
+public sealed record PoolFailure(Pool Pool, string Code, string Message, bool Capacity);
 
 public sealed record ManagedInstance(string InstanceId, string Zone, string InstanceType, Contracts.CapacityType CapacityType, string State, string? LaunchId, DateTimeOffset LaunchedAt);
 
 /// <summary>What a launch achieved: the instances (those of an earlier attempt included), and per pool what EC2 could not supply.</summary>
-public sealed record LaunchResult(IReadOnlyList<ManagedInstance> Instances, IReadOnlyList<string> Errors);
+public sealed record LaunchResult(IReadOnlyList<ManagedInstance> Instances, IReadOnlyList<string> Errors)
+{
+    /// <summary>The pools that refused, in the order they were asked.</summary>
+    public IReadOnlyList<PoolFailure> FailedPools { get; init; } = [];
+}
 
 /// <summary>The tags that mark an instance as NodeFleet's.</summary>
 public static class FleetTags

@@ -27,6 +27,12 @@ public interface IFleetStateStore
     Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Remembers pools that answered a capacity error, as <see cref="Workflow.FleetTransitions.PoolsFailed"/>
+    /// says (expired entries dropped); only the holder may.
+    /// </summary>
+    Task RecordUnavailablePoolsAsync(Lease lease, IReadOnlyList<Pool> failed, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records the outcome and releases the lease, in one write: the cooldown clocks and in-flight
     /// launches change as <see cref="Workflow.FleetTransitions.Recorded"/> says; the history keeps the outcome.
     /// </summary>

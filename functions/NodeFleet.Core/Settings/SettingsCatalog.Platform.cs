@@ -24,6 +24,8 @@ public static partial class SettingsCatalog
         "How long a lease holds before another execution may take it over; must exceed nodeJoinTimeout.", PositiveDuration);
     public static readonly Setting<int> ReadyPollSeconds = new("readyPollInterval", null, "30s", "Wait between CheckNodesReady calls.", WholeSeconds);
     public static readonly Setting<int> DrainPollSeconds = new("drainPollInterval", null, "20s", "Wait between DrainNode calls.", WholeSeconds);
+    public static readonly Setting<TimeSpan> UnavailablePoolTtl = new("unavailablePoolTtl", "NODEFLEET_UNAVAILABLE_POOL_TTL", "3m",
+        "A pool (instance type, zone, spot or on-demand) that answered a capacity error is tried last by launches for this long.", PositiveDuration);
     public static readonly Setting<TimeSpan> DrainTimeout = new("drainTimeout", "NODEFLEET_DRAIN_TIMEOUT", "10m", "A drain with pods left after this (refused by a budget, or still terminating) is Overdue: aborted and uncordoned; nothing is killed.", PositiveDuration);
     public static readonly Setting<TimeSpan> DrainGraceMargin = new("drainGraceMargin", "NODEFLEET_DRAIN_GRACE_MARGIN", "15s",
         "After the evictions, a drain waits until the evicted pods are gone, or until each one's deletionTimestamp (eviction plus its terminationGracePeriodSeconds) plus this margin (the kubelet's kill and the API's confirmation), before the instance is terminated; capped by drainTimeout.",
@@ -72,7 +74,7 @@ public static partial class SettingsCatalog
     public static IReadOnlyList<ISetting> Platform { get; } =
     [
         StackName, ScheduleRate, NotificationEmail, SlackWebhookSecret, InstanceTypes, SpotShare, MasterInstanceType, K3sVersion, SshCidr,
-        LeaseDuration, ReadyPollSeconds, DrainPollSeconds, DrainTimeout, DrainGraceMargin,
+        LeaseDuration, ReadyPollSeconds, DrainPollSeconds, DrainTimeout, DrainGraceMargin, UnavailablePoolTtl,
         StateTable, HistorySize, LaunchTemplateId, LaunchTemplateVersion, WorkerSubnets, TopicArn,
         PrometheusUrl, PrometheusTimeout, KubeApiUrl, KubeTokenParameter, KubeTokenFile, KubeCaParameter, KubeCaFile, KubeTimeout,
         AwsRegion, AwsEndpointUrl,

@@ -22,6 +22,33 @@ public static class FleetTransitions
     }
 
     /// <summary>
+    /// LaunchNodes: these pools answered a capacity error at <paramref name="now"/> and are
+    /// unavailable for <paramref name="ttl"/>. A pool already listed gets the later deadline;
+    /// expired entries are dropped, so the list holds only what launches still try last.
+    /// </summary>
+    public static FleetState PoolsFailed(FleetState state, IReadOnlyList<Pool> failed, DateTimeOffset now, TimeSpan ttl)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(failed);
+        var until = now + ttl;
+        var fresh = failed.Distinct().Select(p => new UnavailablePool { InstanceType = p.InstanceType, Zone = p.Zone, CapacityType = p.CapacityType, Until = until });
+        var pools = state.UnavailablePools.Concat(fresh)
+            .Where(p => p.Until > now)
+            .GroupBy(p => new Pool(p.InstanceType, p.Zone, p.CapacityType))
+            .Select(g => g.MaxBy(p => p.Until)!)
+            .OrderBy(p => p.Zone, StringComparer.Ordinal).ThenBy(p => p.InstanceType, StringComparer.Ordinal).ThenBy(p => p.CapacityType)
+            .ToList();
+        return state with { UnavailablePools = pools };
+    }
+
+    /// <summary>The pools a launch at <paramref name="now"/> tries last: those whose deadline has not passed.</summary>
+    public static IReadOnlyList<Pool> Unavailable(FleetState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return state.UnavailablePools.Where(p => p.Until > now).Select(p => new Pool(p.InstanceType, p.Zone, p.CapacityType)).Distinct().ToList();
+    }
+
+    /// <summary>
     /// UpdateState: the path ended. Every launch (ScaledUp, and LaunchFailed whose instances were
     /// cleaned up) stamps the scale-up cooldown, whatever asked for it; a completed scale-down stamps
     /// the scale-down cooldown; a replacement, an aborted drain, a reconcile and a failure stamp none; a hold of repairs stamps when operators were told. Completed

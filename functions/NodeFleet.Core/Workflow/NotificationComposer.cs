@@ -82,9 +82,18 @@ public static class NotificationComposer
             Add(result, "reconcileLeft", reconciled.Skipped);
         }
 
-        if (request.Launch is { Errors.Count: > 0 } withErrors)
+        if (request.Launch is { } launch)
         {
-            result["launchErrors"] = string.Join("; ", withErrors.Errors);
+            result["landed"] = LaunchText.Landed(launch);
+            if (launch.FailedPools.Count > 0)
+            {
+                result["poolsRefused"] = LaunchText.Refused(launch);
+            }
+
+            if (launch.Errors.Count > 0)
+            {
+                result["launchErrors"] = string.Join("; ", launch.Errors);
+            }
         }
 
         if (request.Drain is { Blockers.Count: > 0 } blocked)

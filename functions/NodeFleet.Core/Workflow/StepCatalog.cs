@@ -41,6 +41,12 @@ public sealed record StepDefinition
     /// <summary>The result type (in NodeFleet.Core.Contracts) it returns.</summary>
     public required string Result { get; init; }
 
+    /// <summary>The Lambda function's timeout; <see cref="Budget"/> must fit in it.</summary>
+    public required int TimeoutSeconds { get; init; }
+
+    /// <summary>The calls the step makes one after another, from which its worst case is computed.</summary>
+    public required StepBudget Budget { get; init; }
+
     /// <summary>Runs in the VPC, next to the cluster (the cluster steps).</summary>
     public required bool Vpc { get; init; }
 
@@ -62,6 +68,23 @@ public sealed record StepDefinition
     public IReadOnlyList<string> OptionalEnvironment { get; set; } = [];
 
     public required IReadOnlyList<IamStatement> Iam { get; init; }
+}
+
+/// <summary>
+/// A step's calls in the worst case, one after another (calls made in parallel count once, the
+/// longest): each AWS call at its attempts' timeouts plus the SDK's retry delays, each Kubernetes
+/// call and Prometheus query at its timeout, and <see cref="DeadlineSeconds"/> for work without a
+/// fixed number of calls, which runs under that overall deadline.
+/// </summary>
+public sealed record StepBudget
+{
+    public required int AwsCalls { get; init; }
+    public required int KubernetesCalls { get; init; }
+    public required int PrometheusQueries { get; init; }
+    public required int DeadlineSeconds { get; init; }
+
+    /// <summary>How the calls were counted.</summary>
+    public required string How { get; init; }
 }
 
 /// <summary>One IAM statement of a step's role; <c>${...}</c> are the stack's values.</summary>

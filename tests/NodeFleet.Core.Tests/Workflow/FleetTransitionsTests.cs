@@ -110,4 +110,51 @@ public class FleetTransitionsTests
         Assert.Equal(["i-b", "i-b2"], after.InFlight[1].InstanceIds);
         Assert.Equal(Before.LastScaleUpAt, after.LastScaleUpAt); // a launch starts no cooldown until its path ends
     }
+
+    private static readonly Pool SpotA = new("t3.large", "us-east-1a", CapacityType.Spot);
+    private static readonly Pool OnDemandA = new("t3.large", "us-east-1a", CapacityType.OnDemand);
+
+    private static UnavailablePool Listed(Pool pool, DateTimeOffset until) =>
+        new() { InstanceType = pool.InstanceType, Zone = pool.Zone, CapacityType = pool.CapacityType, Until = until };
+
+    [Fact]
+    public void PoolsFailed_NewPools_ListedUntilNowPlusTheTtl()
+    {
+        var after = FleetTransitions.PoolsFailed(FleetState.Empty, [SpotA, OnDemandA, SpotA], Now, TimeSpan.FromMinutes(3));
+
+        Assert.Equal([Listed(OnDemandA, Now.AddMinutes(3)), Listed(SpotA, Now.AddMinutes(3))], after.UnavailablePools);
+    }
+
+    [Fact]
+    public void PoolsFailed_PoolListedAgain_KeepsTheLaterDeadlineOnce()
+    {
+        var before = FleetState.Empty with { UnavailablePools = [Listed(SpotA, Now.AddMinutes(1))] };
+
+        var after = FleetTransitions.PoolsFailed(before, [SpotA], Now, TimeSpan.FromMinutes(3));
+
+        Assert.Equal([Listed(SpotA, Now.AddMinutes(3))], after.UnavailablePools);
+    }
+
+    [Fact]
+    public void PoolsFailed_ExpiredEntries_AreDroppedWhenWritten()
+    {
+        var before = FleetState.Empty with { UnavailablePools = [Listed(SpotA, Now.AddSeconds(-1)), Listed(OnDemandA, Now)] };
+
+        var after = FleetTransitions.PoolsFailed(before, [], Now, TimeSpan.FromMinutes(3));
+
+        Assert.Empty(after.UnavailablePools);
+    }
+
+    [Theory]
+    [InlineData(-60, false)]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    public void Unavailable_OnlyPoolsWhoseDeadlineIsAhead(int untilSecondsFromNow, bool triedLast)
+    {
+        var state = FleetState.Empty with { UnavailablePools = [Listed(SpotA, Now.AddSeconds(untilSecondsFromNow))] };
+
+        var pools = FleetTransitions.Unavailable(state, Now);
+
+        Assert.Equal(triedLast, pools.Contains(SpotA));
+    }
 }

@@ -87,4 +87,29 @@ public class NotificationComposerTests
     {
         Assert.Throws<InvalidInputException>(() => NotificationComposer.Compose(new NotifyRequest { Decision = ScaleUp() }, "prod"));
     }
+
+    [Fact]
+    public void Compose_LaunchThatLandedInAnotherZone_SaysWhereAndWhichPoolsRefused()
+    {
+        var launch = Launched(0) with
+        {
+            Instances =
+            [
+                new LaunchedInstance { InstanceId = "i-1", Zone = "us-east-1b", InstanceType = "t3.large", CapacityType = CapacityType.OnDemand },
+                new LaunchedInstance { InstanceId = "i-2", Zone = "us-east-1b", InstanceType = "t3.large", CapacityType = CapacityType.Spot },
+            ],
+            FailedPools =
+            [
+                new FailedPool { InstanceType = "t3.large", Zone = "us-east-1a", CapacityType = CapacityType.Spot, Code = "InsufficientInstanceCapacity", Capacity = true },
+                new FailedPool { InstanceType = "t3.large", Zone = "us-east-1a", CapacityType = CapacityType.OnDemand, Code = "InsufficientInstanceCapacity", Capacity = true },
+            ],
+        };
+
+        var notification = NotificationComposer.Compose(new NotifyRequest { Decision = ScaleUp(), Launch = launch, Recorded = Recorded(OutcomeKind.ScaledUp) }, "prod");
+
+        Assert.Equal("2 in us-east-1b (1 t3.large on-demand, 1 t3.large spot)", notification.Figures["landed"]);
+        Assert.Equal(
+            "t3.large spot in us-east-1a: InsufficientInstanceCapacity (tried last for a while); t3.large on-demand in us-east-1a: InsufficientInstanceCapacity (tried last for a while)",
+            notification.Figures["poolsRefused"]);
+    }
 }
