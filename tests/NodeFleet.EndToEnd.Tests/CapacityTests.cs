@@ -108,5 +108,7 @@ public class CapacityTests(CapacityCloud cloud)
         Assert.Contains(live, i => i.GetProperty("InstanceId").GetString() == master && i.GetProperty("State").GetProperty("Name").GetString() == "running");
         Assert.NotNull(cloud.Model.Read((nodes, _, _) => nodes.FirstOrDefault(n => n.Name == TestNode.ControlPlane().Name)));
         Assert.False(cloud.StateItem().TryGetProperty("leaseOwner", out _));
+
+        Invariants.Check(cloud, maxNodes: MaxNodes);
     }
 }
