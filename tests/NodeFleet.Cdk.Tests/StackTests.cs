@@ -13,13 +13,14 @@ public class StackTests(SynthesizedTemplate synthesized)
 {
     private static readonly Dictionary<string, string[]> AllowedActions = new()
     {
-        ["CollectMetrics"] = ["dynamodb:GetItem", "ssm:GetParameter", "kms:Decrypt"],
+        ["CollectMetrics"] = ["dynamodb:GetItem", "ec2:DescribeInstances", "ssm:GetParameter", "kms:Decrypt"],
         ["Decide"] = [],
         ["AcquireLock"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        ["Reconcile"] = ["dynamodb:GetItem", "ec2:DescribeInstances", "ec2:TerminateInstances", "ssm:GetParameter", "kms:Decrypt"],
         ["LaunchNodes"] = ["dynamodb:GetItem", "dynamodb:UpdateItem", "ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "iam:PassRole"],
         ["CheckNodesReady"] = ["ssm:GetParameter", "kms:Decrypt"],
-        ["DrainNode"] = ["ssm:GetParameter", "kms:Decrypt"],
-        ["TerminateNode"] = ["ec2:DescribeInstances", "ec2:TerminateInstances"],
+        ["DrainNode"] = ["dynamodb:GetItem", "ssm:GetParameter", "kms:Decrypt"],
+        ["TerminateNode"] = ["dynamodb:GetItem", "ec2:DescribeInstances", "ec2:TerminateInstances"],
         ["UpdateState"] = ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         ["Notify"] = ["sns:Publish"],
     };
@@ -27,7 +28,8 @@ public class StackTests(SynthesizedTemplate synthesized)
     [Fact]
     public void Template_HasOneFunctionPerStep_OnTheDotnet10Runtime()
     {
-        synthesized.Template.ResourceCountIs("AWS::Lambda::Function", 9);
+        synthesized.Template.ResourceCountIs("AWS::Lambda::Function", StepCatalog.All.Count);
+        Assert.Equal(10, StepCatalog.All.Count);
         synthesized.Template.AllResourcesProperties("AWS::Lambda::Function", new Dictionary<string, object>
         {
             ["Runtime"] = "dotnet10",
@@ -126,11 +128,15 @@ public class StackTests(SynthesizedTemplate synthesized)
     [Fact]
     public void Iam_TerminateIsConditionedOnThisClustersManagedTag()
     {
-        var terminate = Assert.Single(Statements(), s => Actions(s.Statement).Contains("ec2:TerminateInstances")).Statement;
-        var condition = terminate.GetProperty("Condition").GetProperty("StringEquals");
-
-        Assert.Equal("k3s", condition.GetProperty("aws:ResourceTag/nodefleet.io/cluster").GetString());
-        Assert.Equal("true", condition.GetProperty("aws:ResourceTag/nodefleet.io/managed").GetString());
+        // TerminateNode and Reconcile terminate; each grant is conditioned.
+        var grants = Statements().Where(s => Actions(s.Statement).Contains("ec2:TerminateInstances")).ToList();
+        Assert.Equal(2, grants.Count);
+        foreach (var (_, terminate) in grants)
+        {
+            var condition = terminate.GetProperty("Condition").GetProperty("StringEquals");
+            Assert.Equal("k3s", condition.GetProperty("aws:ResourceTag/nodefleet.io/cluster").GetString());
+            Assert.Equal("true", condition.GetProperty("aws:ResourceTag/nodefleet.io/managed").GetString());
+        }
     }
 
     [Fact]
@@ -228,7 +234,7 @@ public class StackTests(SynthesizedTemplate synthesized)
         var inVpc = synthesized.Resources("AWS::Lambda::Function")
             .Where(f => f.Resource.GetProperty("Properties").TryGetProperty("VpcConfig", out _))
             .Select(f => f.Resource.GetProperty("Properties").GetProperty("Handler").GetString()!.Split("::")[0]).Order();
-        Assert.Equal(["NodeFleet.CheckNodesReady", "NodeFleet.CollectMetrics", "NodeFleet.DrainNode"], inVpc);
+        Assert.Equal(["NodeFleet.CheckNodesReady", "NodeFleet.CollectMetrics", "NodeFleet.DrainNode", "NodeFleet.Reconcile"], inVpc);
     }
 
     [Fact]
@@ -247,9 +253,9 @@ public class StackTests(SynthesizedTemplate synthesized)
             }
         }
 
-        Assert.Equal(6, secretVariables.Count);
+        Assert.Equal(8, secretVariables.Count);
         Assert.All(secretVariables, v => Assert.Equal(v.Name == "NODEFLEET_KUBE_TOKEN_PARAMETER" ? "/nodefleet/k3s/kube-token" : "/nodefleet/k3s/kube-ca", v.Value));
-        foreach (var step in new[] { "CollectMetrics", "CheckNodesReady", "DrainNode" })
+        foreach (var step in new[] { "CollectMetrics", "CheckNodesReady", "DrainNode", "Reconcile" })
         {
             var statements = StatementsOf(synthesized.Stack.Functions.Roles[step]);
             var read = Assert.Single(statements, s => Actions(s.Statement).Contains("ssm:GetParameter")).Statement;
