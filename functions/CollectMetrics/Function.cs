@@ -58,7 +58,8 @@ public sealed class Function
         var fleetTask = store.LoadAsync(CancellationToken.None);
         var instancesTask = instances.DescribeManagedAsync(CancellationToken.None);
         var nodesTask = kubernetes.ListNodesAsync(null, CancellationToken.None);
-        var snapshot = trigger.IsInterruption ? NodesOnly(now, await nodesTask.ConfigureAwait(false)) : await MeasureAsync(now).ConfigureAwait(false);
+        var apiNodes = (await nodesTask.ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList();
+        var snapshot = trigger.IsInterruption ? NodesOnly(now, apiNodes) : await MeasureAsync(now).ConfigureAwait(false);
         var fleet = await fleetTask.ConfigureAwait(false);
         var inventory = new Inventory
         {
@@ -66,7 +67,7 @@ public sealed class Function
             {
                 InstanceId = i.InstanceId, Zone = i.Zone, State = i.State, LaunchedAt = i.LaunchedAt, LaunchId = i.LaunchId,
             }).ToList(),
-            Nodes = (await nodesTask.ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList(),
+            Nodes = apiNodes,
         };
 
         var u = snapshot.Utilization;
@@ -95,11 +96,11 @@ public sealed class Function
         return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
     }
 
-    private static ClusterSnapshot NodesOnly(DateTimeOffset now, IReadOnlyList<ClusterNode> nodes) => new()
+    private static ClusterSnapshot NodesOnly(DateTimeOffset now, IReadOnlyList<NodeInfo> nodes) => new()
     {
         CapturedAt = now,
         Utilization = new UtilizationMetrics(),
-        Nodes = nodes.Select(NodeMapping.ToNodeInfo).ToList(),
+        Nodes = nodes,
         UnschedulablePods = [],
     };
 

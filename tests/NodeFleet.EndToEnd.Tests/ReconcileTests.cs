@@ -33,6 +33,25 @@ public abstract class ReconcileScenario(LocalCloud cloud)
         Cloud.Aws("dynamodb", "update-item", "--table-name", Cloud.Table, "--key", key, "--update-expression", "SET leaseExpiresAt = :e", "--condition-expression", "attribute_exists(leaseOwner)", "--expression-attribute-values", values);
     }
 
+    /// <summary>The tick after a failure counted every live instance from EC2, recorded or not, and launched none.</summary>
+    protected void AssertCountsEveryInstanceAndLaunchesNothing(System.Text.Json.JsonElement next)
+    {
+        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
+        Assert.Equal(LiveInstances().Count, next.GetProperty("output").GetProperty("decision").GetProperty("figures").GetProperty("managedWorkers").GetInt32());
+        Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
+    }
+
+    /// <summary>The master and workers that have been Ready for an hour, each running one pod that <paramref name="pod"/> makes.</summary>
+    protected void Cluster(IEnumerable<string> workers, Func<string, TestPod> pod)
+    {
+        Cloud.Model.Add(TestNode.ControlPlane());
+        foreach (var w in workers)
+        {
+            Cloud.AddWorker(w, TimeSpan.FromHours(1));
+            Cloud.Model.Add(pod(w));
+        }
+    }
+
     protected List<string> LiveInstances() => Cloud.Instances().Where(i => i.State is "pending" or "running").Select(i => i.Id).ToList();
 }
 
@@ -167,9 +186,7 @@ public class ApiFaultTests(ApiFaultCloud cloud) : ReconcileScenario(cloud)
         await Cloud.WaitForAsync("count(kube_node_info)", 3, TimeSpan.FromSeconds(30));
         var next = Cloud.Run(Tick());
 
-        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
-        Assert.Equal(LiveInstances().Count, next.GetProperty("output").GetProperty("decision").GetProperty("figures").GetProperty("managedWorkers").GetInt32());
-        Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
+        AssertCountsEveryInstanceAndLaunchesNothing(next);
 
         Invariants.Check(Cloud);
     }
@@ -182,12 +199,7 @@ public class DynamoFaultTests(DynamoFaultCloud cloud) : ReconcileScenario(cloud)
     public async Task DynamoDbDownAfterCreateFleet_LaunchUnrecorded_NextTickCountsItFromEc2()
     {
         // Three workers (one above the minimum) and two pods that fit nowhere.
-        Cloud.Model.Add(TestNode.ControlPlane());
-        foreach (var w in new[] { "d1", "d2", "d3" })
-        {
-            Cloud.AddWorker(w, TimeSpan.FromHours(1));
-            Cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"fill-{w}", NodeName = w, OwnerName = "fill", CpuMillis = 1800 });
-        }
+        Cluster(["d1", "d2", "d3"], w => new TestPod { Namespace = "shop", Name = $"fill-{w}", NodeName = w, OwnerName = "fill", CpuMillis = 1800 });
 
         Cloud.Model.Add(new TestPod { Namespace = "shop", Name = "big-0", OwnerName = "big", Phase = "Pending", CpuMillis = 1500 });
         Cloud.Model.Schedule();
@@ -216,9 +228,7 @@ public class DynamoFaultTests(DynamoFaultCloud cloud) : ReconcileScenario(cloud)
         ExpireLease();
         var next = Cloud.Run(Tick());
 
-        Assert.True(next.GetProperty("status").GetString() == "SUCCEEDED", next.GetRawText());
-        Assert.Equal(LiveInstances().Count, next.GetProperty("output").GetProperty("decision").GetProperty("figures").GetProperty("managedWorkers").GetInt32());
-        Assert.DoesNotContain("LaunchNodes", Runs.Entered(next));
+        AssertCountsEveryInstanceAndLaunchesNothing(next);
         Assert.Equal(before.Count + 1, LiveInstances().Count);
 
         Invariants.Check(Cloud);
@@ -232,12 +242,7 @@ public class DrainFaultTests(DrainFaultCloud cloud) : ReconcileScenario(cloud)
     public async Task DrainApiFailsMidWay_NodeLeftCordoned_NextTickUncordonsIt()
     {
         // Three idle workers, one above the minimum: once CPU stays low for the window, one goes.
-        Cloud.Model.Add(TestNode.ControlPlane());
-        foreach (var w in new[] { "c1", "c2", "c3" })
-        {
-            Cloud.AddWorker(w, TimeSpan.FromHours(1));
-            Cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"web-{w}", NodeName = w, OwnerName = "web", CpuUsageMillis = 20 });
-        }
+        Cluster(["c1", "c2", "c3"], w => new TestPod { Namespace = "shop", Name = $"web-{w}", NodeName = w, OwnerName = "web", CpuUsageMillis = 20 });
 
         await Cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
 

@@ -63,4 +63,13 @@ public sealed record ReconcileResult
     public IReadOnlyList<string> DeletedNodes { get; set; } = [];
     public IReadOnlyList<string> Uncordoned { get; set; } = [];
     public IReadOnlyList<string> Skipped { get; set; } = [];
+
+    /// <summary>Each list with the figure key and the verb the record and the notification name it by (a method, so the contract does not carry it).</summary>
+    public IEnumerable<(string Key, string Verb, IReadOnlyList<string> Items)> Parts() =>
+    [
+        ("reconcileTerminated", "terminated", Terminated),
+        ("reconcileDeletedNodes", "deleted", DeletedNodes),
+        ("reconcileUncordoned", "uncordoned", Uncordoned),
+        ("reconcileLeft", "left", Skipped),
+    ];
 }

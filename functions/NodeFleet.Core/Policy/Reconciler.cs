@@ -79,19 +79,15 @@ public static class Reconciler
     /// The managed workers with a live instance that were Ready once and are not now. Nodes still
     /// joining (or that never will: orphans) are not broken workers, and do not count toward a hold.
     /// </summary>
-    public static IReadOnlyList<NodeInfo> NotReadyWorkers(Inventory inventory)
-    {
-        ArgumentNullException.ThrowIfNull(inventory);
-        var live = inventory.Instances.Select(i => i.InstanceId).ToHashSet(StringComparer.Ordinal);
-        return inventory.Nodes.Where(n => n.Managed && n.IsWorker && !n.Ready && !NeverReady(n) && n.InstanceId is not null && live.Contains(n.InstanceId)).ToList();
-    }
+    public static IReadOnlyList<NodeInfo> NotReadyWorkers(Inventory inventory) =>
+        LiveWorkers(inventory).Where(n => !n.Ready && !NeverReady(n)).ToList();
 
     /// <summary>The managed workers with a live instance.</summary>
-    public static int LiveWorkers(Inventory inventory)
+    public static IReadOnlyList<NodeInfo> LiveWorkers(Inventory inventory)
     {
         ArgumentNullException.ThrowIfNull(inventory);
         var live = inventory.Instances.Select(i => i.InstanceId).ToHashSet(StringComparer.Ordinal);
-        return inventory.Nodes.Count(n => n.Managed && n.IsWorker && n.InstanceId is not null && live.Contains(n.InstanceId));
+        return inventory.Nodes.Where(n => n.Managed && n.IsWorker && n.InstanceId is not null && live.Contains(n.InstanceId)).ToList();
     }
 
     /// <summary>The worker to repair: Ready once, NotReady for <c>repairAfter</c> or longer; the one broken longest first.</summary>

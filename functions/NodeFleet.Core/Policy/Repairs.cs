@@ -25,7 +25,7 @@ public static class Repairs
 
         var view = new FleetView(snapshot, fleet, settings, now, inventory, plan);
         var figures = view.CountFigures(settings.MaxNodes) with { NotReadyWorkers = notReady.Count };
-        var workers = Reconciler.LiveWorkers(inventory);
+        var workers = Reconciler.LiveWorkers(inventory).Count;
         if (notReady.Count > settings.MaxUnhealthyShare * workers)
         {
             var remind = fleet.RepairsHeldNotifiedAt is not { } told || now - told >= HeldReminder;

@@ -74,12 +74,9 @@ public static class NotificationComposer
             }
         }
 
-        if (request.Reconciled is { } reconciled)
+        foreach (var (key, _, items) in request.Reconciled?.Parts().Where(p => p.Items.Count > 0) ?? [])
         {
-            Add(result, "reconcileTerminated", reconciled.Terminated);
-            Add(result, "reconcileDeletedNodes", reconciled.DeletedNodes);
-            Add(result, "reconcileUncordoned", reconciled.Uncordoned);
-            Add(result, "reconcileLeft", reconciled.Skipped);
+            result[key] = string.Join("; ", items);
         }
 
         if (request.Launch is { } launch)
@@ -103,13 +100,5 @@ public static class NotificationComposer
         }
 
         return result;
-    }
-
-    private static void Add(Dictionary<string, string> figures, string key, IReadOnlyList<string> items)
-    {
-        if (items.Count > 0)
-        {
-            figures[key] = string.Join("; ", items);
-        }
     }
 }

@@ -64,25 +64,8 @@ public static class Outcomes
 
     private static string? Reconciled(ReconcileResult? result)
     {
-        if (result is null)
-        {
-            return null;
-        }
-
-        var parts = new List<string>();
-        Add(parts, "terminated", result.Terminated);
-        Add(parts, "deleted", result.DeletedNodes);
-        Add(parts, "uncordoned", result.Uncordoned);
-        Add(parts, "left", result.Skipped);
+        var parts = result?.Parts().Where(p => p.Items.Count > 0).Select(p => $"{p.Verb} {string.Join(", ", p.Items)}").ToList() ?? [];
         return parts.Count == 0 ? null : string.Join("; ", parts);
-
-        static void Add(List<string> parts, string verb, IReadOnlyList<string> items)
-        {
-            if (items.Count > 0)
-            {
-                parts.Add($"{verb} {string.Join(", ", items)}");
-            }
-        }
     }
 
     private static Derived Launched(UpdateStateRequest request, OutcomeKind ifJoined)
