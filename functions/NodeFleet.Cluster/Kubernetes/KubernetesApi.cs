@@ -30,6 +30,9 @@ public sealed class KubernetesApi(IKubernetes client, TimeSpan callTimeout, int 
     private const string Nodes = "nodes";
     private const string Pods = "pods";
     private const string Budgets = "poddisruptionbudgets.policy";
+    private const string Claims = "persistentvolumeclaims";
+    private const string Volumes = "persistentvolumes";
+    private const string DaemonSets = "daemonsets.apps";
 
     public Task<IReadOnlyList<ClusterNode>> ListNodesAsync(string? labelSelector, CancellationToken cancellationToken) =>
         ListAsync<V1NodeList, V1Node, ClusterNode>(Nodes,
@@ -96,6 +99,21 @@ public sealed class KubernetesApi(IKubernetes client, TimeSpan callTimeout, int 
         ListAsync<V1PodDisruptionBudgetList, V1PodDisruptionBudget, DisruptionBudget>(Budgets,
             (next, c) => client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(continueParameter: next, limit: pageSize, cancellationToken: c),
             KubernetesModels.ToBudget, cancellationToken);
+
+    public Task<IReadOnlyList<ClaimInfo>> ListPersistentVolumeClaimsAsync(CancellationToken cancellationToken) =>
+        ListAsync<V1PersistentVolumeClaimList, V1PersistentVolumeClaim, ClaimInfo>(Claims,
+            (next, c) => client.CoreV1.ListPersistentVolumeClaimForAllNamespacesAsync(continueParameter: next, limit: pageSize, cancellationToken: c),
+            KubernetesModels.ToClaim, cancellationToken);
+
+    public Task<IReadOnlyList<VolumeInfo>> ListPersistentVolumesAsync(CancellationToken cancellationToken) =>
+        ListAsync<V1PersistentVolumeList, V1PersistentVolume, VolumeInfo>(Volumes,
+            (next, c) => client.CoreV1.ListPersistentVolumeAsync(continueParameter: next, limit: pageSize, cancellationToken: c),
+            KubernetesModels.ToVolume, cancellationToken);
+
+    public Task<IReadOnlyList<DaemonSetSpec>> ListDaemonSetsAsync(CancellationToken cancellationToken) =>
+        ListAsync<V1DaemonSetList, V1DaemonSet, DaemonSetSpec>(DaemonSets,
+            (next, c) => client.AppsV1.ListDaemonSetForAllNamespacesAsync(continueParameter: next, limit: pageSize, cancellationToken: c),
+            KubernetesModels.ToDaemonSet, cancellationToken);
 
     public Task<EvictionOutcome> EvictAsync(string podNamespace, string podName, CancellationToken cancellationToken)
     {

@@ -16,8 +16,13 @@ public sealed record ClusterSnapshot
     /// <summary>Every node of the cluster, the control plane included.</summary>
     public required IReadOnlyList<NodeInfo> Nodes { get; init; }
 
-    /// <summary>Pods the scheduler marked unschedulable, grouped by identical requests.</summary>
+    /// <summary>Pods the scheduler marked unschedulable (PodScheduled=False, Unschedulable), grouped by identical requests, constraints and owner.</summary>
     public required IReadOnlyList<PodGroup> UnschedulablePods { get; init; }
+
+    /// <summary>The DaemonSets whose pods would land on a new worker and shrink its free room (those whose constraints the template meets).</summary>
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<DaemonSetInfo> DaemonSets { get; set; } = [];
 
     /// <summary>Optional: worker CPU utilisation predicted at the predictive horizon (predict_linear).</summary>
     public double? PredictedCpuUtilization { get; init; }
@@ -99,6 +104,16 @@ public sealed record NodeInfo
     /// <summary>Allocatable capacity; <see cref="Resources.Pods"/> is the max-pods limit.</summary>
     public required Resources Allocatable { get; init; }
 
+    /// <summary>
+    /// The node's labels that scheduling reads: those some pending or movable pod's constraints
+    /// name, and the zone, hostname, instance type and architecture (kept few for the payload).
+    /// </summary>
+    // Setters, not init, for the same reason as MovablePods.
+    public IReadOnlyDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The node's NoSchedule and NoExecute taints (PreferNoSchedule never keeps a pod away).</summary>
+    public IReadOnlyList<NodeTaint> Taints { get; set; } = [];
+
     /// <summary>Sum of requests of the pods bound to the node; <see cref="Resources.Pods"/> is the pod count.</summary>
     public required Resources Requested { get; init; }
 
@@ -115,9 +130,12 @@ public sealed record NodeInfo
     public bool IsWorker => !ControlPlane;
 }
 
-/// <summary><see cref="Count"/> pods with identical requests (usually one controller's replicas).</summary>
+/// <summary><see cref="Count"/> pods with identical requests and constraints (usually one controller's replicas).</summary>
 public sealed record PodGroup
 {
+    /// <summary>What the scheduler requires of a node besides room; null for a pod with no constraint.</summary>
+    public PodConstraints? Constraints { get; init; }
+
     public required long CpuMillis { get; init; }
 
     public required long MemoryBytes { get; init; }

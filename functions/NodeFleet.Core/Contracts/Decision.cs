@@ -102,6 +102,16 @@ public sealed record Decision
     /// <summary>Nodes to launch (ScaleUp only).</summary>
     public int NodesToAdd { get; init; }
 
+    /// <summary>
+    /// Of <see cref="NodesToAdd"/>, those that must be in a given zone (the pods they are for can run
+    /// only there); LaunchNodes never moves them to another zone. The rest are spread by zone balance.
+    /// </summary>
+    // Setters, not init, for the same reason as Notes.
+    public IReadOnlyList<ZoneShare> Zones { get; set; } = [];
+
+    /// <summary>Pending pods no new node could host, by owner with the reason: never a reason to launch.</summary>
+    public IReadOnlyList<NoScaleUpPods> NoScaleUp { get; set; } = [];
+
     /// <summary>The node to drain and terminate (ScaleDown only).</summary>
     public NodeRef? NodeToRemove { get; init; }
 

@@ -25,13 +25,26 @@ public interface IClusterApi
 
     Task<IReadOnlyList<DisruptionBudget>> ListDisruptionBudgetsAsync(CancellationToken cancellationToken);
 
+    /// <summary>Every PersistentVolumeClaim (which volume each is bound to).</summary>
+    Task<IReadOnlyList<ClaimInfo>> ListPersistentVolumeClaimsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every PersistentVolume (the nodes, or zones, it can be reached from).</summary>
+    Task<IReadOnlyList<VolumeInfo>> ListPersistentVolumesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every DaemonSet: its pod template's requests and scheduling fields.</summary>
+    Task<IReadOnlyList<DaemonSetSpec>> ListDaemonSetsAsync(CancellationToken cancellationToken);
+
     /// <summary>Evicts through the policy/v1 Eviction subresource, which honours PodDisruptionBudgets.</summary>
     Task<EvictionOutcome> EvictAsync(string podNamespace, string podName, CancellationToken cancellationToken);
 
     Task DeleteNodeAsync(string nodeName, CancellationToken cancellationToken);
 }
 
-public sealed record Taint(string Key, string Effect);
+public sealed record Taint(string Key, string Effect)
+{
+    /// <summary>The taint's value; null when it has none.</summary>
+    public string? Value { get; init; }
+}
 
 public sealed record ClusterNode(
     string Name,
@@ -72,7 +85,82 @@ public sealed record ClusterPod(
 
     /// <summary>spec.terminationGracePeriodSeconds (the API's default is 30).</summary>
     public long TerminationGracePeriodSeconds { get; init; } = 30;
+
+    /// <summary>The scheduler gave up on it for now: condition PodScheduled is False with reason Unschedulable.</summary>
+    public bool Unschedulable { get; init; }
+
+    /// <summary>The scheduling fields of its spec, selectors not yet evaluated.</summary>
+    public PodSchedulingSpec Scheduling { get; init; } = PodSchedulingSpec.None;
+
+    /// <summary>The controller's name (metadata.ownerReferences with controller: true); null for a bare pod.</summary>
+    public string? OwnerName { get; init; }
 }
+
+/// <summary>
+/// A pod spec's scheduling fields as the API serves them (only required terms: preferred ones
+/// never keep a pod from a node). CPU and memory are on <see cref="ClusterPod"/>, counted as the
+/// scheduler counts them: the larger of the containers' sum and the largest init container, plus overhead.
+/// </summary>
+public sealed record PodSchedulingSpec
+{
+    public static PodSchedulingSpec None { get; } = new();
+
+    public IReadOnlyDictionary<string, string> NodeSelector { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms; null when absent.</summary>
+    public IReadOnlyList<NodeSelectorTerm>? RequiredNodeAffinity { get; init; }
+
+    public IReadOnlyList<Toleration> Tolerations { get; init; } = [];
+
+    public IReadOnlyList<SpreadSpec> TopologySpread { get; init; } = [];
+
+    /// <summary>affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.</summary>
+    public IReadOnlyList<PodAffinityTermSpec> RequiredPodAntiAffinity { get; init; } = [];
+
+    /// <summary>affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution (not modelled; its presence is reported).</summary>
+    public IReadOnlyList<PodAffinityTermSpec> RequiredPodAffinity { get; init; } = [];
+
+    /// <summary>containers[].ports[] with a hostPort (init containers' too).</summary>
+    public IReadOnlyList<HostPort> HostPorts { get; init; } = [];
+
+    /// <summary>volumes[].persistentVolumeClaim.claimName, in the pod's namespace.</summary>
+    public IReadOnlyList<string> ClaimNames { get; init; } = [];
+}
+
+/// <summary>One topologySpreadConstraints entry, as served.</summary>
+public sealed record SpreadSpec(string TopologyKey, int MaxSkew, string WhenUnsatisfiable, LabelSelector? Selector)
+{
+    public int? MinDomains { get; init; }
+
+    /// <summary>Label keys whose values, taken from the pod, are ANDed to the selector.</summary>
+    public IReadOnlyList<string> MatchLabelKeys { get; init; } = [];
+
+    /// <summary>Honor (the default) or Ignore.</summary>
+    public string NodeAffinityPolicy { get; init; } = "Honor";
+
+    /// <summary>Ignore (the default) or Honor.</summary>
+    public string NodeTaintsPolicy { get; init; } = "Ignore";
+}
+
+/// <summary>
+/// A required pod (anti-)affinity term. An empty <see cref="Namespaces"/> with a null
+/// <see cref="NamespaceSelector"/> means the pod's own namespace; a null <see cref="Selector"/> matches no pod.
+/// </summary>
+public sealed record PodAffinityTermSpec(string TopologyKey, LabelSelector? Selector)
+{
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+
+    public LabelSelector? NamespaceSelector { get; init; }
+}
+
+/// <summary>A PersistentVolumeClaim and the volume it is bound to (null while unbound).</summary>
+public sealed record ClaimInfo(string Namespace, string Name, string? VolumeName);
+
+/// <summary>A PersistentVolume and its spec.nodeAffinity.required terms (null: reachable from every node).</summary>
+public sealed record VolumeInfo(string Name, IReadOnlyList<NodeSelectorTerm>? RequiredNodeAffinity);
+
+/// <summary>A DaemonSet's pod template: requests as the scheduler counts them, and its scheduling fields.</summary>
+public sealed record DaemonSetSpec(string Namespace, string Name, long CpuMillis, long MemoryBytes, PodSchedulingSpec Scheduling);
 
 /// <summary>
 /// A PodDisruptionBudget: which pods it selects and how many may be disrupted now. A null

@@ -45,6 +45,24 @@ public sealed record ScalingSettings
     /// <summary>Above this share of NotReady managed workers, repairs stop (a cluster-wide fault).</summary>
     public double MaxUnhealthyShare { get; init; } = 0.45;
     public Resources WorkerShape { get; init; } = new(2000, 7680L * 1024 * 1024, 110);
+
+    /// <summary>Labels the launch template gives every worker besides NodeFleet's own (k3s <c>--node-label</c>).</summary>
+    public IReadOnlyDictionary<string, string> WorkerLabels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Taints the launch template gives every worker (k3s <c>--node-taint</c>).</summary>
+    public IReadOnlyList<NodeTaint> WorkerTaints { get; init; } = [];
+
+    /// <summary>The workers' <c>kubernetes.io/arch</c> (the instance types' architecture).</summary>
+    public string WorkerArchitecture { get; init; } = "amd64";
+
+    /// <summary>
+    /// Where, and as what, workers launch: the platform's zones (from the worker subnets), instance
+    /// types and spot share, which the functions that decide read besides the scaling settings.
+    /// </summary>
+    public WorkerPlatform Platform { get; init; } = WorkerPlatform.Defaults;
+
+    /// <summary>What a new worker looks like, per pool (one pool today); built from the settings above.</summary>
+    public IReadOnlyList<WorkerTemplate> Templates => WorkerTemplates.For(this);
     public bool DryRun { get; init; }
     public IReadOnlyList<ScheduledMinimum> ScheduledMinimums { get; init; } = [];
     public string? CustomMetricQuery { get; init; }
