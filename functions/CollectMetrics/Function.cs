@@ -10,8 +10,9 @@ using NodeFleet.Hosting;
 namespace NodeFleet.CollectMetrics;
 
 /// <summary>
-/// Measures the cluster for Decide: utilisation and unschedulable pods from Prometheus, which
-/// pods each worker's drain could move (Kubernetes API), and the remembered state (DynamoDB).
+/// Measures the cluster for Decide: utilisation from Prometheus; the unschedulable pods with their
+/// scheduling constraints, the DaemonSets and which pods each worker's drain could move from the
+/// Kubernetes API; and the remembered state (DynamoDB).
 /// Any of them failing fails the step with a named error; nothing is ever reported as zero.
 /// </summary>
 public sealed class Function
@@ -58,8 +59,9 @@ public sealed class Function
         var fleetTask = store.LoadAsync(CancellationToken.None);
         var instancesTask = instances.DescribeManagedAsync(CancellationToken.None);
         var nodesTask = kubernetes.ListNodesAsync(null, CancellationToken.None);
-        var apiNodes = (await nodesTask.ConfigureAwait(false)).Select(NodeMapping.ToNodeInfo).ToList();
-        var snapshot = trigger.IsInterruption ? NodesOnly(now, apiNodes) : await MeasureAsync(now).ConfigureAwait(false);
+        var clusterNodes = await nodesTask.ConfigureAwait(false);
+        var apiNodes = clusterNodes.Select(NodeMapping.ToNodeInfo).ToList();
+        var snapshot = trigger.IsInterruption ? NodesOnly(now, apiNodes) : await MeasureAsync(now, clusterNodes).ConfigureAwait(false);
         var fleet = await fleetTask.ConfigureAwait(false);
         var inventory = new Inventory
         {
@@ -87,13 +89,28 @@ public sealed class Function
         return StepJson.Write(new Observation { Trigger = trigger, Snapshot = snapshot, Fleet = fleet, Inventory = inventory }, NodeFleetJsonContext.Default.Observation);
     }
 
-    private async Task<ClusterSnapshot> MeasureAsync(DateTimeOffset now)
+    /// <summary>
+    /// Utilisation from Prometheus; the pods, their budgets and everything scheduling needs
+    /// (unschedulable pods with their constraints, bound volumes, DaemonSets) from the API.
+    /// </summary>
+    private async Task<ClusterSnapshot> MeasureAsync(DateTimeOffset now, IReadOnlyList<ClusterNode> nodes)
     {
         var snapshotTask = metrics.CollectAsync(now, CancellationToken.None);
         var podsTask = kubernetes.ListPodsAsync(CancellationToken.None);
         var budgetsTask = kubernetes.ListDisruptionBudgetsAsync(CancellationToken.None);
-        await Task.WhenAll(snapshotTask, podsTask, budgetsTask).ConfigureAwait(false);
-        return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result);
+        var claimsTask = kubernetes.ListPersistentVolumeClaimsAsync(CancellationToken.None);
+        var volumesTask = kubernetes.ListPersistentVolumesAsync(CancellationToken.None);
+        var daemonSetsTask = kubernetes.ListDaemonSetsAsync(CancellationToken.None);
+        await Task.WhenAll(snapshotTask, podsTask, budgetsTask, claimsTask, volumesTask, daemonSetsTask).ConfigureAwait(false);
+        var objects = new ClusterObjects
+        {
+            Pods = podsTask.Result,
+            Nodes = nodes,
+            Claims = claimsTask.Result,
+            Volumes = volumesTask.Result,
+            DaemonSets = daemonSetsTask.Result,
+        };
+        return PodFactsMapping.WithPodFacts(snapshotTask.Result, podsTask.Result, budgetsTask.Result, objects);
     }
 
     private static ClusterSnapshot NodesOnly(DateTimeOffset now, IReadOnlyList<NodeInfo> nodes) => new()

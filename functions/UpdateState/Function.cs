@@ -45,6 +45,7 @@ public sealed class Function
             CompletedLaunches = Outcomes.CompletedLaunches(request),
             DrainAborted = FleetTransitions.BackoffFor(request, derived.Kind, now),
             RemovedNode = request.Terminated is not null ? request.Decision.NodeToRemove?.Name : null,
+            NoScaleUp = request.Decision.NoScaleUp,
         };
         await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
         log.Info($"Recorded {outcome.Kind} and released the lease: {outcome.Summary}",

@@ -17,6 +17,7 @@ public sealed record HistoryEntry(DateTimeOffset At, OutcomeKind Kind, string Su
 [JsonSerializable(typeof(List<HistoryEntry>))]
 [JsonSerializable(typeof(List<DrainBackoff>))]
 [JsonSerializable(typeof(List<UnavailablePool>))]
+[JsonSerializable(typeof(List<NoScaleUpNotice>))]
 internal sealed partial class StateJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -48,6 +49,7 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         RepairsHeldNotifiedAt = Time(item, "repairsHeldNotifiedAt"),
         DrainBackoffs = DrainBackoffs(item),
         UnavailablePools = UnavailablePools(item),
+        NoScaleUpNotified = NoScaleUpNotified(item),
     };
 
     public async Task EnsureHeldAsync(Lease lease, DateTimeOffset now, CancellationToken cancellationToken)
@@ -164,6 +166,12 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             values[":down"] = N(down);
         }
 
+        if (!after.NoScaleUpNotified.SequenceEqual(before.NoScaleUpNotified))
+        {
+            set.Add("noScaleUpNotified = :noScaleUp");
+            values[":noScaleUp"] = S(JsonSerializer.Serialize(after.NoScaleUpNotified.ToList(), StateJsonContext.Default.ListNoScaleUpNotice));
+        }
+
         if (after.RepairsHeldNotifiedAt != before.RepairsHeldNotifiedAt && after.RepairsHeldNotifiedAt is { } told)
         {
             set.Add("repairsHeldNotifiedAt = :told");
@@ -249,6 +257,11 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     private static List<DrainBackoff> DrainBackoffs(Dictionary<string, AttributeValue> item) =>
         item.TryGetValue("drainBackoffs", out var v) && v.S is { } json
             ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListDrainBackoff) ?? []
+            : [];
+
+    private static List<NoScaleUpNotice> NoScaleUpNotified(Dictionary<string, AttributeValue> item) =>
+        item.TryGetValue("noScaleUpNotified", out var v) && v.S is { } json
+            ? JsonSerializer.Deserialize(json, StateJsonContext.Default.ListNoScaleUpNotice) ?? []
             : [];
 
     private static List<UnavailablePool> UnavailablePools(Dictionary<string, AttributeValue> item) =>

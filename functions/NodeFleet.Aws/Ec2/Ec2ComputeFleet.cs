@@ -45,15 +45,28 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
 
         // Only what is still missing is planned, over every instance that runs (the launch's own
         // included, wherever an earlier attempt's fallback put them), so a retry never exceeds the count.
-        var plan = ZoneBalancer.Plan(Math.Max(0, request.Count - mine.Count), zones, managed.GroupBy(i => i.Zone).ToDictionary(g => g.Key, g => g.Count()));
+        // Nodes pinned to a zone (their pods can run only there) are planned there first; the rest by zone balance.
+        var missingTotal = Math.Max(0, request.Count - mine.Count);
+        var pinned = zones.ToDictionary(z => z, z => Math.Max(0, request.Zones.GetValueOrDefault(z) - mine.Count(i => i.Zone == z)));
+        var over = pinned.Values.Sum() - missingTotal;
+        foreach (var zone in zones.AsEnumerable().Reverse())
+        {
+            var cut = Math.Min(Math.Max(0, over), pinned[zone]);
+            pinned[zone] -= cut;
+            over -= cut;
+        }
+
+        var counts = zones.ToDictionary(z => z, z => managed.Count(i => i.Zone == z) + pinned[z]);
+        var balanced = ZoneBalancer.Plan(missingTotal - pinned.Values.Sum(), zones, counts);
 
         var launch = new Attempt(settings, TryCreateAsync, request, mine);
 
         // 1. Each zone its planned share; pools lately out of capacity are left for later.
         var (planned, spotPlanned, carried) = (0, 0, 0);
+        var pinnedShort = zones.ToDictionary(z => z, _ => 0);
         foreach (var (zone, subnet) in settings.Subnets)
         {
-            var missing = plan[zone];
+            var missing = pinned[zone] + balanced[zone];
             if (missing == 0)
             {
                 continue;
@@ -63,11 +76,15 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
             planned += missing;
             var spot = Spot(planned) - spotPlanned;
             spotPlanned += spot;
-            carried += await launch.FillZoneAsync(zone, subnet, missing, spot, tryLast: false, cancellationToken).ConfigureAwait(false);
+            var shortfall = await launch.FillZoneAsync(zone, subnet, missing, spot, tryLast: false, cancellationToken).ConfigureAwait(false);
+
+            // What a zone could not supply moves to other zones only for nodes that are not pinned to it.
+            pinnedShort[zone] = Math.Max(0, shortfall - balanced[zone]);
+            carried += shortfall - pinnedShort[zone];
         }
 
         // 2. What a zone could not supply, in the other zones (fewest workers first), then
-        // 3. in the pools lately out of capacity: they may be all there is.
+        // 3. in the pools lately out of capacity: they may be all there is. Pinned nodes stay in their zone.
         foreach (var tryLast in request.TryLast.Count > 0 ? [false, true] : new[] { false })
         {
             var byLoad = settings.Subnets
@@ -75,9 +92,14 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
                 .ToList();
             foreach (var (zone, subnet) in byLoad)
             {
+                if (tryLast && pinnedShort[zone] > 0)
+                {
+                    pinnedShort[zone] = await launch.FillZoneAsync(zone, subnet, pinnedShort[zone], Spot(pinnedShort[zone]), tryLast, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (carried == 0)
                 {
-                    break;
+                    continue;
                 }
 
                 carried = await launch.FillZoneAsync(zone, subnet, carried, Spot(carried), tryLast, cancellationToken).ConfigureAwait(false);

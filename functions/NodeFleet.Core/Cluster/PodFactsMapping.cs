@@ -7,8 +7,10 @@ namespace NodeFleet.Core.Cluster;
 /// <summary>Turns the API's pods and budgets into the facts the eviction rules read.</summary>
 public static class PodFactsMapping
 {
-    public static PodFacts ToFacts(ClusterPod pod, IEnumerable<DisruptionBudget> budgets) => new()
+    public static PodFacts ToFacts(ClusterPod pod, IEnumerable<DisruptionBudget> budgets, SchedulingFacts? scheduling = null) => new()
     {
+        Owner = SchedulingFacts.Owner(pod),
+        Constraints = scheduling?.Constraints(pod),
         Namespace = pod.Namespace,
         Name = pod.Name,
         OwnerKind = pod.OwnerKind,
@@ -25,11 +27,14 @@ public static class PodFactsMapping
 
     /// <summary>
     /// Adds to each managed, Ready worker of the snapshot what a drain would do with its pods:
-    /// the movable pods grouped by requests, and the pods that may not be evicted.
+    /// the movable pods grouped by requests and constraints, and the pods that may not be evicted.
+    /// With <paramref name="objects"/>, the scheduling facts too: the unschedulable pods from the API,
+    /// the DaemonSets, and every node's scheduling labels and taints.
     /// </summary>
-    public static ClusterSnapshot WithPodFacts(ClusterSnapshot snapshot, IReadOnlyList<ClusterPod> pods, IReadOnlyList<DisruptionBudget> budgets)
+    public static ClusterSnapshot WithPodFacts(ClusterSnapshot snapshot, IReadOnlyList<ClusterPod> pods, IReadOnlyList<DisruptionBudget> budgets, ClusterObjects? objects = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        var scheduling = objects is null ? null : new SchedulingFacts(objects);
         var allowed = budgets.ToDictionary(b => $"{b.Namespace}/{b.Name}", b => b.DisruptionsAllowed);
         var byNode = pods.Where(p => p.IsActive && p.NodeName is not null).GroupBy(p => p.NodeName!).ToDictionary(g => g.Key, g => g.ToList());
         var nodes = snapshot.Nodes.Select(node =>
@@ -39,7 +44,7 @@ public static class PodFactsMapping
                 return node;
             }
 
-            var facts = byNode.GetValueOrDefault(node.Name, []).Select(p => ToFacts(p, budgets));
+            var facts = byNode.GetValueOrDefault(node.Name, []).Select(p => ToFacts(p, budgets, scheduling));
             var classified = EvictionRules.Classify(facts, allowed);
             return node with
             {
@@ -47,6 +52,17 @@ public static class PodFactsMapping
                 Blockers = classified.Blockers.Take(MaxBlockersPerNode).ToList(),
             };
         }).ToList();
-        return snapshot with { Nodes = nodes };
+        if (scheduling is null)
+        {
+            return snapshot with { Nodes = nodes };
+        }
+
+        var pending = scheduling.UnschedulableGroups();
+        var named = SchedulingFacts.NamedKeys(pending.Concat(nodes.SelectMany(n => n.MovablePods)).Select(g => g.Constraints));
+        var apiNodes = objects!.Nodes.ToDictionary(n => n.Name);
+        nodes = nodes.Select(n => apiNodes.TryGetValue(n.Name, out var api)
+            ? n with { Labels = SchedulingFacts.KeptLabels(api.Labels, named), Taints = SchedulingFacts.BlockingTaints(api.Taints) }
+            : n).ToList();
+        return snapshot with { Nodes = nodes, UnschedulablePods = pending, DaemonSets = scheduling.DaemonSets() };
     }
 }

@@ -24,7 +24,21 @@ public sealed record FleetState
     /// <summary>Pools that answered a capacity error lately: later launches try them last (<see cref="Workflow.FleetTransitions.PoolsFailed"/>).</summary>
     public IReadOnlyList<UnavailablePool> UnavailablePools { get; set; } = [];
 
+    /// <summary>
+    /// Pending pods no new node could host that operators were told of (owner and reason): told
+    /// once, not every tick; an owner that stops being listed is forgotten, so a later spell is told again.
+    /// </summary>
+    public IReadOnlyList<NoScaleUpNotice> NoScaleUpNotified { get; set; } = [];
+
     public static FleetState Empty { get; } = new();
+}
+
+/// <summary>An owner whose pending pods no new node could host, and why, as operators were told.</summary>
+public sealed record NoScaleUpNotice
+{
+    public required string Owner { get; init; }
+
+    public required NoScaleUpReason Reason { get; init; }
 }
 
 /// <summary>A node whose scale-down drain was aborted, when and why; the backoff runs from <see cref="At"/>.</summary>

@@ -235,4 +235,7 @@ public sealed record NoScaleUpPods
 
     /// <summary>The failing label, taint or volume, e.g. <c>gpu=true</c>.</summary>
     public string? Detail { get; init; }
+
+    /// <summary>Operators have not been told yet (<see cref="FleetState.NoScaleUpNotified"/>): the notification says it, once.</summary>
+    public bool New { get; init; }
 }

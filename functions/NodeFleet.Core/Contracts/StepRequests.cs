@@ -41,6 +41,11 @@ public sealed record LaunchNodesRequest
     /// against maxNodes.
     /// </summary>
     public WorkflowRoute? Route { get; init; }
+
+    /// <summary>The decision's zone shares: nodes that must be in a zone (their pods can run only there).</summary>
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null
+    // when the member is absent (dotnet/runtime#84484).
+    public IReadOnlyList<ZoneShare> Zones { get; set; } = [];
 }
 
 /// <summary>CheckNodesReady: the launch to check.</summary>

@@ -24,6 +24,12 @@ public sealed record PodFacts
 
     public required long CpuMillis { get; init; }
     public required long MemoryBytes { get; init; }
+
+    /// <summary><c>namespace/Kind/name</c> of its controller, for reasons.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>What it requires of the node it moves to; null when only room.</summary>
+    public PodConstraints? Constraints { get; init; }
 }
 
 /// <summary>What a drain of a node would do with its pods.</summary>
@@ -123,9 +129,10 @@ public static class EvictionRules
             movable.Add(pod);
         }
 
+        // Constrained pods keep their owner (a refusal names it); unconstrained ones group by size alone.
         var groups = movable
-            .GroupBy(p => (p.CpuMillis, p.MemoryBytes))
-            .Select(g => new PodGroup { CpuMillis = g.Key.CpuMillis, MemoryBytes = g.Key.MemoryBytes, Count = g.Count() })
+            .GroupBy(p => (p.CpuMillis, p.MemoryBytes, Owner: p.Constraints is null ? null : p.Owner, Key: Cluster.SchedulingFacts.Key(p.Constraints)))
+            .Select(g => new PodGroup { CpuMillis = g.Key.CpuMillis, MemoryBytes = g.Key.MemoryBytes, Count = g.Count(), Owner = g.Key.Owner, Constraints = g.First().Constraints })
             .ToList();
         return new NodePodsClassification(groups, blockers);
     }

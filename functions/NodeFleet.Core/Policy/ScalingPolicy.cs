@@ -1,6 +1,7 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy.Rules;
 using NodeFleet.Core.Settings;
+using NodeFleet.Core.Workflow;
 
 namespace NodeFleet.Core.Policy;
 
@@ -42,11 +43,15 @@ public static class ScalingPolicy
 
         var plan = Reconciler.Plan(inventory, fleet, settings, now);
         var decision = Repairs.Decide(inventory, snapshot, fleet, settings, now, plan) ?? Scale(snapshot, fleet, settings, now, inventory, plan);
+        // Pods no new node could host are told once (not every tick): a tick with nothing else to do is recorded and notified.
+        var noScaleUp = FleetTransitions.MarkNew(decision.NoScaleUp, fleet);
         return decision with
         {
             Reason = decision.Reason + DecisionText.Reconcile(plan),
             Reconcile = plan,
             Figures = decision.Figures with { NotReadyWorkers = Reconciler.NotReadyWorkers(inventory).Count },
+            NoScaleUp = noScaleUp,
+            Alert = decision.Alert || (decision.Action == ScalingAction.None && noScaleUp.Any(p => p.New)),
         };
     }
 

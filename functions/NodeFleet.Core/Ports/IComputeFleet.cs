@@ -24,6 +24,9 @@ public interface IComputeFleet
 public sealed record LaunchRequest(string LaunchId, int Count)
 {
     public IReadOnlyList<Pool> TryLast { get; init; } = [];
+
+    /// <summary>Of <see cref="Count"/>, the nodes that must be in a zone (by zone name); they are never launched elsewhere.</summary>
+    public IReadOnlyDictionary<string, int> Zones { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>Where EC2 capacity comes from: an instance type in a zone, as spot or on demand.</summary>

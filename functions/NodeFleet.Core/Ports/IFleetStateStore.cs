@@ -75,6 +75,9 @@ public enum OutcomeKind
 
     /// <summary>Repairs and scaling are held (too many workers NotReady); operators were told.</summary>
     RepairsHeld,
+
+    /// <summary>Nothing was scaled; operators were told of pending pods no new node could host (once per owner and reason).</summary>
+    NoScaleUpReported,
     /// <summary>
     /// A rebalance or <c>stopping</c> interruption whose pods could not all be evicted: the replacement
     /// was launched (when there was room) and the node kept, cordoned, until the spot warning.
@@ -100,4 +103,7 @@ public sealed record ScalingOutcome
 
     /// <summary>The node this execution removed: any backoff for it is forgotten.</summary>
     public string? RemovedNode { get; init; }
+
+    /// <summary>The decision's pending pods that no new node could host: what operators now know of (null: leave the record as it is).</summary>
+    public IReadOnlyList<NoScaleUpPods>? NoScaleUp { get; init; }
 }

@@ -17,6 +17,9 @@ public enum NotificationKind
 
     /// <summary>Left-overs put right: orphans terminated, ghost nodes deleted, stray cordons lifted.</summary>
     Reconcile,
+
+    /// <summary>Pending pods that no new node could host (by owner, with the reason): nothing is launched for them.</summary>
+    NoScaleUp,
 }
 
 /// <summary>What happened, why, and the worker count before and after.</summary>

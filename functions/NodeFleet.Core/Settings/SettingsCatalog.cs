@@ -192,9 +192,44 @@ public static partial class SettingsCatalog
         return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
     }
 
-    /// <summary>Settings from environment variables (the Lambda functions' source).</summary>
-    public static ScalingSettings FromEnvironment(Func<string, string?> getVariable) =>
-        Load(d => getVariable(d.EnvironmentVariable), d => $"{d.Key} ({d.EnvironmentVariable})");
+    /// <summary>
+    /// Settings from environment variables (the Lambda functions' source), with the worker platform
+    /// (zones from the worker subnets, instance types, spot share) where the function is given it.
+    /// </summary>
+    public static ScalingSettings FromEnvironment(Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        var settings = Load(d => getVariable(d.EnvironmentVariable), d => $"{d.Key} ({d.EnvironmentVariable})");
+        var errors = new List<string>();
+        T Read<T>(Setting<T> setting, T fallback)
+        {
+            var raw = getVariable(setting.EnvironmentVariable!);
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                return fallback;
+            }
+
+            try
+            {
+                return setting.Parse(raw);
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"{setting.EnvironmentVariable}: {e.Message}");
+                return fallback;
+            }
+        }
+
+        var defaults = WorkerPlatform.Defaults;
+        var subnets = Read(WorkerSubnets, []);
+        var platform = new WorkerPlatform
+        {
+            Zones = subnets.Count > 0 ? subnets.Select(s => s.Zone).ToList() : defaults.Zones,
+            InstanceTypes = Read(InstanceTypes, defaults.InstanceTypes),
+            SpotShare = Read(SpotShare, defaults.SpotShare),
+        };
+        return errors.Count == 0 ? settings with { Platform = platform } : throw new InvalidSettingsException(errors);
+    }
 
     /// <summary>The environment variables that carry <paramref name="settings"/> to a function.</summary>
     public static IReadOnlyDictionary<string, string> ToEnvironment(ScalingSettings settings) =>

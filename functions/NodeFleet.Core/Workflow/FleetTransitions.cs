@@ -81,8 +81,26 @@ public static class FleetTransitions
             InFlight = inFlight,
             RepairsHeldNotifiedAt = outcome.Kind == OutcomeKind.RepairsHeld ? outcome.At : state.RepairsHeldNotifiedAt,
             DrainBackoffs = backoffs,
+            NoScaleUpNotified = outcome.NoScaleUp is { } told ? Notices(told) : state.NoScaleUpNotified,
         };
     }
+
+    /// <summary>At most this many owners are remembered as told (the state item stays small); more are told again later.</summary>
+    public const int MaxNoScaleUpNotices = 50;
+
+    /// <summary>
+    /// Decide: marks the pods no new node could host that operators have not been told of
+    /// (<see cref="NoScaleUpPods.New"/>); UpdateState's record then remembers the whole list.
+    /// </summary>
+    public static IReadOnlyList<NoScaleUpPods> MarkNew(IReadOnlyList<NoScaleUpPods> pods, FleetState state)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        ArgumentNullException.ThrowIfNull(state);
+        return pods.Select(p => p with { New = !state.NoScaleUpNotified.Any(n => n.Owner == p.Owner && n.Reason == p.Reason) }).ToList();
+    }
+
+    private static List<NoScaleUpNotice> Notices(IReadOnlyList<NoScaleUpPods> told) =>
+        told.Select(p => new NoScaleUpNotice { Owner = p.Owner, Reason = p.Reason }).Distinct().Take(MaxNoScaleUpNotices).ToList();
 
     /// <summary>More than the workers NodeFleet supports: every live node's backoff fits.</summary>
     public const int MaxDrainBackoffs = Settings.ScalingSettings.SupportedMaxNodes;

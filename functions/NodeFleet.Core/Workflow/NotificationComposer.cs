@@ -45,6 +45,7 @@ public static class NotificationComposer
                 OutcomeKind.Failed => new(NotificationKind.Failure, clusterName, "Execution failed", detail, before, before, figures),
                 OutcomeKind.Reconciled => new(NotificationKind.Reconcile, clusterName, "Reconciled with EC2 and Kubernetes", detail, before, before - (request.Reconciled?.Terminated.Count ?? 0), figures),
                 OutcomeKind.RepairsHeld => new(NotificationKind.Failure, clusterName, "Repairs and scaling held: too many workers NotReady", detail, before, before, figures),
+                OutcomeKind.NoScaleUpReported => new(NotificationKind.NoScaleUp, clusterName, "Pending pods no new node can host", detail, before, before, figures),
                 _ => throw new InvalidInputException($"Invalid input: $.recorded.outcome {recorded.Outcome} is not one NodeFleet records"),
             };
         }
@@ -71,6 +72,12 @@ public static class NotificationComposer
             if (f.MemoryNow is { } memory)
             {
                 result["memory"] = memory.ToString("P0", CultureInfo.InvariantCulture);
+            }
+
+            // Only those not told before: the same pods are reported once, not on every tick.
+            if (decision.NoScaleUp.Where(p => p.New).ToList() is { Count: > 0 } fresh)
+            {
+                result["noScaleUp"] = string.Join("; ", fresh.Select(p => $"{p.Count} pod(s) of {p.Owner}: {p.Reason}" + (p.Detail is { } d ? $" ({d})" : "")));
             }
         }
 

@@ -38,6 +38,8 @@ public static class Outcomes
                     : "no replacement: at the maximum"),
             WorkflowRoute.Drain => Drained(request),
             WorkflowRoute.Reconcile when request.Decision.ReasonCode == DecisionReason.RepairsHeld => new(OutcomeKind.RepairsHeld, Reconciled(request.Reconciled)),
+            WorkflowRoute.Reconcile when request.Decision.Reconcile?.HasWork != true && request.Decision.NoScaleUp.Any(p => p.New) => new(OutcomeKind.NoScaleUpReported,
+                $"pods no new node could host: {string.Join("; ", request.Decision.NoScaleUp.Where(p => p.New).Select(p => $"{p.Owner} ({p.Reason})"))}"),
             WorkflowRoute.Reconcile when request.Reconciled is not null || request.Decision.Reconcile?.HasWork != true => new(OutcomeKind.Reconciled, Reconciled(request.Reconciled)),
             _ => throw Unfinished(route, "the path's results"),
         };
