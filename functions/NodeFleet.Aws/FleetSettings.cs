@@ -32,7 +32,8 @@ public sealed record FleetSettings
         bool Needed(ISetting setting) => required.Contains(setting);
         var settings = new FleetSettings
         {
-            ClusterName = SettingsCatalog.FromEnvironment(get).ClusterName,
+            // The scaling settings alone: the platform values are this reader's own, reported below by name.
+            ClusterName = SettingsCatalog.ScalingFromEnvironment(get).ClusterName,
             StateTable = env.Get(SettingsCatalog.StateTable, Needed(SettingsCatalog.StateTable)) ?? "",
             LaunchTemplateId = env.Get(SettingsCatalog.LaunchTemplateId, Needed(SettingsCatalog.LaunchTemplateId)) ?? "",
             LaunchTemplateVersion = env.Get(SettingsCatalog.LaunchTemplateVersion),

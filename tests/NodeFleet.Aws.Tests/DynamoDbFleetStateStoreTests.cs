@@ -200,6 +200,23 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
     }
 
     [Fact]
+    public async Task RecordAndReleaseAsync_PodsNoNodeCanHost_RemembersWhoWasTold_UntilTheyAreNoLongerListed()
+    {
+        var store = await StoreAsync();
+        var told = new NoScaleUpPods { Owner = "ml/ReplicaSet/trainer", Count = 3, Reason = NoScaleUpReason.NodeSelector, New = true };
+
+        var first = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+        await store.RecordAndReleaseAsync(first, new ScalingOutcome { Kind = OutcomeKind.NoScaleUpReported, At = Now, Summary = "told", NoScaleUp = [told] }, default);
+        var remembered = await store.LoadAsync(default);
+        var second = (await store.AcquireAsync(Ask("exec-2", Now.AddMinutes(30)), default)).Lease!;
+        await store.RecordAndReleaseAsync(second, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now.AddMinutes(30), Summary = "up", NoScaleUp = [] }, default);
+        var forgotten = await store.LoadAsync(default);
+
+        Assert.Equal(new NoScaleUpNotice { Owner = "ml/ReplicaSet/trainer", Reason = NoScaleUpReason.NodeSelector }, Assert.Single(remembered.NoScaleUpNotified));
+        Assert.Empty(forgotten.NoScaleUpNotified);
+    }
+
+    [Fact]
     public async Task RecordAndReleaseAsync_ManyOutcomes_KeepsOnlyTheNewestHistory()
     {
         var store = await StoreAsync(historySize: 3);

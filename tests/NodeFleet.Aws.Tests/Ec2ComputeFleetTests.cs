@@ -55,6 +55,19 @@ public class Ec2ComputeFleetTests(MotoServer moto)
         Assert.Equal(1, result.Instances.Count(i => i.Zone == "us-east-1a"));
     }
 
+    [Fact]
+    public async Task LaunchAsync_NodesPinnedToAZone_AllLandThere()
+    {
+        var cluster = NewCluster();
+
+        var result = await Fleet(cluster).LaunchAsync(new LaunchRequest("launch-zone", 3) { Zones = new Dictionary<string, int> { ["us-east-1b"] = 3 } }, default);
+
+        var seen = CliInstances(FleetTags.LaunchId, "launch-zone");
+        Assert.Equal(3, seen.Count);
+        Assert.All(seen, i => Assert.Equal("us-east-1b", i.GetProperty("Placement").GetProperty("AvailabilityZone").GetString()));
+        Assert.All(result.Instances, i => Assert.Equal("us-east-1b", i.Zone));
+    }
+
     [Theory]
     [InlineData(0.7, 10, 7)]
     [InlineData(0.0, 4, 0)]

@@ -104,6 +104,58 @@ public class Ec2ComputeFleetUnitTests
     }
 
     [Fact]
+    public async Task LaunchAsync_ZonePinnedNodesAndTheirZoneOutOfCapacity_AreNeverLaunchedElsewhere()
+    {
+        var asked = ZoneOutOfCapacity("subnet-b");
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(
+            new LaunchRequest("launch-7", 3) { Zones = new Dictionary<string, int> { ["us-east-1b"] = 2 } }, default);
+
+        // The unpinned node lands in zone a; the two pods bound to zone b would not run in zone a, so none go there for them.
+        var landed = Assert.Single(result.Instances);
+        Assert.Equal("us-east-1a", landed.Zone);
+        Assert.Equal(1, asked.Where(r => r.Overrides[0].SubnetId == "subnet-a").Sum(r => r.SpotCount + r.OnDemandCount));
+        Assert.Contains(result.FailedPools, f => f.Pool.Zone == "us-east-1b" && f.Capacity);
+    }
+
+    [Fact]
+    public async Task LaunchAsync_ZonePinnedNodes_LandInTheirZone_UnpinnedBalanceAroundThem()
+    {
+        var asked = ZoneOutOfCapacity("none");
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(
+            new LaunchRequest("launch-8", 4) { Zones = new Dictionary<string, int> { ["us-east-1b"] = 3 } }, default);
+
+        Assert.Equal(3, result.Instances.Count(i => i.Zone == "us-east-1b"));
+        Assert.Equal(1, result.Instances.Count(i => i.Zone == "us-east-1a"));
+        Assert.Equal(4, asked.Sum(r => r.SpotCount + r.OnDemandCount));
+    }
+
+    [Fact]
+    public async Task LaunchAsync_ZonePinnedAfterTheyLandedOnARetry_LaunchesOnlyWhatIsMissing()
+    {
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs(
+        [
+            new Ec2Instance("i-b1", "t3.large", "us-east-1b", "running", false,
+                new Dictionary<string, string> { [FleetTags.Managed] = "true", [FleetTags.Cluster] = "prod", [FleetTags.LaunchId] = "launch-9" }, DateTimeOffset.UnixEpoch),
+        ]);
+        var asked = new List<FleetLaunchRequest>();
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            asked.Add(call.Arg<FleetLaunchRequest>());
+            return Fill(call.Arg<FleetLaunchRequest>());
+        });
+
+        var result = await new Ec2ComputeFleet(ec2, TwoZones).LaunchAsync(
+            new LaunchRequest("launch-9", 2) { Zones = new Dictionary<string, int> { ["us-east-1b"] = 2 } }, default);
+
+        Assert.Equal(2, result.Instances.Count(i => i.Zone == "us-east-1b"));
+        var request = Assert.Single(asked);
+        Assert.Equal("subnet-b", request.Overrides[0].SubnetId);
+        Assert.Equal(1, request.SpotCount + request.OnDemandCount);
+    }
+
+    [Fact]
     public async Task LaunchAsync_PoolsRecordedUnavailable_AreAskedOnlyAfterTheOthers()
     {
         var asked = ZoneOutOfCapacity("none");

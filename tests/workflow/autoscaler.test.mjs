@@ -105,7 +105,7 @@ test('every Task after the lock is caught by a path that records the failure and
 
 const routes = { None: 'Done', ScaleUp: 'Launch', ScaleDown: 'Drain' };
 const decision = (action, extra = {}) => {
-  const d = { action, reasonCode: action === 'Replace' ? 'Interrupted' : 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], reconcile: null, alert: false, ...extra };
+  const d = { action, reasonCode: action === 'Replace' ? 'Interrupted' : 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], zones: [], noScaleUp: [], reconcile: null, alert: false, ...extra };
   d.reconciles ??= !!(d.reconcile && (d.reconcile.orphans?.length || d.reconcile.ghosts?.length || d.reconcile.strayCordons?.length || d.reconcile.expiredLaunches?.length));
   d.route ??= d.dryRun && (action !== 'None' || d.reconciles) ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : action === 'None' && d.reconciles ? 'Reconcile' : routes[action];
   d.preempts ??= action === 'Replace' && d.reasonCode === 'Interrupted' && !d.dryRun;
@@ -166,7 +166,7 @@ test('scale up: lock, launch, wait until Ready, record, notify; the snapshot is 
   assert.equal(calls.UpdateState[0].terminated, null);
   assert.equal(calls.UpdateState[0].lock.fence, 3);
   assert.deepEqual(Object.keys(calls.UpdateState[0]).sort(), ['decision', 'drain', 'error', 'launch', 'lock', 'readiness', 'reconciled', 'terminated']);
-  assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, route: 'Launch', lock: { acquired: true, owner: 'exec-1', fence: 3 } });
+  assert.deepEqual(calls.LaunchNodes[0], { executionId: 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1', nodesToAdd: 2, route: 'Launch', zones: [], lock: { acquired: true, owner: 'exec-1', fence: 3 } });
   assert.deepEqual(Object.keys(calls.Decide[0]), ['observation']);
   assert.ok(!JSON.stringify(calls.Notify[0]).includes('snapshot'), 'the snapshot travelled past Decide');
   assert.ok(JSON.stringify(calls.Notify[0]).length < 256 * 1024);

@@ -192,14 +192,20 @@ public static partial class SettingsCatalog
         return errors.Count == 0 ? settings : throw new InvalidSettingsException(errors);
     }
 
+    /// <summary>The scaling settings alone from environment variables (the worker platform left at its defaults).</summary>
+    public static ScalingSettings ScalingFromEnvironment(Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        return Load(d => getVariable(d.EnvironmentVariable), d => $"{d.Key} ({d.EnvironmentVariable})");
+    }
+
     /// <summary>
     /// Settings from environment variables (the Lambda functions' source), with the worker platform
     /// (zones from the worker subnets, instance types, spot share) where the function is given it.
     /// </summary>
     public static ScalingSettings FromEnvironment(Func<string, string?> getVariable)
     {
-        ArgumentNullException.ThrowIfNull(getVariable);
-        var settings = Load(d => getVariable(d.EnvironmentVariable), d => $"{d.Key} ({d.EnvironmentVariable})");
+        var settings = ScalingFromEnvironment(getVariable);
         var errors = new List<string>();
         T Read<T>(Setting<T> setting, T fallback)
         {

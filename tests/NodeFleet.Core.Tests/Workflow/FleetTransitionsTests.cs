@@ -157,4 +157,38 @@ public class FleetTransitionsTests
 
         Assert.Equal(triedLast, pools.Contains(SpotA));
     }
+    private static NoScaleUpPods Unhelpable(string owner, NoScaleUpReason reason = NoScaleUpReason.NodeSelector) =>
+        new() { Owner = owner, Count = 2, Reason = reason, Detail = "gpu=true" };
+
+    [Fact]
+    public void MarkNew_OwnersAndReasonsAlreadyTold_AreNotNew()
+    {
+        var state = new FleetState { NoScaleUpNotified = [new NoScaleUpNotice { Owner = "shop/ReplicaSet/gpu", Reason = NoScaleUpReason.NodeSelector }] };
+
+        var marked = FleetTransitions.MarkNew([Unhelpable("shop/ReplicaSet/gpu"), Unhelpable("shop/ReplicaSet/gpu", NoScaleUpReason.Taint), Unhelpable("shop/ReplicaSet/arm")], state);
+
+        Assert.Equal([false, true, true], marked.Select(p => p.New));
+    }
+
+    [Fact]
+    public void Recorded_NoScaleUpList_ReplacesWhatWasTold_SoOwnersNoLongerPendingAreForgotten()
+    {
+        var state = new FleetState { NoScaleUpNotified = [new NoScaleUpNotice { Owner = "shop/ReplicaSet/old", Reason = NoScaleUpReason.Taint }] };
+
+        var after = FleetTransitions.Recorded(state, new ScalingOutcome { Kind = OutcomeKind.NoScaleUpReported, At = Now, Summary = "s", NoScaleUp = [Unhelpable("shop/ReplicaSet/gpu")] });
+        var untouched = FleetTransitions.Recorded(after, new ScalingOutcome { Kind = OutcomeKind.Failed, At = Now, Summary = "s" });
+
+        Assert.Equal(["shop/ReplicaSet/gpu"], after.NoScaleUpNotified.Select(n => n.Owner));
+        Assert.Equal(after.NoScaleUpNotified, untouched.NoScaleUpNotified);
+    }
+
+    [Fact]
+    public void Recorded_ManyOwnersWithoutAHome_KeepsABoundedRecord()
+    {
+        var many = Enumerable.Range(0, 80).Select(i => Unhelpable($"shop/ReplicaSet/r{i}")).ToList();
+
+        var after = FleetTransitions.Recorded(FleetState.Empty, new ScalingOutcome { Kind = OutcomeKind.NoScaleUpReported, At = Now, Summary = "s", NoScaleUp = many });
+
+        Assert.Equal(FleetTransitions.MaxNoScaleUpNotices, after.NoScaleUpNotified.Count);
+    }
 }

@@ -112,4 +112,23 @@ public class NotificationComposerTests
             "t3.large spot in us-east-1a: InsufficientInstanceCapacity (tried last for a while); t3.large on-demand in us-east-1a: InsufficientInstanceCapacity (tried last for a while)",
             notification.Figures["poolsRefused"]);
     }
+    [Fact]
+    public void Compose_PodsNoNodeCanHost_NamesOnlyThoseNotToldBefore()
+    {
+        var decision = new Decision
+        {
+            Action = ScalingAction.None, ReasonCode = DecisionReason.PodsUnplaceable, Reason = "no new node could host the pending pods", DecidedAt = Now, Alert = true,
+            Figures = new DecisionFigures { ManagedWorkers = 2 },
+            NoScaleUp =
+            [
+                new() { Owner = "ml/ReplicaSet/trainer", Count = 3, Reason = NoScaleUpReason.NodeSelector, Detail = "gpu=true", New = true },
+                new() { Owner = "shop/ReplicaSet/old", Count = 1, Reason = NoScaleUpReason.Taint },
+            ],
+        };
+
+        var n = NotificationComposer.Compose(new NotifyRequest { Decision = decision, Recorded = Recorded(OutcomeKind.NoScaleUpReported) }, "prod");
+
+        Assert.Equal(NotificationKind.NoScaleUp, n.Kind);
+        Assert.Equal("3 pod(s) of ml/ReplicaSet/trainer: NodeSelector (gpu=true)", n.Figures["noScaleUp"]);
+    }
 }

@@ -98,4 +98,19 @@ public class OutcomesTests
         Assert.Equal(Outcomes.MaxSummaryLength, summary.Length);
         Assert.EndsWith("...", summary, StringComparison.Ordinal);
     }
+    [Fact]
+    public void Of_AlertForPodsNoNodeCanHost_IsNoScaleUpReportedNamingThem()
+    {
+        var decision = Decision(ScalingAction.None) with
+        {
+            ReasonCode = DecisionReason.PodsUnplaceable,
+            Alert = true,
+            NoScaleUp = [new NoScaleUpPods { Owner = "ml/ReplicaSet/trainer", Count = 3, Reason = NoScaleUpReason.NodeSelector, New = true }],
+        };
+
+        var outcome = Outcomes.Of(new UpdateStateRequest { Decision = decision, Lock = Held });
+
+        Assert.Equal(OutcomeKind.NoScaleUpReported, outcome.Kind);
+        Assert.Contains("ml/ReplicaSet/trainer (NodeSelector)", outcome.Detail, StringComparison.Ordinal);
+    }
 }

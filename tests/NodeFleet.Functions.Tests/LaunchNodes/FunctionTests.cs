@@ -47,6 +47,40 @@ public class FunctionTests
     }
 
     [Fact]
+    public async Task FunctionHandler_ZoneShares_ArePassedToTheLaunch()
+    {
+        fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>()).Returns(new LaunchResult([Instance("i-1")], []));
+        var request = States.Launch(3, States.Held);
+        request.Zones = [new ZoneShare { Zone = "us-east-1a", Nodes = 2 }];
+
+        await Create().FunctionHandler(States.Json(request));
+
+        await fleet.Received(1).LaunchAsync(Arg.Is<LaunchRequest>(r => r.Count == 3 && r.Zones.Count == 1 && r.Zones["us-east-1a"] == 2), Arg.Any<CancellationToken>());
+    }
+
+    public static TheoryData<string, ZoneShare[], string> BadShares() => new()
+    {
+        { "an unknown zone", [new() { Zone = "eu-west-1a", Nodes = 1 }], "'eu-west-1a' is not a worker zone" },
+        { "no nodes", [new() { Zone = "us-east-1a", Nodes = 0 }], "$.zones[0].nodes: must be 1 or more" },
+        { "a zone twice", [new() { Zone = "us-east-1a", Nodes = 1 }, new() { Zone = "us-east-1a", Nodes = 1 }], "zone us-east-1a is listed twice" },
+        { "more than the launch", [new() { Zone = "us-east-1a", Nodes = 3 }], "3 node(s) pinned to zones, more than nodesToAdd (2)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadShares))]
+    public async Task FunctionHandler_BadZoneShares_AreRefusedBeforeAnyCall(string why, ZoneShare[] shares, string expected)
+    {
+        var request = States.Launch(2, States.Held);
+        request.Zones = shares;
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(request)));
+
+        Assert.True(error.Message.Contains(expected, StringComparison.Ordinal), $"{why}: {error.Message}");
+        await fleet.DidNotReceiveWithAnyArgs().LaunchAsync(default!, default);
+        await store.DidNotReceiveWithAnyArgs().EnsureHeldAsync(default!, default, default);
+    }
+
+    [Fact]
     public async Task FunctionHandler_NothingLaunched_RecordsNoLaunchAndReportsTheErrors()
     {
         fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>())
