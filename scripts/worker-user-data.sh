@@ -9,6 +9,10 @@ CLUSTER="__CLUSTER_NAME__"
 MASTER_URL="__MASTER_URL__"
 JOIN_TOKEN_PARAMETER="__JOIN_TOKEN_PARAMETER__"
 K3S_VERSION="__K3S_VERSION__"
+# workerLabels and workerTaints, validated by NodeFleet's settings (label characters only); Decide's
+# worker template assumes exactly these, so a pod selecting them is launched for.
+NODE_LABELS="__NODE_LABELS__"
+NODE_TAINTS="__NODE_TAINTS__"
 
 # IMDSv2 only: every metadata read carries a session token.
 imds() {
@@ -22,6 +26,11 @@ INSTANCE_ID=$(imds instance-id)
 INSTANCE_TYPE=$(imds instance-type)
 if [ "$(imds instance-life-cycle)" = "spot" ]; then CAPACITY=spot; else CAPACITY=on-demand; fi
 NODE_NAME="$(hostname -s)"
+extra=()
+IFS=',' read -ra items <<< "$NODE_LABELS"
+for label in "${items[@]}"; do [ -n "$label" ] && extra+=(--node-label "$label"); done
+IFS=',' read -ra items <<< "$NODE_TAINTS"
+for taint in "${items[@]}"; do [ -n "$taint" ] && extra+=(--node-taint "$taint"); done
 
 # The join token is read at boot from Parameter Store (the instance profile may read only that
 # parameter). A worker launched while the master is still starting waits for the master to store it.
@@ -38,4 +47,5 @@ curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" K3S_URL="$MAST
   --node-label "nodefleet.io/cluster=${CLUSTER}" \
   --node-label "nodefleet.io/capacity-type=${CAPACITY}" \
   --node-label "topology.kubernetes.io/zone=${ZONE}" \
-  --node-label "node.kubernetes.io/instance-type=${INSTANCE_TYPE}"
+  --node-label "node.kubernetes.io/instance-type=${INSTANCE_TYPE}" \
+  "${extra[@]}"

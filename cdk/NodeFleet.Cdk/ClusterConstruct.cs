@@ -3,6 +3,7 @@ using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.IAM;
 using Constructs;
 using NodeFleet.Core.Ports;
+using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Cdk;
 
@@ -170,6 +171,8 @@ public sealed class ClusterConstruct : Construct, IClusterResources
                 ["__MASTER_URL__"] = KubeApiUrl,
                 ["__JOIN_TOKEN_PARAMETER__"] = JoinToken.Name,
                 ["__K3S_VERSION__"] = settings.K3sVersion,
+                ["__NODE_LABELS__"] = SettingValue.FormatLabels(settings.Scaling.WorkerLabels),
+                ["__NODE_TAINTS__"] = SettingValue.FormatTaints(settings.Scaling.WorkerTaints),
             })),
         });
 

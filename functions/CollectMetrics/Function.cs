@@ -86,7 +86,7 @@ public sealed class Function
                 ["trigger"] = trigger.Kind.ToString(), ["cpuNow"] = u.CpuNow, ["memoryNow"] = u.MemoryNow, ["inFlight"] = fleet.InFlight.Count,
                 ["managedInstances"] = inventory.Instances.Count,
             });
-        return StepJson.Write(new Observation { Trigger = trigger, Snapshot = snapshot, Fleet = fleet, Inventory = inventory }, NodeFleetJsonContext.Default.Observation);
+        return StepJson.Write(new Observation { Trigger = trigger, Snapshot = PodSets.Pack(snapshot), Fleet = fleet, Inventory = inventory }, NodeFleetJsonContext.Default.Observation);
     }
 
     /// <summary>

@@ -327,4 +327,25 @@ public class StackTests(SynthesizedTemplate synthesized)
             ["SecurityGroupIngress"] = Match.ArrayWith([Match.ObjectLike(new Dictionary<string, object> { ["CidrIp"] = "203.0.113.0/24", ["FromPort"] = 22 })]),
         }));
     }
+    [Fact]
+    public void Settings_WorkerLabelsAndTaints_GoIntoTheWorkersUserDataAndDecidesTemplate()
+    {
+        var (_, template) = SynthesizedTemplate.Synthesize(new Dictionary<string, object>
+        {
+            ["nodefleet:workerLabels"] = "pool=general,team=web",
+            ["nodefleet:workerTaints"] = "dedicated=web:NoSchedule",
+        });
+        var json = JsonSerializer.SerializeToElement(template.ToJSON());
+
+        var workerData = json.GetProperty("Resources").EnumerateObject()
+            .Single(r => r.Name.StartsWith("ClusterWorkerTemplate", StringComparison.Ordinal) && r.Value.GetProperty("Type").GetString() == "AWS::EC2::LaunchTemplate").Value.GetRawText();
+        Assert.Contains("pool=general,team=web", workerData, StringComparison.Ordinal);
+        Assert.Contains("dedicated=web:NoSchedule", workerData, StringComparison.Ordinal);
+        var decide = json.GetProperty("Resources").EnumerateObject().Select(r => r.Value)
+            .Single(r => r.GetProperty("Type").GetString() == "AWS::Lambda::Function" && r.GetProperty("Properties").GetProperty("Handler").GetString()!.StartsWith("NodeFleet.Decide", StringComparison.Ordinal));
+        var variables = decide.GetProperty("Properties").GetProperty("Environment").GetProperty("Variables");
+        Assert.Equal("pool=general,team=web", variables.GetProperty("NODEFLEET_WORKER_LABELS").GetString());
+        Assert.Equal("dedicated=web:NoSchedule", variables.GetProperty("NODEFLEET_WORKER_TAINTS").GetString());
+        Assert.True(variables.TryGetProperty("NODEFLEET_WORKER_SUBNETS", out _));
+    }
 }

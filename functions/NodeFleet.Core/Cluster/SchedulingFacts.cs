@@ -132,7 +132,9 @@ public sealed class SchedulingFacts
 
     /// <summary>An equality key for grouping pods by constraints (records holding lists compare by reference).</summary>
     public static string Key(PodConstraints? constraints) =>
-        constraints is null ? "" : JsonSerializer.Serialize(constraints, NodeFleetJsonContext.Default.PodConstraints);
+        constraints is null ? "" : string.Join("|", constraints.Spread.Select(s => string.Join(",", s.MatchingByNode.OrderBy(e => e.Key, StringComparer.Ordinal)))
+            .Concat(constraints.AntiAffinity.Select(a => string.Join(",", a.Nodes)))
+            .Prepend(JsonSerializer.Serialize(constraints, NodeFleetJsonContext.Default.PodConstraints)));
 
     /// <summary>What the scheduler requires of a node for <paramref name="pod"/>; null when nothing beyond room.</summary>
     public PodConstraints? Constraints(ClusterPod pod)
@@ -195,7 +197,8 @@ public sealed class SchedulingFacts
             antiAffinity.Add(new PodAntiAffinity
             {
                 SelfMatch = InNamespaces(namespaces, pod.Namespace) && term.Selector?.Matches(pod.Labels) == true,
-                Nodes = [.. Matching(term.Selector, namespaces, countTerminating: true).Keys.Where(n => n != pod.NodeName).Order(StringComparer.Ordinal)],
+                // A bound pod's own node is among them: it is the node a scale-down would remove, so it never matters.
+                Nodes = [.. Matching(term.Selector, namespaces, countTerminating: true).Keys.Order(StringComparer.Ordinal)],
             });
         }
 

@@ -24,6 +24,12 @@ public sealed record ClusterSnapshot
     // when the member is absent (dotnet/runtime#84484).
     public IReadOnlyList<DaemonSetInfo> DaemonSets { get; set; } = [];
 
+    /// <summary>The distinct constraints of the groups, each once (<see cref="Contracts.PodSets"/> packing); groups refer to them by index.</summary>
+    public IReadOnlyList<PodConstraints> Constraints { get; set; } = [];
+
+    /// <summary>The pod counts per node the constraints' spread and anti-affinity terms refer to, each once.</summary>
+    public IReadOnlyList<PodSet> PodSets { get; set; } = [];
+
     /// <summary>Optional: worker CPU utilisation predicted at the predictive horizon (predict_linear).</summary>
     public double? PredictedCpuUtilization { get; init; }
 
@@ -134,7 +140,12 @@ public sealed record NodeInfo
 public sealed record PodGroup
 {
     /// <summary>What the scheduler requires of a node besides room; null for a pod with no constraint.</summary>
+    /// <remarks>Travels once per snapshot in <see cref="ClusterSnapshot.Constraints"/> (<see cref="ConstraintsId"/>): a Deployment's groups on every node share it.</remarks>
+    [System.Text.Json.Serialization.JsonIgnore]
     public PodConstraints? Constraints { get; init; }
+
+    /// <summary>The index of <see cref="Constraints"/> in <see cref="ClusterSnapshot.Constraints"/> (the payload's form); null without constraints.</summary>
+    public int? ConstraintsId { get; init; }
 
     public required long CpuMillis { get; init; }
 

@@ -15,7 +15,7 @@ public static class ContractValidation
         var problems = new List<string>();
         CheckSnapshot(request.Observation.Snapshot, "$.observation.snapshot", problems);
         CheckFleet(request.Observation.Fleet, "$.observation.fleet", problems);
-        return problems.Count == 0 ? (request.Observation.Snapshot, request.Observation.Fleet) : throw InvalidInputException.For(problems);
+        return problems.Count == 0 ? (PodSets.Unpack(request.Observation.Snapshot), request.Observation.Fleet) : throw InvalidInputException.For(problems);
     }
 
     /// <summary>The route of a step that changes the fleet: one that takes the lease.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace NodeFleet.Core.Contracts;
 
 /// <summary>
@@ -127,7 +129,12 @@ public sealed record TopologySpread
     public bool HonorTaints { get; init; }
 
     /// <summary>Running pods the selector matches, per node name; nodes with none are absent.</summary>
+    /// <remarks>Travels once per snapshot in <see cref="ClusterSnapshot.PodSets"/> (<see cref="PodSet"/>): a Deployment's groups on every node share it.</remarks>
+    [JsonIgnore]
     public IReadOnlyDictionary<string, int> MatchingByNode { get; set; } = new Dictionary<string, int>();
+
+    /// <summary>The index of <see cref="MatchingByNode"/> in <see cref="ClusterSnapshot.PodSets"/> (the payload's form).</summary>
+    public int? PodSet { get; init; }
 }
 
 /// <summary>Required anti-affinity on <c>kubernetes.io/hostname</c>: the pod may not run on a node in <see cref="Nodes"/>.</summary>
@@ -137,7 +144,23 @@ public sealed record PodAntiAffinity
     public bool SelfMatch { get; init; }
 
     /// <summary>Nodes running a pod the term matches, or a pod whose own term matches this one.</summary>
+    /// <remarks>Travels in <see cref="ClusterSnapshot.PodSets"/> (<see cref="PodSet"/>), as <see cref="TopologySpread.MatchingByNode"/> does.</remarks>
+    [JsonIgnore]
     public IReadOnlyList<string> Nodes { get; set; } = [];
+
+    /// <summary>The index of <see cref="Nodes"/> in <see cref="ClusterSnapshot.PodSets"/> (the payload's form).</summary>
+    public int? PodSet { get; init; }
+}
+
+/// <summary>
+/// Pods counted per node (a selector's matches), once per snapshot however many groups refer to it:
+/// <see cref="Nodes"/> are indexes into <see cref="ClusterSnapshot.Nodes"/>, <see cref="Counts"/> the counts in the same order.
+/// </summary>
+public sealed record PodSet
+{
+    public required IReadOnlyList<int> Nodes { get; init; }
+
+    public required IReadOnlyList<int> Counts { get; init; }
 }
 
 /// <summary>A host port; an empty or 0.0.0.0 <see cref="HostIp"/> takes the port on every address.</summary>
