@@ -209,13 +209,18 @@ internal sealed class Scheduler
             reasons.Add("Too many pods");
         }
 
+        if (pod.CpuMillis == 0 && pod.MemoryBytes == 0)
+        {
+            return reasons;
+        }
+
         var (cpu, memory) = used[node.Name];
-        if (pod.CpuMillis > 0 && cpu + pod.CpuMillis > node.CpuMillis)
+        if (cpu + pod.CpuMillis > node.CpuMillis)
         {
             reasons.Add("Insufficient cpu");
         }
 
-        if (pod.MemoryBytes > 0 && memory + pod.MemoryBytes > node.MemoryBytes)
+        if (memory + pod.MemoryBytes > node.MemoryBytes)
         {
             reasons.Add("Insufficient memory");
         }
