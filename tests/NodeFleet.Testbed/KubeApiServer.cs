@@ -23,13 +23,16 @@ public sealed record ApiRequest(string Method, string Path, IReadOnlyDictionary<
 /// <summary>
 /// The Kubernetes API subset NodeFleet uses, served over HTTPS (HTTP/1.1 and HTTP/2) on a loopback
 /// port from a <see cref="ClusterModel"/>, with the wire behaviour of kube-apiserver that clients
-/// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get), policy/v1
-/// evictions (the Eviction body checked as the API checks it; graceful: the pod is Terminating, with
-/// metadata.deletionTimestamp, until it exits) and PodDisruptionBudgets, node annotations, the
-/// discovery documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
+/// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get, and create
+/// as <c>kubectl create</c> and <c>kubectl apply</c> post them, validated), policy/v1 evictions (the
+/// Eviction body checked as the API checks it; graceful: the pod is Terminating, with
+/// metadata.deletionTimestamp, until it exits) and PodDisruptionBudgets, PersistentVolumes,
+/// PersistentVolumeClaims and DaemonSets (list, get), node annotations, the discovery and OpenAPI
+/// documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
 /// take label and field selectors, and are paged with <c>limit</c>/<c>continue</c> (tokens expire
 /// once <see cref="Compact"/> drops their revision: 410, as after etcd's compaction). Errors are Status objects worded as
-/// the API words them. Requests need a bearer token; a token limited to some verbs gets 403 for the others.
+/// the API words them. Requests need a bearer token; a token limited to some verbs (or, NodeFleet's,
+/// to its ClusterRole's rules) gets 403 for the others.
 /// </summary>
 public sealed partial class KubeApiServer : IAsyncDisposable
 {
@@ -569,7 +572,15 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["namespaced"] = r.Namespaced,
             ["kind"] = r.Kind,
             ["verbs"] = new JsonArray(r.Verbs.Split(',').Select(v => (JsonNode)v).ToArray()),
+            ["shortNames"] = new JsonArray([.. (ShortNames.GetValueOrDefault(r.Name) ?? []).Select(n => (JsonNode)n)]),
         }).ToArray()),
+    };
+
+    /// <summary>The resources' short names, as kubectl resolves <c>kubectl get pv</c> through discovery.</summary>
+    private static readonly Dictionary<string, string[]> ShortNames = new(StringComparer.Ordinal)
+    {
+        ["nodes"] = ["no"], ["pods"] = ["po"], ["persistentvolumes"] = ["pv"], ["persistentvolumeclaims"] = ["pvc"],
+        ["daemonsets"] = ["ds"], ["poddisruptionbudgets"] = ["pdb"],
     };
 
     private static IResult Json(JsonNode node) => Results.Text(node.ToJsonString(), "application/json");
