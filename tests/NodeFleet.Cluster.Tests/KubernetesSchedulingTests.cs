@@ -371,7 +371,7 @@ public sealed class KubernetesSchedulingTests : IAsyncLifetime
         {
             Namespace = "monitoring", Name = "agent", Labels = { ["app"] = "agent" },
             Spec = PodSpec.Parse("""
-                {"priority":2000001000,"priorityClassName":"system-node-critical",
+                {"priorityClassName":"system-node-critical",
                  "containers":[{"name":"agent","image":"agent:1","resources":{"requests":{"cpu":"500m","memory":"64Mi"}}}],
                  "affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"no-agent","operator":"DoesNotExist"}]}]}}}}
                 """),

@@ -3,7 +3,9 @@ namespace NodeFleet.Testbed;
 /// <summary>Every object of the model at one moment, read under its lock (<see cref="ClusterModel.Read{T}(Func{ClusterObjects, T})"/>).</summary>
 public sealed class ClusterObjects
 {
-    internal ClusterObjects(ClusterModel model) => Model = model;
+    internal ClusterObjects()
+    {
+    }
 
     public IReadOnlyList<TestNode> Nodes { get; internal init; } = [];
     public IReadOnlyList<TestPod> Pods { get; internal init; } = [];
@@ -11,8 +13,6 @@ public sealed class ClusterObjects
     public IReadOnlyList<TestVolume> Volumes { get; internal init; } = [];
     public IReadOnlyList<TestClaim> Claims { get; internal init; } = [];
     public IReadOnlyList<TestDaemonSet> DaemonSets { get; internal init; } = [];
-
-    internal ClusterModel Model { get; }
 }
 
 /// <summary>
@@ -151,7 +151,7 @@ public sealed class ClusterModel(TimeProvider? clock = null)
         lock (gate)
         {
             ReapExited();
-            return read(new ClusterObjects(this) { Nodes = nodes, Pods = pods, Budgets = budgets, Volumes = volumes, Claims = claims, DaemonSets = daemonSets });
+            return read(new ClusterObjects { Nodes = nodes, Pods = pods, Budgets = budgets, Volumes = volumes, Claims = claims, DaemonSets = daemonSets });
         }
     }
 
@@ -409,7 +409,7 @@ public sealed class ClusterModel(TimeProvider? clock = null)
 
     /// <summary>
     /// The pod the DaemonSet controller creates for <paramref name="node"/>: the template with its
-    /// required node affinity replaced by <c>metadata.name In [node]</c> and the tolerations every
+    /// priority class resolved, its required node affinity replaced by <c>metadata.name In [node]</c> and the tolerations every
     /// DaemonSet pod gets (not-ready and unreachable NoExecute; disk, memory and PID pressure and
     /// unschedulable NoSchedule).
     /// </summary>
@@ -434,6 +434,8 @@ public sealed class ClusterModel(TimeProvider? clock = null)
         };
         return template with
         {
+            // The pods are created through the API, whose Priority admission resolves the class.
+            Priority = template.PriorityClassName is { } name && PriorityClasses.TryGetValue(name, out var priority) ? priority : template.Priority,
             Tolerations = tolerations,
             Affinity = affinity with { NodeAffinity = (affinity.NodeAffinity ?? new NodeAffinitySpec()) with { RequiredDuringSchedulingIgnoredDuringExecution = pinned } },
         };

@@ -209,15 +209,23 @@ public sealed partial class KubeApiServer
             (Cluster.Read(o => o.DaemonSets.FirstOrDefault(d => d.Namespace == ns && d.Name == name) is { } d ? DaemonSetJson(d) : null) is { } found ? Json(found) : NotFound("apps", "daemonsets", name)));
     }
 
-    private JsonObject Metadata(string name, string? ns, string uidPrefix, IReadOnlyDictionary<string, string> labels) => new()
+    private JsonObject Metadata(string name, string? ns, string uidPrefix, IReadOnlyDictionary<string, string> labels)
     {
-        ["name"] = name,
-        ["namespace"] = ns,
-        ["uid"] = $"{uidPrefix}-{ns}-{name}",
-        ["resourceVersion"] = Cluster.Revision.ToString(CultureInfo.InvariantCulture),
-        ["creationTimestamp"] = "2026-11-18T08:00:00Z",
-        ["labels"] = new JsonObject(labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
-    };
+        var metadata = new JsonObject
+        {
+            ["name"] = name,
+            ["uid"] = $"{uidPrefix}-{ns}-{name}",
+            ["resourceVersion"] = Cluster.Revision.ToString(CultureInfo.InvariantCulture),
+            ["creationTimestamp"] = "2026-11-18T08:00:00Z",
+            ["labels"] = new JsonObject(labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
+        };
+        if (ns is not null)
+        {
+            metadata["namespace"] = ns;
+        }
+
+        return metadata;
+    }
 
     private static JsonObject NodeSelectorJson(IReadOnlyList<NodeSelectorTermSpec> terms) =>
         new() { ["nodeSelectorTerms"] = JsonSerializer.SerializeToNode(terms, PodSpec.JsonOptions) };
@@ -227,7 +235,6 @@ public sealed partial class KubeApiServer
     {
         var claim = Cluster.Read(o => o.Claims.FirstOrDefault(c => c.VolumeName == v.Name));
         var metadata = Metadata(v.Name, null, "pv", v.Labels);
-        metadata.Remove("namespace");
         var spec = new JsonObject
         {
             ["capacity"] = new JsonObject { ["storage"] = v.Capacity.Text },
