@@ -69,6 +69,8 @@ rules:
 - {apiGroups: [""], resources: [pods], verbs: [list]}
 - {apiGroups: [""], resources: [pods/eviction], verbs: [create]}
 - {apiGroups: [policy], resources: [poddisruptionbudgets], verbs: [list]}
+- {apiGroups: [""], resources: [persistentvolumeclaims, persistentvolumes], verbs: [list]}
+- {apiGroups: [apps], resources: [daemonsets], verbs: [list]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

@@ -51,6 +51,15 @@ public sealed class KubeApiServerTests : IAsyncLifetime
     [InlineData("GET", "api/v1/nodes?labelSelector=a%20%3D%3D%3D%20b", null, null, 400, "BadRequest", "unable to parse requirement")]
     [InlineData("GET", "api/v1/pods?limit=1&continue=not-a-token", null, null, 400, "BadRequest", "continue key is not valid")]
     [InlineData("GET", "api/v1/configmaps", null, null, 404, "NotFound", "the server could not find the requested resource")]
+    [InlineData("GET", "api/v1/persistentvolumes?fieldSelector=spec.storageClassName%3Dgp3", null, null, 400, "BadRequest", "field label not supported: spec.storageClassName")]
+    [InlineData("GET", "apis/apps/v1/namespaces/shop/daemonsets/nope", null, null, 404, "NotFound", "daemonsets.apps \"nope\" not found")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/yaml", "kind: Pod", 415, "UnsupportedMediaType", "accepted media types include: application/json")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"other"},"spec":{"containers":[{"name":"a","image":"a"}]}}""", 400, "BadRequest", "does not match the namespace sent on the request")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"a"}],"topologySpreadConstraints":[{"maxSkew":"one","topologyKey":"z","whenUnsatisfiable":"DoNotSchedule"}]}}""", 400, "BadRequest", "cannot be handled as a Pod")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"a","resources":{"requests":{"cpu":"lots"}}}]}}""", 400, "BadRequest", "quantities must match the regular expression")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}}""", 422, "Invalid", "Pod \"p\" is invalid: spec.containers: Required value")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a"}],"initContainers":[{"name":"i","image":"i","restartPolicy":"OnFailure"}]}}""", 422, "Invalid", "Pod \"p\" is invalid: [spec.containers[0].image: Required value, spec.initContainers[0].restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\"]")]
+    [InlineData("POST", "api/v1/namespaces/shop/pods", "application/json", """{"kind":"Pod","metadata":{"name":"web-1"},"spec":{"containers":[{"name":"a","image":"a"}]}}""", 409, "AlreadyExists", "pods \"web-1\" already exists")]
     public async Task Request_TheApiRefuses_IsAStatusSayingWhy(string method, string path, string? contentType, string? body, int code, string reason, string message)
     {
         using var http = Http();
@@ -84,5 +93,23 @@ public sealed class KubeApiServerTests : IAsyncLifetime
         Assert.Equal(1, first.GetProperty("metadata").GetProperty("remainingItemCount").GetInt32());
         Assert.Equal(["web-1"], second.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("metadata").GetProperty("name").GetString()));
         Assert.False(second.GetProperty("metadata").TryGetProperty("continue", out _));
+    }
+
+    [Fact]
+    public void Discovery_ListsTheNewResources_SoKubectlResolvesTheirShortNames()
+    {
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubeconfig-{Guid.NewGuid():N}");
+        File.WriteAllText(kubeconfig, server.Kubeconfig());
+        try
+        {
+            var resources = Tool.Run("kubectl", ["--kubeconfig", kubeconfig, "api-resources", "--no-headers"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToDictionary(f => f[0], f => f[1]);
+
+            Assert.Equal(("pv", "pvc", "ds"), (resources["persistentvolumes"], resources["persistentvolumeclaims"], resources["daemonsets"]));
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
     }
 }

@@ -22,7 +22,7 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     {
         cluster.Add(new TestNode { Name = "master", ProviderId = "k3s://master", Labels = { ["node-role.kubernetes.io/control-plane"] = "true" } });
         cluster.Add(new TestNode { Name = "w1", ProviderId = "aws:///us-east-1a/i-0aaa1", Labels = { ["nodefleet.io/managed"] = "true" } });
-        cluster.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1b/i-0bbb2", Labels = { ["nodefleet.io/managed"] = "true" }, Ready = false, Taints = { ("node.kubernetes.io/not-ready", "NoSchedule") } });
+        cluster.Add(new TestNode { Name = "w2", ProviderId = "aws:///us-east-1b/i-0bbb2", Labels = { ["nodefleet.io/managed"] = "true" }, Ready = false, Taints = { new TestTaint("node.kubernetes.io/not-ready", "NoSchedule") } });
         cluster.Add(new TestPod { Namespace = "shop", Name = "web-1", NodeName = "w1", Labels = { ["app"] = "web" }, CpuMillis = 250, MemoryBytes = 256L << 20 });
         cluster.Add(new TestPod { Namespace = "shop", Name = "web-2", NodeName = "w2", Labels = { ["app"] = "web" } });
         cluster.Add(new TestPod { Namespace = "shop", Name = "cache", NodeName = "w1", EmptyDir = true, Annotations = { ["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false" } });

@@ -42,7 +42,7 @@ public class KubernetesModelsTests
     public void Bytes_Quantities_Parse(string text, long expected) => Assert.Equal(expected, KubernetesModels.Bytes(new ResourceQuantity(text)));
 
     [Fact]
-    public void ToPod_Requests_AreTheSumOverContainersWithoutInitContainersOrOverhead()
+    public void ToPod_Requests_AreTheLargerOfContainersAndInitContainersPlusOverhead()
     {
         var pod = Pod(p =>
         {
@@ -53,7 +53,8 @@ public class KubernetesModelsTests
 
         var mapped = KubernetesModels.ToPod(pod);
 
-        Assert.Equal((750, 384L << 20), (mapped.CpuMillis, mapped.MemoryBytes));
+        // max(250m + 500m, 2) + 100m; max(128Mi + 256Mi, 1Gi).
+        Assert.Equal((2100, 1L << 30), (mapped.CpuMillis, mapped.MemoryBytes));
     }
 
     [Fact]

@@ -1,102 +1,18 @@
 namespace NodeFleet.Testbed;
 
-public sealed class TestNode
+/// <summary>Every object of the model at one moment, read under its lock (<see cref="ClusterModel.Read{T}(Func{ClusterObjects, T})"/>).</summary>
+public sealed class ClusterObjects
 {
-    public required string Name { get; init; }
-    public string? ProviderId { get; set; }
-    /// <summary>The Ready condition; setting it moves <see cref="ReadyChangedAt"/> (lastTransitionTime) when it changes.</summary>
-    public bool Ready
+    internal ClusterObjects()
     {
-        get;
-        set
-        {
-            if (field != value)
-            {
-                ReadyChangedAt = DateTimeOffset.UtcNow;
-            }
+    }
 
-            field = value;
-        }
-    } = true;
-
-    /// <summary>The Ready condition's lastTransitionTime: when the node registered, or when Ready last changed.</summary>
-    public DateTimeOffset ReadyChangedAt { get; set; } = DateTimeOffset.UtcNow;
-    public bool Unschedulable { get; set; }
-    public Dictionary<string, string> Labels { get; init; } = [];
-    public List<(string Key, string Effect)> Taints { get; init; } = [];
-
-    /// <summary>metadata.annotations; a merge patch sets and (with null) removes them.</summary>
-    public Dictionary<string, string> Annotations { get; init; } = [];
-    public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
-    public long CpuMillis { get; init; } = 2000;
-    public long MemoryBytes { get; init; } = 8L * 1024 * 1024 * 1024;
-    public int MaxPods { get; init; } = 110;
-
-    /// <summary>K3s' server node as the scenarios use it: control-plane role, NoSchedule taint, no instance id.</summary>
-    public static TestNode ControlPlane(DateTimeOffset? created = null) => new()
-    {
-        Name = "master", ProviderId = "k3s://master", Created = created ?? DateTimeOffset.UtcNow,
-        Labels = { ["node-role.kubernetes.io/control-plane"] = "true" },
-        Taints = { ("node-role.kubernetes.io/control-plane", "NoSchedule") },
-    };
-}
-
-public sealed class TestPod
-{
-    public required string Namespace { get; init; }
-    public required string Name { get; init; }
-    public string? NodeName { get; set; }
-    public string Phase { get; set; } = "Running";
-    public string? OwnerKind { get; init; } = "ReplicaSet";
-    public string? OwnerName { get; init; } = "app";
-    public Dictionary<string, string> Labels { get; init; } = [];
-    public Dictionary<string, string> Annotations { get; init; } = [];
-    public bool EmptyDir { get; init; }
-    public long CpuMillis { get; init; } = 100;
-    public long MemoryBytes { get; init; } = 128L * 1024 * 1024;
-
-    /// <summary>CPU the pod actually burns, in millicores (the load model).</summary>
-    public long CpuUsageMillis { get; set; }
-
-    /// <summary>True while the scheduler finds no node with room for the pod.</summary>
-    public bool Unschedulable { get; set; }
-
-    /// <summary>spec.terminationGracePeriodSeconds: how long the kubelet waits after SIGTERM before it kills the pod.</summary>
-    public long TerminationGracePeriodSeconds { get; init; } = 30;
-
-    /// <summary>
-    /// How long the process takes to exit after SIGTERM (a pod that handles it); null for a pod
-    /// that ignores SIGTERM and runs until its grace period ends and the kubelet kills it.
-    /// </summary>
-    public TimeSpan? ExitAfter { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>When the API accepted its deletion (an eviction); null while it is not terminating.</summary>
-    public DateTimeOffset? DeletionRequestedAt { get; set; }
-
-    /// <summary>metadata.deletionTimestamp as the API sets it: the deletion request plus the grace period, the latest the pod may still run.</summary>
-    public DateTimeOffset? DeletionTimestamp => DeletionRequestedAt?.AddSeconds(TerminationGracePeriodSeconds);
-
-    /// <summary>When its process is gone: SIGTERM handled after <see cref="ExitAfter"/>, or killed at the end of the grace period.</summary>
-    public DateTimeOffset? ExitsAt => DeletionRequestedAt is { } requested
-        ? requested + TimeSpan.FromTicks(Math.Min((ExitAfter ?? TimeSpan.MaxValue).Ticks, TimeSpan.FromSeconds(TerminationGracePeriodSeconds).Ticks))
-        : null;
-}
-
-/// <summary>A pod whose process was killed while it ran, before it had exited or its grace period had ended (its node went away under it).</summary>
-public sealed record KilledPod(string Namespace, string Name, string Node, DateTimeOffset At, string Why, DateTimeOffset? GraceEndsAt)
-{
-    public override string ToString() =>
-        $"{Namespace}/{Name} on {Node} at {At:O}: {Why}" + (GraceEndsAt is { } end ? $" (terminating, grace until {end:O})" : " (never evicted)");
-}
-
-/// <summary>A PodDisruptionBudget with either minAvailable or maxUnavailable, over matchLabels.</summary>
-public sealed class TestBudget
-{
-    public required string Namespace { get; init; }
-    public required string Name { get; init; }
-    public required Dictionary<string, string> MatchLabels { get; init; }
-    public int? MinAvailable { get; init; }
-    public int? MaxUnavailable { get; init; }
+    public IReadOnlyList<TestNode> Nodes { get; internal init; } = [];
+    public IReadOnlyList<TestPod> Pods { get; internal init; } = [];
+    public IReadOnlyList<TestBudget> Budgets { get; internal init; } = [];
+    public IReadOnlyList<TestVolume> Volumes { get; internal init; } = [];
+    public IReadOnlyList<TestClaim> Claims { get; internal init; } = [];
+    public IReadOnlyList<TestDaemonSet> DaemonSets { get; internal init; } = [];
 }
 
 /// <summary>
@@ -108,36 +24,142 @@ public sealed class TestBudget
 /// (<see cref="TestPod.ExitAfter"/>, or at the end of its grace period), then it is gone; its
 /// controller's replacement is created at once, Pending (a ReplicaSet does not count terminating
 /// pods as active). A pod still running when its node is removed is recorded in <see cref="KilledEarly"/>.
+/// <see cref="Schedule"/> plays the DaemonSet controller and kube-scheduler (<see cref="Scheduler"/>).
 /// </summary>
 public sealed class ClusterModel(TimeProvider? clock = null)
 {
+    /// <summary>The label the API gives every namespace.</summary>
+    public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
+
+    /// <summary>The Priority admission plugin's built-in classes.</summary>
+    public static readonly IReadOnlyDictionary<string, int> PriorityClasses = new Dictionary<string, int>(StringComparer.Ordinal)
+    {
+        ["system-node-critical"] = 2000001000,
+        ["system-cluster-critical"] = 2000000000,
+    };
+
     private readonly TimeProvider clock = clock ?? TimeProvider.System;
     private readonly Lock gate = new();
     private readonly List<KilledPod> killed = [];
     private readonly List<TestNode> nodes = [];
     private readonly List<TestPod> pods = [];
     private readonly List<TestBudget> budgets = [];
+    private readonly List<TestVolume> volumes = [];
+    private readonly List<TestClaim> claims = [];
+    private readonly List<TestDaemonSet> daemonSets = [];
+    private readonly Dictionary<string, Dictionary<string, string>> namespaceLabels = new(StringComparer.Ordinal);
     private long revision = 1;
 
     /// <summary>Counts the changes made through the model, as etcd's revision does; the API's resourceVersion.</summary>
     public long Revision { get { lock (gate) { return revision; } } }
 
-    public void Add(TestNode node) { lock (gate) { nodes.Add(node); revision++; } }
+    public TimeProvider Clock => clock;
 
-    public void Add(TestPod pod) { lock (gate) { pods.Add(pod); revision++; } }
+    /// <summary>Registers the node as its kubelet does: with <c>kubernetes.io/hostname</c>, <c>os</c> and <c>arch</c> labels unless given.</summary>
+    public void Add(TestNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        node.Labels.TryAdd(TestNode.HostnameLabel, node.Name);
+        node.Labels.TryAdd("kubernetes.io/os", "linux");
+        node.Labels.TryAdd("kubernetes.io/arch", "amd64");
+        lock (gate) { nodes.Add(node); revision++; }
+    }
+
+    /// <summary>Adds the pod as given (a name already taken is not checked: <see cref="Create"/> does, as the API does).</summary>
+    public void Add(TestPod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        _ = pod.Spec; // a spec given twice fails here, not later in the scheduler
+        lock (gate) { pods.Add(pod); revision++; }
+    }
+
+    /// <summary>Creates the pod unless its name is taken in its namespace; false when it is (the API's 409).</summary>
+    public bool Create(TestPod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        _ = pod.Spec;
+        lock (gate)
+        {
+            if (pods.Any(p => p.Namespace == pod.Namespace && p.Name == pod.Name))
+            {
+                return false;
+            }
+
+            pods.Add(pod);
+            revision++;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> Pending pods of one controller (a Deployment's ReplicaSet), named
+    /// <c>owner-0</c>, <c>owner-1</c>…, sharing <paramref name="spec"/> and <paramref name="labels"/>.
+    /// </summary>
+    public IReadOnlyList<TestPod> AddReplicas(string ns, string owner, int count, PodSpec spec, IReadOnlyDictionary<string, string>? labels = null)
+    {
+        var created = Enumerable.Range(0, count).Select(i => new TestPod
+        {
+            Namespace = ns, Name = $"{owner}-{i}", OwnerKind = "ReplicaSet", OwnerName = owner, Phase = "Pending", Spec = spec,
+            Labels = new Dictionary<string, string>(labels ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+        }).ToList();
+        created.ForEach(p => _ = p.Spec);
+        lock (gate) { pods.AddRange(created); revision++; }
+        return created;
+    }
 
     public void Add(TestBudget budget) { lock (gate) { budgets.Add(budget); revision++; } }
+
+    public void Add(TestVolume volume) { lock (gate) { volumes.Add(volume); revision++; } }
+
+    public void Add(TestClaim claim) { lock (gate) { claims.Add(claim); revision++; } }
+
+    /// <summary>Its pods appear on the nodes it selects at the next <see cref="Schedule"/>, as the DaemonSet controller creates them.</summary>
+    public void Add(TestDaemonSet daemonSet)
+    {
+        ArgumentNullException.ThrowIfNull(daemonSet);
+        _ = daemonSet.Spec.Requests();
+        lock (gate) { daemonSets.Add(daemonSet); revision++; }
+    }
+
+    /// <summary>A namespace's labels (for namespaceSelector); every namespace carries <see cref="NamespaceNameLabel"/>.</summary>
+    public void SetNamespaceLabels(string ns, IReadOnlyDictionary<string, string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        lock (gate)
+        {
+            namespaceLabels[ns] = new Dictionary<string, string>(labels, StringComparer.Ordinal) { [NamespaceNameLabel] = ns };
+            revision++;
+        }
+    }
 
     public bool RemoveBudget(string ns, string name) { lock (gate) { revision++; return budgets.RemoveAll(b => b.Namespace == ns && b.Name == name) > 0; } }
 
     public T Read<T>(Func<IReadOnlyList<TestNode>, IReadOnlyList<TestPod>, IReadOnlyList<TestBudget>, T> read)
     {
+        ArgumentNullException.ThrowIfNull(read);
         lock (gate)
         {
             ReapExited();
             return read(nodes, pods, budgets);
         }
     }
+
+    /// <summary>Every kind of object at once.</summary>
+    public T Read<T>(Func<ClusterObjects, T> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        lock (gate)
+        {
+            ReapExited();
+            return read(new ClusterObjects { Nodes = nodes, Pods = pods, Budgets = budgets, Volumes = volumes, Claims = claims, DaemonSets = daemonSets });
+        }
+    }
+
+    /// <summary>A namespace's labels. Every namespace exists in the model: a pod may be created in any.</summary>
+    public IReadOnlyDictionary<string, string> LabelsOf(string ns) { lock (gate) { return new Dictionary<string, string>(NamespaceLabels(ns), StringComparer.Ordinal); } }
+
+    private IReadOnlyDictionary<string, string> NamespaceLabels(string ns) =>
+        namespaceLabels.TryGetValue(ns, out var labels) ? labels : new Dictionary<string, string> { [NamespaceNameLabel] = ns };
 
     /// <summary>Pods killed while they still ran (their node removed under them), in order.</summary>
     public IReadOnlyList<KilledPod> KilledEarly { get { lock (gate) { return [.. killed]; } } }
@@ -286,35 +308,137 @@ public sealed class ClusterModel(TimeProvider? clock = null)
     }
 
     /// <summary>
-    /// Binds every pod without a node to the first Ready, schedulable node with room for its
-    /// requests (CPU, memory, pod slots), as the scheduler would; a pod that fits nowhere is
-    /// marked unschedulable until room appears.
+    /// One round of the controllers and the scheduler: the DaemonSet controller creates the pods of
+    /// each DaemonSet on the nodes it selects (and deletes those on nodes it no longer may run on),
+    /// then every pod without a node, highest priority first and otherwise oldest first, goes to the
+    /// first node that passes the scheduler's filters (<see cref="Scheduler"/>). A pod that fits
+    /// nowhere stays Pending with condition PodScheduled=False, reason Unschedulable and the
+    /// scheduler's message, until a later round finds it a node.
     /// </summary>
     public void Schedule()
     {
         lock (gate)
         {
             ReapExited();
-            foreach (var pod in pods.Where(p => p.NodeName is null && p.Phase is "Pending" or "Running"))
+            SyncDaemonSets();
+            var waiting = pods.Where(p => p.NodeName is null && p.Active && p.DeletionRequestedAt is null)
+                .OrderByDescending(p => p.Spec.Priority ?? 0)
+                .ToList();
+            if (waiting.Count == 0)
             {
-                var node = nodes.FirstOrDefault(n => n.Ready && !n.Unschedulable && !n.Taints.Any(t => t.Effect is "NoSchedule" or "NoExecute") && Fits(n, pod));
-                pod.Unschedulable = node is null;
+                return;
+            }
+
+            var scheduler = new Scheduler(nodes, pods, claims, volumes, NamespaceLabels);
+            var now = clock.GetUtcNow();
+            foreach (var pod in waiting)
+            {
+                var node = scheduler.Place(pod, out var message);
                 if (node is not null)
                 {
-                    revision++;
-                    pod.NodeName = node.Name;
+                    scheduler.Bind(pod, node);
+                    pod.NodeName = node;
                     pod.Phase = "Running";
+                    (pod.Unschedulable, pod.UnschedulableMessage, pod.ScheduledConditionAt) = (false, null, now);
+                    revision++;
+                }
+                else if (!pod.Unschedulable || pod.UnschedulableMessage != message)
+                {
+                    // The condition is written when it changes; its lastTransitionTime moves only with its status.
+                    if (!pod.Unschedulable)
+                    {
+                        pod.ScheduledConditionAt = now;
+                    }
+
+                    (pod.Unschedulable, pod.UnschedulableMessage) = (true, message);
+                    revision++;
                 }
             }
         }
     }
 
-    private bool Fits(TestNode node, TestPod pod)
+    /// <summary>
+    /// The DaemonSet controller: a DaemonSet's pod should run on a node its template's node selector
+    /// and required node affinity match and whose NoSchedule and NoExecute taints its tolerations
+    /// (with the controller's own, below) tolerate; it may keep running while only NoExecute taints
+    /// are tolerated. Each pod is pinned to its node by node affinity on <c>metadata.name</c>. Under the gate.
+    /// </summary>
+    private void SyncDaemonSets()
     {
-        var bound = pods.Where(p => p.NodeName == node.Name && p.Phase is "Pending" or "Running").ToList();
-        return bound.Sum(p => p.CpuMillis) + pod.CpuMillis <= node.CpuMillis
-            && bound.Sum(p => p.MemoryBytes) + pod.MemoryBytes <= node.MemoryBytes
-            && bound.Count + 1 <= node.MaxPods;
+        foreach (var daemonSet in daemonSets)
+        {
+            foreach (var node in nodes)
+            {
+                var name = $"{daemonSet.Name}-{node.Name}";
+                var pod = pods.FirstOrDefault(p => p.Namespace == daemonSet.Namespace && p.Name == name);
+                var spec = DaemonSetPodSpec(daemonSet.Spec, node.Name);
+                if (pod is null && ShouldRun(daemonSet, node))
+                {
+                    pods.Add(new TestPod
+                    {
+                        Namespace = daemonSet.Namespace, Name = name, OwnerKind = "DaemonSet", OwnerName = daemonSet.Name, Phase = "Pending",
+                        Labels = new Dictionary<string, string>(daemonSet.Labels, StringComparer.Ordinal), Spec = spec, Created = clock.GetUtcNow(),
+                    });
+                    revision++;
+                }
+                else if (pod is not null && pod.DeletionRequestedAt is null
+                    && (!Scheduler.MatchesNodeSelector(node, daemonSet.Spec) || Scheduler.Untolerated(node, spec.Tolerations!, "NoExecute") is not null))
+                {
+                    revision++;
+                    if (pod.NodeName is null)
+                    {
+                        pods.Remove(pod);
+                    }
+                    else
+                    {
+                        pod.DeletionRequestedAt = clock.GetUtcNow();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the DaemonSet controller puts a pod of <paramref name="daemonSet"/> on <paramref name="node"/> (its desiredNumberScheduled counts these nodes).</summary>
+    public static bool ShouldRun(TestDaemonSet daemonSet, TestNode node)
+    {
+        ArgumentNullException.ThrowIfNull(daemonSet);
+        ArgumentNullException.ThrowIfNull(node);
+        return Scheduler.MatchesNodeSelector(node, daemonSet.Spec)
+            && Scheduler.Untolerated(node, DaemonSetPodSpec(daemonSet.Spec, node.Name).Tolerations!, "NoSchedule", "NoExecute") is null;
+    }
+
+    /// <summary>
+    /// The pod the DaemonSet controller creates for <paramref name="node"/>: the template with its
+    /// priority class resolved, its required node affinity replaced by <c>metadata.name In [node]</c> and the tolerations every
+    /// DaemonSet pod gets (not-ready and unreachable NoExecute; disk, memory and PID pressure and
+    /// unschedulable NoSchedule).
+    /// </summary>
+    public static PodSpec DaemonSetPodSpec(PodSpec template, string node)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        TolerationSpec[] defaults =
+        [
+            new() { Key = "node.kubernetes.io/not-ready", Operator = "Exists", Effect = "NoExecute" },
+            new() { Key = "node.kubernetes.io/unreachable", Operator = "Exists", Effect = "NoExecute" },
+            new() { Key = "node.kubernetes.io/disk-pressure", Operator = "Exists", Effect = "NoSchedule" },
+            new() { Key = "node.kubernetes.io/memory-pressure", Operator = "Exists", Effect = "NoSchedule" },
+            new() { Key = "node.kubernetes.io/pid-pressure", Operator = "Exists", Effect = "NoSchedule" },
+            new() { Key = "node.kubernetes.io/unschedulable", Operator = "Exists", Effect = "NoSchedule" },
+        ];
+        var tolerations = (template.Tolerations ?? []).ToList();
+        tolerations.AddRange(defaults.Where(d => !tolerations.Any(t => t.Key == d.Key && t.Effect == d.Effect)));
+        var affinity = template.Affinity ?? new AffinitySpec();
+        var pinned = new NodeSelectorSpec
+        {
+            NodeSelectorTerms = [new NodeSelectorTermSpec { MatchFields = [new NodeRequirementSpec { Key = "metadata.name", Operator = "In", Values = [node] }] }],
+        };
+        return template with
+        {
+            // The pods are created through the API, whose Priority admission resolves the class.
+            Priority = template.PriorityClassName is { } name && PriorityClasses.TryGetValue(name, out var priority) ? priority : template.Priority,
+            Tolerations = tolerations,
+            Affinity = affinity with { NodeAffinity = (affinity.NodeAffinity ?? new NodeAffinitySpec()) with { RequiredDuringSchedulingIgnoredDuringExecution = pinned } },
+        };
     }
 
     /// <summary>As the disruption controller counts: running on a node and not being deleted.</summary>
@@ -367,9 +491,8 @@ public sealed class ClusterModel(TimeProvider? clock = null)
                 pods.Add(new TestPod
                 {
                     Namespace = pod.Namespace, Name = pod.Name + "-r", OwnerKind = pod.OwnerKind, OwnerName = pod.OwnerName,
-                    Labels = pod.Labels, Annotations = pod.Annotations, CpuMillis = pod.CpuMillis, MemoryBytes = pod.MemoryBytes,
-                    CpuUsageMillis = pod.CpuUsageMillis, Phase = "Pending",
-                    TerminationGracePeriodSeconds = pod.TerminationGracePeriodSeconds, ExitAfter = pod.ExitAfter,
+                    Labels = pod.Labels, Annotations = pod.Annotations, Spec = pod.Spec,
+                    CpuUsageMillis = pod.CpuUsageMillis, Phase = "Pending", ExitAfter = pod.ExitAfter, Created = clock.GetUtcNow(),
                 });
             }
 

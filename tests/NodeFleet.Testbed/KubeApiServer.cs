@@ -23,20 +23,39 @@ public sealed record ApiRequest(string Method, string Path, IReadOnlyDictionary<
 /// <summary>
 /// The Kubernetes API subset NodeFleet uses, served over HTTPS (HTTP/1.1 and HTTP/2) on a loopback
 /// port from a <see cref="ClusterModel"/>, with the wire behaviour of kube-apiserver that clients
-/// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get), policy/v1
-/// evictions (the Eviction body checked as the API checks it; graceful: the pod is Terminating, with
-/// metadata.deletionTimestamp, until it exits) and PodDisruptionBudgets, node annotations, the
-/// discovery documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
+/// rely on: nodes (list, get, merge and strategic-merge patch, delete), pods (list, get, and create
+/// as <c>kubectl create</c> and <c>kubectl apply</c> post them, validated), policy/v1 evictions (the
+/// Eviction body checked as the API checks it; graceful: the pod is Terminating, with
+/// metadata.deletionTimestamp, until it exits) and PodDisruptionBudgets, PersistentVolumes,
+/// PersistentVolumeClaims and DaemonSets (list, get), node annotations, the discovery and OpenAPI
+/// documents kubectl reads. Lists are in key order (namespace/name, as etcd keeps them),
 /// take label and field selectors, and are paged with <c>limit</c>/<c>continue</c> (tokens expire
 /// once <see cref="Compact"/> drops their revision: 410, as after etcd's compaction). Errors are Status objects worded as
-/// the API words them. Requests need a bearer token; a token limited to some verbs gets 403 for the others.
+/// the API words them. Requests need a bearer token; a token limited to some verbs (or, NodeFleet's,
+/// to its ClusterRole's rules) gets 403 for the others.
 /// </summary>
 public sealed partial class KubeApiServer : IAsyncDisposable
 {
     public const string AdminToken = "nodefleet-admin-token";
     public const string ReadOnlyToken = "nodefleet-readonly-token";
+
+    /// <summary>The token NodeFleet's steps get: exactly what its ClusterRole grants (<see cref="NodeFleetRules"/>).</summary>
+    public const string NodeFleetToken = "nodefleet-steps-token";
     public const string ServiceAccount = "system:serviceaccount:kube-system:nodefleet";
 
+    /// <summary>NodeFleet's ClusterRole, as scripts/master-user-data.sh applies it: API group, resource, verbs.</summary>
+    public static readonly IReadOnlyList<(string Group, string Resource, string[] Verbs)> NodeFleetRules =
+    [
+        ("", "nodes", ["get", "list", "patch", "delete"]),
+        ("", "pods", ["list"]),
+        ("", "pods/eviction", ["create"]),
+        ("policy", "poddisruptionbudgets", ["list"]),
+        ("", "persistentvolumeclaims", ["list"]),
+        ("", "persistentvolumes", ["list"]),
+        ("apps", "daemonsets", ["list"]),
+    ];
+
+    /// <summary>Tokens that may use a verb on every resource.</summary>
     private static readonly Dictionary<string, string[]> Grants = new()
     {
         [AdminToken] = ["get", "list", "patch", "delete", "create"],
@@ -146,19 +165,22 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         {
             ["kind"] = "APIGroupList",
             ["apiVersion"] = "v1",
-            ["groups"] = new JsonArray(new JsonObject
+            ["groups"] = new JsonArray([.. new[] { "apps", "policy" }.Select(g => (JsonNode)new JsonObject
             {
-                ["name"] = "policy",
-                ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = "policy/v1", ["version"] = "v1" }),
-                ["preferredVersion"] = new JsonObject { ["groupVersion"] = "policy/v1", ["version"] = "v1" },
-            }),
+                ["name"] = g,
+                ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = $"{g}/v1", ["version"] = "v1" }),
+                ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g}/v1", ["version"] = "v1" },
+            })]),
         }));
         web.MapGet("/api/v1", () => Json(ResourceList("v1",
-            ("nodes", "Node", false, "get,list,patch,delete"), ("pods", "Pod", true, "get,list"), ("pods/eviction", "Eviction", true, "create"))));
+            ("nodes", "Node", false, "get,list,patch,delete"), ("pods", "Pod", true, "create,get,list"), ("pods/eviction", "Eviction", true, "create"),
+            ("persistentvolumes", "PersistentVolume", false, "get,list"), ("persistentvolumeclaims", "PersistentVolumeClaim", true, "get,list"))));
         web.MapGet("/apis/policy/v1", () => Json(ResourceList("policy/v1", ("poddisruptionbudgets", "PodDisruptionBudget", true, "get,list"))));
+        web.MapGet("/apis/apps/v1", () => Json(ResourceList("apps/v1", ("daemonsets", "DaemonSet", true, "get,list"))));
+        MapOpenApi(web);
 
         web.MapGet("/api/v1/nodes", (HttpContext c) => Authorized(c, "list", "", "nodes", null, null) ?? List(c, "NodeList", "v1", NodeFields,
-            (nodes, _, _) => nodes, n => n.Name, n => n.Labels, NodeField, NodeJson));
+            o => o.Nodes, n => n.Name, n => n.Labels, NodeField, NodeJson));
         web.MapGet("/api/v1/nodes/{name}", (HttpContext c, string name) => Authorized(c, "get", "", "nodes", null, name) ??
             (Cluster.Node(name) is { } n ? Json(NodeJson(n)) : NotFound("", "nodes", name)));
         web.MapMethods("/api/v1/nodes/{name}", ["PATCH"], async (HttpContext c, string name) =>
@@ -211,9 +233,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 : NotFound("", "nodes", name)));
 
         web.MapGet("/api/v1/pods", (HttpContext c) => Authorized(c, "list", "", "pods", null, null) ?? List(c, "PodList", "v1", PodFields,
-            (_, pods, _) => pods, PodKey, p => p.Labels, PodField, PodJson));
+            o => o.Pods, PodKey, p => p.Labels, PodField, PodJson));
         web.MapGet("/api/v1/namespaces/{ns}/pods", (HttpContext c, string ns) => Authorized(c, "list", "", "pods", ns, null) ?? List(c, "PodList", "v1", PodFields,
-            (_, pods, _) => pods.Where(p => p.Namespace == ns), PodKey, p => p.Labels, PodField, PodJson));
+            o => o.Pods.Where(p => p.Namespace == ns), PodKey, p => p.Labels, PodField, PodJson));
         web.MapGet("/api/v1/namespaces/{ns}/pods/{name}", (HttpContext c, string ns, string name) => Authorized(c, "get", "", "pods", ns, name) ??
             (Cluster.Read((_, pods, _) => pods.FirstOrDefault(p => p.Namespace == ns && p.Name == name) is { } p ? PodJson(p) : null) is { } pod
                 ? Json(pod)
@@ -246,9 +268,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             };
         });
         web.MapGet("/apis/policy/v1/poddisruptionbudgets", (HttpContext c) => Authorized(c, "list", "policy", "poddisruptionbudgets", null, null) ??
-            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, (_, _, budgets) => budgets, b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
+            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, o => o.Budgets, b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
         web.MapGet("/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", (HttpContext c, string ns) => Authorized(c, "list", "policy", "poddisruptionbudgets", ns, null) ??
-            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, (_, _, budgets) => budgets.Where(b => b.Namespace == ns), b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
+            List(c, "PodDisruptionBudgetList", "policy/v1", BudgetFields, o => o.Budgets.Where(b => b.Namespace == ns), b => $"{b.Namespace}/{b.Name}", _ => new Dictionary<string, string>(), BudgetField, BudgetJson));
+
+        MapPodCreate(web);
+        MapStorageAndDaemonSets(web);
 
         web.MapFallback(() => Status(404, "NotFound", "the server could not find the requested resource"));
     }
@@ -295,14 +320,16 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     {
         var header = c.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : "";
-        if (!Grants.TryGetValue(token, out var verbs))
-        {
-            return Status(401, "Unauthorized", "Unauthorized");
-        }
-
-        if (verbs.Contains(verb))
+        if (token == NodeFleetToken
+            ? NodeFleetRules.Any(r => r.Group == group && r.Resource == resource && r.Verbs.Contains(verb))
+            : Grants.TryGetValue(token, out var verbs) && verbs.Contains(verb))
         {
             return null;
+        }
+
+        if (token != NodeFleetToken && !Grants.ContainsKey(token))
+        {
+            return Status(401, "Unauthorized", "Unauthorized");
         }
 
         // As the API server's authorization filter words it.
@@ -319,7 +346,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// and a continue token to the rest (with <c>remainingItemCount</c> when nothing was selected by label or field).
     /// </summary>
     private IResult List<T>(HttpContext c, string kind, string apiVersion, string[] fields,
-        Func<IReadOnlyList<TestNode>, IReadOnlyList<TestPod>, IReadOnlyList<TestBudget>, IEnumerable<T>> source,
+        Func<ClusterObjects, IEnumerable<T>> source,
         Func<T, string> key, Func<T, IReadOnlyDictionary<string, string>> labels, Func<T, string, string> field, Func<T, JsonNode> render)
     {
         var query = c.Request.Query;
@@ -355,10 +382,10 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             (start, revision) = (decoded.Start, decoded.Revision);
         }
 
-        var body = Cluster.Read((nodes, pods, budgets) =>
+        var body = Cluster.Read((ClusterObjects objects) =>
         {
             var rv = revision ?? Cluster.Revision;
-            var selected = source(nodes, pods, budgets)
+            var selected = source(objects)
                 .Where(o => labelMatch(labels(o)) && fieldTerms.All(t => t.Matches(field(o, t.Field))))
                 .Select(o => (Key: key(o), Object: o))
                 .OrderBy(o => o.Key, StringComparer.Ordinal)
@@ -408,7 +435,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     {
         var spec = new JsonObject
         {
-            ["taints"] = new JsonArray(n.Taints.Select(t => (JsonNode)new JsonObject { ["key"] = t.Key, ["effect"] = t.Effect }).ToArray()),
+            ["taints"] = new JsonArray([.. n.Taints.Select(t => (JsonNode)(t.Value is null
+                ? new JsonObject { ["key"] = t.Key, ["effect"] = t.Effect }
+                : new JsonObject { ["key"] = t.Key, ["value"] = t.Value, ["effect"] = t.Effect }))]),
         };
         if (n.ProviderId is not null)
         {
@@ -449,6 +478,11 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// A pod as the API serves it: its spec as created (with spec.nodeName once bound), its owner as
+    /// the controller reference, and status.conditions' PodScheduled as the scheduler last wrote it
+    /// (False with reason Unschedulable and the scheduler's message, or True once bound).
+    /// </summary>
     private static JsonNode PodJson(TestPod p)
     {
         var metadata = new JsonObject
@@ -457,39 +491,51 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["namespace"] = p.Namespace,
             ["uid"] = $"pod-{p.Namespace}-{p.Name}",
             ["resourceVersion"] = "1",
-            ["creationTimestamp"] = "2026-11-18T08:00:00Z",
+            ["creationTimestamp"] = Timestamp(p.Created),
             ["labels"] = new JsonObject(p.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
             ["annotations"] = new JsonObject(p.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))),
         };
         if (p.DeletionTimestamp is { } deletion)
         {
-            metadata["deletionTimestamp"] = deletion.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+            metadata["deletionTimestamp"] = Timestamp(deletion);
             metadata["deletionGracePeriodSeconds"] = p.TerminationGracePeriodSeconds;
         }
 
         if (p.OwnerKind is not null)
         {
-            metadata["ownerReferences"] = new JsonArray(new JsonObject { ["kind"] = p.OwnerKind, ["name"] = p.OwnerName, ["controller"] = true, ["apiVersion"] = "apps/v1", ["uid"] = "owner" });
+            var apiVersion = p.OwnerKind switch { "Job" => "batch/v1", "Node" => "v1", "ReplicationController" => "v1", _ => "apps/v1" };
+            metadata["ownerReferences"] = new JsonArray(new JsonObject
+            {
+                ["apiVersion"] = apiVersion, ["kind"] = p.OwnerKind, ["name"] = p.OwnerName, ["uid"] = $"{p.OwnerKind}-{p.Namespace}-{p.OwnerName}".ToLowerInvariant(),
+                ["controller"] = true, ["blockOwnerDeletion"] = true,
+            });
         }
 
-        var spec = new JsonObject
-        {
-            ["containers"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "app",
-                ["image"] = "app:1",
-                ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = $"{p.CpuMillis}m", ["memory"] = $"{p.MemoryBytes / (1024 * 1024)}Mi" } },
-            }),
-            ["volumes"] = p.EmptyDir ? new JsonArray(new JsonObject { ["name"] = "scratch", ["emptyDir"] = new JsonObject() }) : new JsonArray(),
-            ["terminationGracePeriodSeconds"] = p.TerminationGracePeriodSeconds,
-        };
+        var spec = p.Spec.ToJson();
         if (p.NodeName is not null)
         {
             spec["nodeName"] = p.NodeName;
         }
 
-        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = metadata, ["spec"] = spec, ["status"] = new JsonObject { ["phase"] = p.Phase } };
+        var status = new JsonObject { ["phase"] = p.Phase };
+        if (p.NodeName is not null)
+        {
+            var condition = new JsonObject { ["type"] = "PodScheduled", ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = Timestamp(p.ScheduledConditionAt ?? p.Created) };
+            status["conditions"] = new JsonArray(condition);
+        }
+        else if (p.Unschedulable)
+        {
+            status["conditions"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "PodScheduled", ["status"] = "False", ["lastProbeTime"] = null, ["lastTransitionTime"] = Timestamp(p.ScheduledConditionAt ?? p.Created),
+                ["reason"] = "Unschedulable", ["message"] = p.UnschedulableMessage,
+            });
+        }
+
+        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = metadata, ["spec"] = spec, ["status"] = status };
     }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
     private JsonNode BudgetJson(TestBudget b)
     {
@@ -526,7 +572,15 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             ["namespaced"] = r.Namespaced,
             ["kind"] = r.Kind,
             ["verbs"] = new JsonArray(r.Verbs.Split(',').Select(v => (JsonNode)v).ToArray()),
+            ["shortNames"] = new JsonArray([.. (ShortNames.GetValueOrDefault(r.Name) ?? []).Select(n => (JsonNode)n)]),
         }).ToArray()),
+    };
+
+    /// <summary>The resources' short names, as kubectl resolves <c>kubectl get pv</c> through discovery.</summary>
+    private static readonly Dictionary<string, string[]> ShortNames = new(StringComparer.Ordinal)
+    {
+        ["nodes"] = ["no"], ["pods"] = ["po"], ["persistentvolumes"] = ["pv"], ["persistentvolumeclaims"] = ["pvc"],
+        ["daemonsets"] = ["ds"], ["poddisruptionbudgets"] = ["pdb"],
     };
 
     private static IResult Json(JsonNode node) => Results.Text(node.ToJsonString(), "application/json");

@@ -51,6 +51,12 @@ public class LocalEnvironment : IAsyncDisposable
     /// <summary>Start the invoke hosts (the default); scripts/coldstart starts the steps itself, one process per invocation.</summary>
     public bool StartHosts { get; init; } = true;
 
+    /// <summary>The launch template's user labels (NODEFLEET_WORKER_LABELS), e.g. <c>pool=general</c>: launched workers carry them, and the steps are told.</summary>
+    public IReadOnlyDictionary<string, string> WorkerLabels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The launch template's taints (NODEFLEET_WORKER_TAINTS): launched workers carry them, and the steps are told.</summary>
+    public IReadOnlyList<TestTaint> WorkerTaints { get; init; } = [];
+
     /// <summary>Step settings this environment sets differently from the defaults below (e.g. a longer drain timeout).</summary>
     public IReadOnlyDictionary<string, string> SettingsOverrides { get; init; } = new Dictionary<string, string>();
 
@@ -89,10 +95,11 @@ public class LocalEnvironment : IAsyncDisposable
 
         Kube = await KubeApiServer.StartAsync(Model);
         var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), NodeFleet.Aws.AwsEndpoint.AttemptTimeout);
-        Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250));
+        Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250), WorkerLabels, WorkerTaints);
         var token = Path.Combine(directory, "token");
         var ca = Path.Combine(directory, "ca.pem");
-        await File.WriteAllTextAsync(token, KubeApiServer.AdminToken);
+        // The steps' token grants what NodeFleet's ClusterRole grants, no more.
+        await File.WriteAllTextAsync(token, KubeApiServer.NodeFleetToken);
         await File.WriteAllTextAsync(ca, Kube.Certificates.AuthorityPem);
 
         exporter = new MetricsExporter(Model);
@@ -132,6 +139,16 @@ public class LocalEnvironment : IAsyncDisposable
             ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{prometheusPort}",
             ["NODEFLEET_PROMETHEUS_TIMEOUT"] = "2s",
         };
+        if (WorkerLabels.Count > 0)
+        {
+            environment["NODEFLEET_WORKER_LABELS"] = string.Join(",", WorkerLabels.Select(l => $"{l.Key}={l.Value}"));
+        }
+
+        if (WorkerTaints.Count > 0)
+        {
+            environment["NODEFLEET_WORKER_TAINTS"] = string.Join(",", WorkerTaints);
+        }
+
         foreach (var (key, value) in SettingsOverrides)
         {
             environment[key] = value;
@@ -235,13 +252,15 @@ public class LocalEnvironment : IAsyncDisposable
     }
 
     /// <summary>
-    /// A managed worker as a launch would leave it: an EC2 instance tagged for the cluster and its
-    /// Ready node named <paramref name="name"/> (so a scenario can bind pods to it by name),
-    /// registered <paramref name="registeredAgo"/> ago (moto cannot backdate the instance's launch time).
+    /// A managed worker as a launch would leave it: an on-demand t3.large EC2 instance tagged for the
+    /// cluster in <paramref name="zone"/> (the first worker zone by default) and its Ready node named
+    /// <paramref name="name"/> (so a scenario can bind pods to it by name), labelled and tainted as a
+    /// launched worker is, registered <paramref name="registeredAgo"/> ago (moto cannot backdate the instance's launch time).
     /// </summary>
-    public TestNode AddWorker(string name, TimeSpan registeredAgo = default)
+    public TestNode AddWorker(string name, TimeSpan registeredAgo = default, string? zone = null)
     {
-        var instance = Aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.large", "--subnet-id", WorkerSubnets[0].SubnetId, "--count", "1",
+        var (workerZone, subnet) = zone is null ? WorkerSubnets[0] : WorkerSubnets.First(s => s.Zone == zone);
+        var instance = Aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.large", "--subnet-id", subnet, "--count", "1",
                 "--tag-specifications", $"ResourceType=instance,Tags=[{{Key=nodefleet.io/managed,Value=true}},{{Key=nodefleet.io/cluster,Value={Cluster}}}]")
             .GetProperty("Instances")[0].GetProperty("InstanceId").GetString()!;
         var node = new TestNode
@@ -249,9 +268,14 @@ public class LocalEnvironment : IAsyncDisposable
             Name = name,
             Created = DateTimeOffset.UtcNow - registeredAgo,
             ReadyChangedAt = DateTimeOffset.UtcNow - registeredAgo,
-            ProviderId = NodeFleet.Core.Ports.ProviderId.For("us-east-1a", instance),
-            Labels = { ["nodefleet.io/managed"] = "true", ["nodefleet.io/cluster"] = Cluster, ["topology.kubernetes.io/zone"] = "us-east-1a" },
+            ProviderId = NodeFleet.Core.Ports.ProviderId.For(workerZone, instance),
+            Taints = [.. WorkerTaints],
         };
+        foreach (var (key, value) in InstanceNodes.WorkerLabels(Cluster, name, workerZone, "t3.large", spot: false, WorkerLabels))
+        {
+            node.Labels[key] = value;
+        }
+
         Model.Add(node);
         return node;
     }

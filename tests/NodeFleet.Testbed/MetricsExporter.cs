@@ -76,9 +76,9 @@ public sealed class MetricsExporter : IDisposable
                         Line("kube_node_role", $"node=\"{node.Name}\",role=\"control-plane\"", 1);
                     }
 
-                    foreach (var (key, effect) in node.Taints)
+                    foreach (var taint in node.Taints)
                     {
-                        Line("kube_node_spec_taint", $"node=\"{node.Name}\",key=\"{key}\",effect=\"{effect}\"", 1);
+                        Line("kube_node_spec_taint", $"node=\"{node.Name}\",key=\"{taint.Key}\",value=\"{taint.Value}\",effect=\"{taint.Effect}\"", 1);
                     }
 
                     var labels = string.Join(",", node.Labels
@@ -92,8 +92,23 @@ public sealed class MetricsExporter : IDisposable
                     var id = $"namespace=\"{pod.Namespace}\",pod=\"{pod.Name}\"";
                     Line("kube_pod_info", $"{id},node=\"{pod.NodeName}\"", 1);
                     Line("kube_pod_status_phase", $"{id},phase=\"{pod.Phase}\"", 1);
-                    Line("kube_pod_container_resource_requests", $"{id},container=\"app\",node=\"{pod.NodeName}\",resource=\"cpu\",unit=\"core\"", pod.CpuMillis / 1000.0);
-                    Line("kube_pod_container_resource_requests", $"{id},container=\"app\",node=\"{pod.NodeName}\",resource=\"memory\",unit=\"byte\"", pod.MemoryBytes);
+                    // Per container, as kube-state-metrics reports them: app containers here, init containers (sidecars too) in their own series.
+                    foreach (var (series, containers) in new[] { ("kube_pod_container_resource_requests", pod.Spec.Containers), ("kube_pod_init_container_resource_requests", pod.Spec.InitContainers ?? []) })
+                    {
+                        foreach (var container in containers)
+                        {
+                            var requests = container.Resources?.Requests ?? new Dictionary<string, Quantity>();
+                            if (requests.ContainsKey("cpu"))
+                            {
+                                Line(series, $"{id},container=\"{container.Name}\",node=\"{pod.NodeName}\",resource=\"cpu\",unit=\"core\"", container.CpuMillis / 1000.0);
+                            }
+
+                            if (requests.ContainsKey("memory"))
+                            {
+                                Line(series, $"{id},container=\"{container.Name}\",node=\"{pod.NodeName}\",resource=\"memory\",unit=\"byte\"", container.MemoryBytes);
+                            }
+                        }
+                    }
                     Line("kube_pod_status_unschedulable", id, pod.Unschedulable ? 1 : 0);
                     if (pod.OwnerKind is not null)
                     {

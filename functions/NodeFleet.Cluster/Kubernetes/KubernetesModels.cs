@@ -145,7 +145,9 @@ public static class KubernetesModels
             }).ToList(),
             RequiredPodAntiAffinity = AffinityTerms(affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution, what),
             RequiredPodAffinity = AffinityTerms(affinity?.PodAffinity?.RequiredDuringSchedulingIgnoredDuringExecution, what),
-            HostPorts = (spec.Containers ?? []).Concat(spec.InitContainers ?? [])
+            // The ports a pod holds for its lifetime, as the scheduler's NodePorts counts them: the app
+            // containers' and the sidecars' (an ordinary init container has exited before they start).
+            HostPorts = (spec.InitContainers ?? []).Where(c => c.RestartPolicy == "Always").Concat(spec.Containers ?? [])
                 .SelectMany(c => c.Ports ?? [])
                 .Where(p => p.HostPort is > 0)
                 .Select(p => new HostPort { Port = p.HostPort!.Value, Protocol = string.IsNullOrEmpty(p.Protocol) ? "TCP" : p.Protocol, HostIp = string.IsNullOrEmpty(p.HostIP) ? null : p.HostIP })
