@@ -69,17 +69,6 @@ public static class PromQl
     /// <summary>Active pods per node.</summary>
     public const string PodCount = $$"""count by (node) (kube_pod_info{node!=""} * {{Active}})""";
 
-    /// <summary>
-    /// Requests of each pod the scheduler marked unschedulable (<c>kube_pod_status_unschedulable</c>,
-    /// not phase Pending, which also counts pods pulling images), with the pod's owner.
-    /// </summary>
-    public const string UnschedulableRequests =
-        """sum by (namespace, pod, resource) (kube_pod_container_resource_requests{resource=~"cpu|memory"}) * on(namespace, pod) group_left() (kube_pod_status_unschedulable == 1)""";
-
-    /// <summary>Unschedulable pods, with their owner (a pod without requests still counts).</summary>
-    public const string UnschedulablePods =
-        """max by (namespace, pod, owner_kind, owner_name) (kube_pod_owner * on(namespace, pod) group_left() (kube_pod_status_unschedulable == 1)) or on(namespace, pod) max by (namespace, pod) (kube_pod_status_unschedulable == 1)""";
-
     /// <summary>CPU (cores) requested by every Pending or Running pod, placed or not.</summary>
     public const string RequestedCpu =
         """sum(kube_pod_container_resource_requests{resource="cpu"} * on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"} == 1))""";

@@ -6,8 +6,9 @@ using NodeFleet.Core.Settings;
 namespace NodeFleet.Cluster.Prometheus;
 
 /// <summary>
-/// The cluster snapshot from Prometheus, every query evaluated at the same instant. Pod facts
-/// for scale-down (which pods may be evicted) come from the Kubernetes API, not from here.
+/// The cluster snapshot from Prometheus, every query evaluated at the same instant: nodes and
+/// utilisation. Pods (the unschedulable ones with their constraints, and which pods a drain may
+/// evict) come from the Kubernetes API, not from here.
 /// </summary>
 public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, ScalingSettings settings) : IMetricsSource
 {
@@ -34,8 +35,6 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var createdQ = Q("created", PromQl.Created);
         var requestedQ = Q("requested", PromQl.Requested);
         var podCountQ = Q("podCount", PromQl.PodCount);
-        var pendingQ = Q("unschedulablePods", PromQl.UnschedulablePods);
-        var pendingRequestsQ = Q("unschedulableRequests", PromQl.UnschedulableRequests);
         var cpuNowQ = Q("cpuNow", cpu);
         var cpuUpQ = Q("cpuMinOverUpWindow", PromQl.MinOver(cpu, settings.ScaleUpCpuWindow));
         var cpuDownQ = Q("cpuMaxOverDownWindow", PromQl.MaxOver(cpu, settings.ScaleDownWindow));
@@ -47,7 +46,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
         var riseQ = settings.Headroom > 0 ? Q("requestedCpuRise", PromQl.RequestedCpuRise(settings.HeadroomWindow)) : null;
         var swingQ = Q("requestedCpuSwing", PromQl.RequestedCpuSwing(settings.HeadroomWindow));
-        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, pendingQ, pendingRequestsQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
+        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
             .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ]).Append(swingQ)).ConfigureAwait(false);
 
         var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result, taintedQ.Result,
@@ -69,7 +68,8 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
                 MemoryNow = Scalar("memoryNow", memoryNowQ.Result, establishedWorker),
                 MemoryMaxOverDownWindow = Scalar("memoryMaxOverDownWindow", memoryDownQ.Result, establishedWorker),
             },
-            UnschedulablePods = PendingGroups(pendingQ.Result, pendingRequestsQ.Result),
+            // Pending pods come from the API with their scheduling constraints (PodFactsMapping), never from metrics.
+            UnschedulablePods = [],
             PredictedCpuUtilization = predictedQ is null ? null : Scalar("predictedCpuUtilization", predictedQ.Result, establishedWorker),
             CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
             // Without it headroom is simply not kept: a missing rise never launches anything.
@@ -158,26 +158,5 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         }
 
         return nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
-    }
-
-    /// <summary>Unschedulable pods grouped by identical requests and owner.</summary>
-    private static List<PodGroup> PendingGroups(IReadOnlyList<Sample> pods, IReadOnlyList<Sample> requests)
-    {
-        var byPod = requests.GroupBy(r => (Ns: r.Label("namespace"), Pod: r.Label("pod")))
-            .ToDictionary(g => g.Key, g => (Cpu: (long)Math.Round(g.Where(r => r.Label("resource") == "cpu").Sum(r => r.Value) * 1000),
-                Memory: (long)Math.Round(g.Where(r => r.Label("resource") == "memory").Sum(r => r.Value))));
-        return pods
-            .GroupBy(p => (Ns: p.Label("namespace"), Pod: p.Label("pod")))
-            .Select(g => g.OrderByDescending(p => p.Labels.ContainsKey("owner_kind")).First())
-            .Select(p =>
-            {
-                var (cpu, memory) = byPod.GetValueOrDefault((p.Label("namespace"), p.Label("pod")));
-                var owner = p.Labels.TryGetValue("owner_kind", out var kind) ? $"{p.Label("namespace")}/{kind}/{p.Label("owner_name")}" : $"{p.Label("namespace")}/Pod/{p.Label("pod")}";
-                return (cpu, memory, owner);
-            })
-            .GroupBy(x => x)
-            .Select(g => new PodGroup { CpuMillis = g.Key.cpu, MemoryBytes = g.Key.memory, Count = g.Count(), Owner = g.Key.owner })
-            .OrderBy(g => g.Owner, StringComparer.Ordinal)
-            .ToList();
     }
 }

@@ -120,7 +120,7 @@ public sealed record PodSchedulingSpec
     /// <summary>affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution (not modelled; its presence is reported).</summary>
     public IReadOnlyList<PodAffinityTermSpec> RequiredPodAffinity { get; init; } = [];
 
-    /// <summary>containers[].ports[] with a hostPort (init containers' too).</summary>
+    /// <summary>containers[].ports[] with a hostPort, and the sidecars' (init containers with restartPolicy Always), as the scheduler counts them.</summary>
     public IReadOnlyList<HostPort> HostPorts { get; init; } = [];
 
     /// <summary>volumes[].persistentVolumeClaim.claimName, in the pod's namespace.</summary>
