@@ -1,0 +1,219 @@
+using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Policy.Rules;
+
+namespace NodeFleet.Core.Policy.Scheduling;
+
+/// <summary>
+/// Whether the pods a drain would move off a node can all be placed on the remaining Ready,
+/// schedulable nodes under the scheduler's predicates and within the target utilisation:
+/// first-fit-decreasing by groups, nodes in snapshot order. A group pinned by its constraints to
+/// nothing but this node, or with a constraint NodeFleet does not model, keeps the node, named.
+/// Topology spread is counted without the node (it and its pods are gone) and with each moved pod
+/// of the group where it lands; pods of other groups moved are not recounted (their selectors are
+/// not known here).
+/// </summary>
+internal static class Relocation
+{
+    /// <returns>Null when every movable pod finds a node; else why not.</returns>
+    public static Refusal? WhyNot(NodeInfo node, IReadOnlyList<NodeInfo> nodes, double targetUtilization)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(nodes);
+        var targets = nodes.Where(n => n.Name != node.Name && n.Ready && !n.Unschedulable).ToList();
+        var places = targets.Select(Place.Of).ToList();
+        var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization) - n.Requested).AtLeastZero()).ToArray();
+        var ports = new List<HostPort>?[targets.Count];
+        var reference = room.Length == 0 ? new Resources(1, 1, 1) : Largest(room);
+        foreach (var group in ScaleUpPacker.Decreasing(node.MovablePods, reference))
+        {
+            var owner = group.Owner ?? $"{group.CpuMillis}m/{group.MemoryBytes / (1024 * 1024)}Mi pods";
+            if (group.Constraints is { Unmodelled.Count: > 0 } unmodelled)
+            {
+                return new Refusal.PodsCannotMove(node.Name, owner, group.Count, Predicate.Unmodelled, unmodelled.Unmodelled[0]);
+            }
+
+            var move = new GroupMove(group, node, nodes, targets, places, room, ports);
+            var left = move.Place();
+            if (left > 0)
+            {
+                return move.Failure is { } failure
+                    ? new Refusal.PodsCannotMove(node.Name, owner, left, failure.Predicate, failure.Detail)
+                    : new Refusal.PodsDoNotFit(node.Name, targetUtilization);
+            }
+        }
+
+        return null;
+    }
+
+    private static Resources Largest(Resources[] bins) => new(
+        Math.Max(1, bins.Max(b => b.CpuMillis)),
+        Math.Max(1, bins.Max(b => b.MemoryBytes)),
+        Math.Max(1, bins.Max(b => b.Pods)));
+
+    /// <summary>One group's pods moving to the other nodes.</summary>
+    private sealed class GroupMove
+    {
+        private readonly PodGroup group;
+        private readonly List<NodeInfo> targets;
+        private readonly List<Place> places;
+        private readonly Resources[] room;
+        private readonly List<HostPort>?[] ports;
+        private readonly IReadOnlyList<HostPort> wantedPorts;
+        private readonly bool oneEach;
+        private readonly List<SpreadCounts> spreads;
+        private readonly string?[][] domains;
+        private readonly bool[][] eligible;
+        private readonly int[] placed;
+        private Unfit? closest;
+        private Unfit? limited;
+        private bool anyPasses;
+
+        public GroupMove(PodGroup group, NodeInfo leaving, IReadOnlyList<NodeInfo> nodes, List<NodeInfo> targets, List<Place> places, Resources[] room, List<HostPort>?[] ports)
+        {
+            this.group = group;
+            this.targets = targets;
+            this.places = places;
+            this.room = room;
+            this.ports = ports;
+            var constraints = group.Constraints;
+            wantedPorts = constraints?.HostPorts ?? [];
+            oneEach = wantedPorts.Count > 0 || (constraints?.AntiAffinity.Any(a => a.SelfMatch) ?? false);
+            spreads = constraints is null ? [] : constraints.Spread.Select(s => new SpreadCounts(constraints, s, nodes, skip: leaving.Name)).ToList();
+            domains = spreads.Select(s => places.Select(s.Domain).ToArray()).ToArray();
+            eligible = spreads.Select(s => places.Select(s.Eligible).ToArray()).ToArray();
+            placed = new int[targets.Count];
+        }
+
+        /// <summary>Why the pods left over found no node: the closest predicate miss, or the limit that stopped them; null when only room ran out.</summary>
+        public Unfit? Failure => anyPasses ? limited : closest;
+
+        /// <summary>Places the group; returns the pods left over.</summary>
+        public int Place()
+        {
+            var passes = new bool[targets.Count];
+            for (var t = 0; t < targets.Count; t++)
+            {
+                var unfit = Static(t);
+                passes[t] = unfit is null;
+                anyPasses |= passes[t];
+                if (unfit is { } u)
+                {
+                    closest = Unfit.Closer(closest, u);
+                }
+            }
+
+            var perPod = group.PerPod;
+            if (spreads.Count == 0)
+            {
+                // Without spread, a node takes as many as fit at once: first fit by groups.
+                var remaining = group.Count;
+                for (var t = 0; t < targets.Count && remaining > 0; t++)
+                {
+                    if (passes[t] && perPod.CopiesThatFit(room[t]) > 0)
+                    {
+                        var take = Math.Min(Math.Min(remaining, PerNodeLimit(t)), perPod.CopiesThatFit(room[t]));
+                        if (take > 0)
+                        {
+                            Put(t, take);
+                            remaining -= take;
+                        }
+                    }
+                }
+
+                return remaining;
+            }
+
+            // With spread, every placement changes what the next may do: pod by pod, as the scheduler does.
+            for (var pod = 0; pod < group.Count; pod++)
+            {
+                var target = -1;
+                for (var t = 0; t < targets.Count && target < 0; t++)
+                {
+                    if (passes[t] && perPod.FitsIn(room[t]) && PerNodeLimit(t) > 0 && SpreadAllows(t))
+                    {
+                        target = t;
+                    }
+                }
+
+                if (target < 0)
+                {
+                    return group.Count - pod;
+                }
+
+                Put(target, 1);
+                for (var s = 0; s < spreads.Count; s++)
+                {
+                    if (domains[s][target] is { } domain && eligible[s][target])
+                    {
+                        spreads[s].Add(domain, 1);
+                    }
+                }
+            }
+
+            return 0;
+        }
+
+        private Unfit? Static(int t)
+        {
+            var constraints = group.Constraints;
+            var name = targets[t].Name;
+            if (Predicates.Check(constraints, places[t]) is { } unfit)
+            {
+                return unfit;
+            }
+
+            if (constraints is null)
+            {
+                return null;
+            }
+
+            if (wantedPorts.Count > 0 && constraints.HostPortNodes.Contains(name))
+            {
+                return new Unfit(Predicate.HostPort, Predicates.Describe(wantedPorts[0]));
+            }
+
+            return constraints.AntiAffinity.Any(a => a.Nodes.Contains(name)) ? new Unfit(Predicate.PodAntiAffinity, "") : null;
+        }
+
+        private int PerNodeLimit(int t)
+        {
+            if (wantedPorts.Count > 0 && Predicates.Conflicting(wantedPorts, ports[t]) is { } port)
+            {
+                limited ??= new Unfit(Predicate.HostPort, Predicates.Describe(port));
+                return 0;
+            }
+
+            if (oneEach && placed[t] > 0)
+            {
+                limited ??= wantedPorts.Count > 0 ? new Unfit(Predicate.HostPort, Predicates.Describe(wantedPorts[0])) : new Unfit(Predicate.PodAntiAffinity, "");
+                return 0;
+            }
+
+            return oneEach ? 1 : int.MaxValue;
+        }
+
+        private bool SpreadAllows(int t)
+        {
+            for (var s = 0; s < spreads.Count; s++)
+            {
+                if (domains[s][t] is not { } domain || !spreads[s].Allows(domain))
+                {
+                    limited ??= new Unfit(Predicate.TopologySpread, ScaleUpPacker.Describe(spreads[s].Spread));
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private void Put(int t, int pods)
+        {
+            room[t] -= group.PerPod.Times(pods);
+            placed[t] += pods;
+            if (wantedPorts.Count > 0)
+            {
+                (ports[t] ??= []).AddRange(wantedPorts);
+            }
+        }
+    }
+}
