@@ -109,14 +109,18 @@ internal static class Relocation
                 var remaining = group.Count;
                 for (var t = 0; t < targets.Count && remaining > 0; t++)
                 {
-                    if (passes[t] && perPod.CopiesThatFit(room[t]) > 0)
+                    var fits = passes[t] ? Math.Min(remaining, perPod.CopiesThatFit(room[t])) : 0;
+                    var take = Math.Min(fits, PerNodeLimit(t));
+                    if (take > 0)
                     {
-                        var take = Math.Min(Math.Min(remaining, PerNodeLimit(t)), perPod.CopiesThatFit(room[t]));
-                        if (take > 0)
-                        {
-                            Put(t, take);
-                            remaining -= take;
-                        }
+                        Put(t, take);
+                        remaining -= take;
+                    }
+
+                    if (take < fits)
+                    {
+                        // The node had room for more: one pod per node (anti-affinity, host ports) stopped them.
+                        limited ??= OnePerNode();
                     }
                 }
 
@@ -185,12 +189,15 @@ internal static class Relocation
 
             if (oneEach && placed[t] > 0)
             {
-                limited ??= wantedPorts.Count > 0 ? new Unfit(Predicate.HostPort, Predicates.Describe(wantedPorts[0])) : new Unfit(Predicate.PodAntiAffinity, "");
+                limited ??= OnePerNode();
                 return 0;
             }
 
             return oneEach ? 1 : int.MaxValue;
         }
+
+        private Unfit OnePerNode() =>
+            wantedPorts.Count > 0 ? new Unfit(Predicate.HostPort, Predicates.Describe(wantedPorts[0])) : new Unfit(Predicate.PodAntiAffinity, "");
 
         private bool SpreadAllows(int t)
         {
