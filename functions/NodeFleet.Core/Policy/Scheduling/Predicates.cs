@@ -88,23 +88,31 @@ internal static class Predicates
     {
         Unfit? uncertain = null;
         failure = null;
-        foreach (var (key, value) in constraints.NodeSelector)
-        {
-            var match = Selects(place, key, value);
-            if (match == Match.No)
-            {
-                failure = new Unfit(Predicate.NodeSelector, $"{key}={value}");
-                return uncertain;
-            }
 
-            if (match == Match.Uncertain)
+        // Loops by index, and a count check before the dictionary's (boxed) enumerator: the policy
+        // calls this for every group on every node, so the common case allocates nothing.
+        if (constraints.NodeSelector.Count > 0)
+        {
+            foreach (var (key, value) in constraints.NodeSelector)
             {
-                uncertain ??= new Unfit(Predicate.UncertainLabel, $"{key}={value}");
+                var match = Selects(place, key, value);
+                if (match == Match.No)
+                {
+                    failure = new Unfit(Predicate.NodeSelector, $"{key}={value}");
+                    return uncertain;
+                }
+
+                if (match == Match.Uncertain)
+                {
+                    uncertain ??= new Unfit(Predicate.UncertainLabel, $"{key}={value}");
+                }
             }
         }
 
-        foreach (var selector in constraints.NodeAffinity)
+        var selectors = constraints.NodeAffinity;
+        for (var i = 0; i < selectors.Count; i++)
         {
+            var selector = selectors[i];
             var volume = IsVolume(selector);
             if (podOnly && volume)
             {
@@ -135,7 +143,7 @@ internal static class Predicates
         place.Lookup(key, out var single, out var many) switch
         {
             LabelKind.Single => Of(single == value),
-            LabelKind.Many => OfCount(many!.Count(v => v == value), many!.Count),
+            LabelKind.Many => OfCount(Count(many!, v => v == value), many!.Count),
             _ => Match.No,
         };
 
@@ -148,9 +156,9 @@ internal static class Predicates
         var best = Match.No;
         string? firstDetail = null;
         string? uncertainDetail = null;
-        foreach (var term in terms)
+        for (var i = 0; i < terms.Count; i++)
         {
-            var match = Term(term, place, out var termDetail);
+            var match = Term(terms[i], place, out var termDetail);
             if (match == Match.Yes)
             {
                 detail = "";
@@ -179,8 +187,10 @@ internal static class Predicates
         }
 
         var result = Match.Yes;
-        foreach (var requirement in term.MatchExpressions)
+        var expressions = term.MatchExpressions;
+        for (var i = 0; i < expressions.Count; i++)
         {
+            var requirement = expressions[i];
             var match = Requirement(requirement, place);
             if (match == Match.No)
             {
@@ -195,8 +205,10 @@ internal static class Predicates
             }
         }
 
-        foreach (var field in term.MatchFields)
+        var fields = term.MatchFields;
+        for (var i = 0; i < fields.Count; i++)
         {
+            var field = fields[i];
             if (Field(field, place) == Match.No)
             {
                 detail = Describe(field);
@@ -221,7 +233,7 @@ internal static class Predicates
             LabelKind.Absent => Of(requirement.Operator is "NotIn" or "DoesNotExist"),
             LabelKind.UnknownUnique => Of(requirement.Operator is "NotIn" or "Exists"),
             LabelKind.Single => Of(ValueSatisfies(requirement, single!)),
-            _ => OfCount(many!.Count(v => ValueSatisfies(requirement, v)), many!.Count),
+            _ => OfCount(Count(many!, v => ValueSatisfies(requirement, v)), many!.Count),
         };
     }
 
@@ -244,15 +256,29 @@ internal static class Predicates
     /// <summary>The first NoSchedule or NoExecute taint no toleration tolerates (PreferNoSchedule never keeps a pod away).</summary>
     public static Unfit? UntoleratedTaint(IReadOnlyList<Toleration> tolerations, IReadOnlyList<NodeTaint> taints)
     {
-        foreach (var taint in taints)
+        for (var i = 0; i < taints.Count; i++)
         {
-            if (taint.Effect is "NoSchedule" or "NoExecute" && !tolerations.Any(t => Tolerates(t, taint)))
+            var taint = taints[i];
+            if (taint.Effect is "NoSchedule" or "NoExecute" && !Tolerated(tolerations, taint))
             {
                 return new Unfit(Predicate.Taint, Describe(taint));
             }
         }
 
         return null;
+    }
+
+    private static bool Tolerated(IReadOnlyList<Toleration> tolerations, NodeTaint taint)
+    {
+        for (var i = 0; i < tolerations.Count; i++)
+        {
+            if (Tolerates(tolerations[i], taint))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -299,11 +325,14 @@ internal static class Predicates
             return null;
         }
 
-        foreach (var port in wanted)
+        for (var i = 0; i < wanted.Count; i++)
         {
-            if (taken.Any(t => Conflict(port, t)))
+            for (var j = 0; j < taken.Count; j++)
             {
-                return port;
+                if (Conflict(wanted[i], taken[j]))
+                {
+                    return wanted[i];
+                }
             }
         }
 
@@ -340,6 +369,17 @@ internal static class Predicates
         return long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out label)
             && requirement.Values.Count == 1
             && long.TryParse(requirement.Values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out bound);
+    }
+
+    private static int Count(IReadOnlyList<string> values, Func<string, bool> satisfies)
+    {
+        var count = 0;
+        for (var i = 0; i < values.Count; i++)
+        {
+            count += satisfies(values[i]) ? 1 : 0;
+        }
+
+        return count;
     }
 
     private static Match Of(bool holds) => holds ? Match.Yes : Match.No;

@@ -24,6 +24,7 @@ internal static class Relocation
         var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization) - n.Requested).AtLeastZero()).ToArray();
         var ports = new List<HostPort>?[targets.Count];
         var reference = room.Length == 0 ? new Resources(1, 1, 1) : Largest(room);
+        List<Place>? allPlaces = null;
         foreach (var group in ScaleUpPacker.Decreasing(node.MovablePods, reference))
         {
             var owner = group.Owner ?? $"{group.CpuMillis}m/{group.MemoryBytes / (1024 * 1024)}Mi pods";
@@ -32,7 +33,8 @@ internal static class Relocation
                 return new Refusal.PodsCannotMove(node.Name, owner, group.Count, Predicate.Unmodelled, unmodelled.Unmodelled[0]);
             }
 
-            var move = new GroupMove(group, node, nodes, targets, places, room, ports);
+            allPlaces ??= nodes.Select(Place.Of).ToList();
+            var move = new GroupMove(group, node, allPlaces, targets, places, room, ports);
             var left = move.Place();
             if (left > 0)
             {
@@ -68,7 +70,7 @@ internal static class Relocation
         private Unfit? limited;
         private bool anyPasses;
 
-        public GroupMove(PodGroup group, NodeInfo leaving, IReadOnlyList<NodeInfo> nodes, List<NodeInfo> targets, List<Place> places, Resources[] room, List<HostPort>?[] ports)
+        public GroupMove(PodGroup group, NodeInfo leaving, IReadOnlyList<Place> nodes, List<NodeInfo> targets, List<Place> places, Resources[] room, List<HostPort>?[] ports)
         {
             this.group = group;
             this.targets = targets;

@@ -54,10 +54,17 @@ internal sealed class ScaleUpPacker
     private readonly Dictionary<string, int> workersByZone = new(StringComparer.Ordinal);
     private readonly List<string> zoneOrder = [];
     private readonly List<NoScaleUpPods> noScaleUp = [];
+    private readonly GroupFit groupFit;
 
-    // Per group, by bin index: pods of the group placed there, and whether the bin passes the group's predicates.
-    private readonly List<int> placedHere = [];
-    private readonly List<sbyte> usable = [];
+    // Per group, by bin index: pods of the group placed there, and whether the bin passes the group's
+    // predicates; an entry counts only when stamped with the current group's number (no clearing per group).
+    private int[] placedHere = new int[16];
+    private sbyte[] usable = new sbyte[16];
+    private int[] stamp = new int[16];
+    private int groupNumber;
+
+    // The snapshot's nodes as places, built when a group first spreads (only spread counts need them all).
+    private List<Place>? nodePlaces;
 
     private int newNodes;
     private bool truncated;
@@ -68,6 +75,7 @@ internal sealed class ScaleUpPacker
         this.catalog = catalog;
         this.nodes = nodes;
         this.maxNewNodes = maxNewNodes;
+        groupFit = new GroupFit(catalog);
         foreach (var template in catalog.Templates)
         {
             foreach (var zone in template.Zones)
@@ -157,7 +165,7 @@ internal sealed class ScaleUpPacker
             return;
         }
 
-        var fit = new GroupFit(group, catalog);
+        var fit = groupFit.Load(group);
         if (truncated)
         {
             // Packing stopped at the limit: later groups are only classified.
@@ -165,7 +173,7 @@ internal sealed class ScaleUpPacker
             return;
         }
 
-        ResetScratch();
+        groupNumber++;
         var pour = new Pour(this, group, fit);
         var remaining = pour.Spreads.Any(s => s.IsZone) ? pour.AcrossZones() : pour.Anywhere(group.Count);
         Classified(group, remaining, fit, pour.SpreadExcess);
@@ -216,14 +224,22 @@ internal sealed class ScaleUpPacker
         }
     }
 
-    private void ResetScratch()
+    /// <summary>Makes bin <paramref name="b"/>'s scratch entries the current group's.</summary>
+    private void Touch(int b)
     {
-        placedHere.Clear();
-        usable.Clear();
-        for (var i = 0; i < bins.Count; i++)
+        if (b >= stamp.Length)
         {
-            placedHere.Add(0);
-            usable.Add(0);
+            var size = Math.Max(b + 1, stamp.Length * 2);
+            Array.Resize(ref stamp, size);
+            Array.Resize(ref placedHere, size);
+            Array.Resize(ref usable, size);
+        }
+
+        if (stamp[b] != groupNumber)
+        {
+            stamp[b] = groupNumber;
+            placedHere[b] = 0;
+            usable[b] = 0;
         }
     }
 
@@ -231,8 +247,6 @@ internal sealed class ScaleUpPacker
     {
         var slot = zone is null ? catalog.UnknownZone[template] : catalog.Slot(template, zone)!;
         bins.Add(new Bin { Template = template, Zone = zone, New = true, Place = slot.Place, Capacity = slot.Capacity });
-        placedHere.Add(0);
-        usable.Add(0);
         newNodes++;
         if (zone is not null)
         {
@@ -270,25 +284,35 @@ internal sealed class ScaleUpPacker
     /// <summary>Where a group fits on the templates: per template and zone, in a zone not known, and the closest miss when nowhere.</summary>
     private sealed class GroupFit
     {
+        private readonly TemplateCatalog catalog;
         private readonly bool[][] fits;
 
-        public GroupFit(PodGroup group, TemplateCatalog catalog)
+        /// <summary>Arrays for the catalog, reused for every group (<see cref="Load"/>).</summary>
+        public GroupFit(TemplateCatalog catalog)
         {
-            var perPod = group.PerPod;
-            fits = new bool[catalog.Templates.Count][];
+            this.catalog = catalog;
+            fits = catalog.Slots.Select(slots => new bool[slots.Count]).ToArray();
             FitsUnknown = new bool[catalog.Templates.Count];
             AllZones = new bool[catalog.Templates.Count];
+            AnyZone = new bool[catalog.Templates.Count];
+        }
+
+        public GroupFit Load(PodGroup group)
+        {
+            var perPod = group.PerPod;
             FirstTemplate = -1;
+            Failure = null;
             for (var t = 0; t < catalog.Templates.Count; t++)
             {
                 var slots = catalog.Slots[t];
-                fits[t] = new bool[slots.Count];
                 var all = slots.Count > 0;
+                var any = false;
                 for (var z = 0; z < slots.Count; z++)
                 {
                     var unfit = Check(group.Constraints, slots[z], perPod);
                     fits[t][z] = unfit is null;
                     all &= unfit is null;
+                    any |= unfit is null;
                     if (unfit is { } u)
                     {
                         Failure = Unfit.Closer(Failure, u);
@@ -297,15 +321,18 @@ internal sealed class ScaleUpPacker
 
                 FitsUnknown[t] = Check(group.Constraints, catalog.UnknownZone[t], perPod) is null;
                 AllZones[t] = all && FitsUnknown[t];
-                if (FirstTemplate < 0 && fits[t].Any(f => f))
+                AnyZone[t] = any;
+                if (FirstTemplate < 0 && any)
                 {
                     FirstTemplate = t;
                 }
             }
+
+            return this;
         }
 
         /// <summary>The first template with a zone that can host the group; -1 when none can.</summary>
-        public int FirstTemplate { get; }
+        public int FirstTemplate { get; private set; }
 
         /// <summary>Per template: a node of it in a zone not known hosts the group.</summary>
         public bool[] FitsUnknown { get; }
@@ -314,9 +341,9 @@ internal sealed class ScaleUpPacker
         public bool[] AllZones { get; }
 
         /// <summary>The closest miss over every template and zone (meaningful when <see cref="FirstTemplate"/> is -1).</summary>
-        public Unfit? Failure { get; }
+        public Unfit? Failure { get; private set; }
 
-        public bool Fits(int template, string zone, TemplateCatalog catalog)
+        public bool Fits(int template, string zone)
         {
             var slots = catalog.Slots[template];
             for (var z = 0; z < slots.Count; z++)
@@ -330,7 +357,8 @@ internal sealed class ScaleUpPacker
             return false;
         }
 
-        public bool AnyZone(int template) => fits[template].Any(f => f);
+        /// <summary>Per template: some zone hosts the group.</summary>
+        public bool[] AnyZone { get; }
 
         private static Unfit? Check(PodConstraints? constraints, TemplateSlot slot, Resources perPod) =>
             Predicates.Check(constraints, slot.Place)
@@ -358,7 +386,7 @@ internal sealed class ScaleUpPacker
             var constraints = group.Constraints;
             ports = constraints?.HostPorts ?? [];
             oneEach = ports.Count > 0 || (constraints?.AntiAffinity.Any(a => a.SelfMatch) ?? false);
-            Spreads = constraints is null ? [] : constraints.Spread.Select(s => new SpreadCounts(constraints, s, packer.nodes)).ToList();
+            Spreads = constraints is null ? [] : constraints.Spread.Select(s => new SpreadCounts(constraints, s, packer.nodePlaces ??= packer.nodes.Select(Scheduling.Place.Of).ToList())).ToList();
         }
 
         public IReadOnlyList<SpreadCounts> Spreads { get; }
@@ -375,7 +403,7 @@ internal sealed class ScaleUpPacker
             for (var b = 0; b < Bins.Count && remaining > 0; b++)
             {
                 var bin = Bins[b];
-                if (!Usable(b))
+                if (Full(bin) || !Usable(b))
                 {
                     continue;
                 }
@@ -426,7 +454,7 @@ internal sealed class ScaleUpPacker
             var zones = new List<string>();
             foreach (var zone in packer.zoneOrder)
             {
-                var hostable = Enumerable.Range(0, packer.catalog.Templates.Count).Any(t => fit.Fits(t, zone, packer.catalog));
+                var hostable = Enumerable.Range(0, packer.catalog.Templates.Count).Any(t => fit.Fits(t, zone));
                 if (hostable && zoneSpreads.All(s => s.Self == 1 || !s.IsDomain(zone) || s.Allows(zone)))
                 {
                     zones.Add(zone);
@@ -567,7 +595,7 @@ internal sealed class ScaleUpPacker
             for (var b = 0; b < Bins.Count && placed < count; b++)
             {
                 var bin = Bins[b];
-                if (bin.Pinnable ? !fit.Fits(bin.Template, zone, packer.catalog) : bin.Zone != zone || !Usable(b))
+                if (Full(bin) || (bin.Pinnable ? !fit.Fits(bin.Template, zone) : bin.Zone != zone || !Usable(b)))
                 {
                     continue;
                 }
@@ -576,7 +604,7 @@ internal sealed class ScaleUpPacker
                 placed += Place(b, Math.Min(count - placed, Cap(b)), room, bin.Pinnable ? zone : null);
             }
 
-            var template = Enumerable.Range(0, packer.catalog.Templates.Count).FirstOrDefault(t => fit.Fits(t, zone, packer.catalog), -1);
+            var template = Enumerable.Range(0, packer.catalog.Templates.Count).FirstOrDefault(t => fit.Fits(t, zone), -1);
             while (placed < count && template >= 0)
             {
                 if (packer.newNodes >= packer.maxNewNodes)
@@ -591,6 +619,10 @@ internal sealed class ScaleUpPacker
 
             return placed;
         }
+
+        /// <summary>No pod of the group fits any more, whatever zone the node is pinned to (checked first: most nodes are full for later groups).</summary>
+        private bool Full(Bin bin) =>
+            !perPod.FitsIn(bin.Pinnable ? packer.catalog.Largest[bin.Template] - bin.Used : bin.Room);
 
         /// <summary>Puts up to <paramref name="wanted"/> pods in, as room allows; pins the node to <paramref name="pin"/> when it takes any.</summary>
         private int Place(int b, int wanted, Resources room, string? pin)
@@ -612,6 +644,7 @@ internal sealed class ScaleUpPacker
             }
 
             bin.Used += perPod.Times(take);
+            packer.Touch(b);
             packer.placedHere[b] += take;
             if (ports.Count > 0)
             {
@@ -624,6 +657,7 @@ internal sealed class ScaleUpPacker
         /// <summary>The node passes the group's predicates (labels, taints, ports and anti-affinity of running pods); cached per group.</summary>
         private bool Usable(int b)
         {
+            packer.Touch(b);
             if (packer.usable[b] == 0)
             {
                 packer.usable[b] = (sbyte)(Passes(Bins[b]) ? 1 : -1);
@@ -640,21 +674,22 @@ internal sealed class ScaleUpPacker
                 var constraints = group.Constraints;
                 return Predicates.Check(constraints, bin.Place) is null
                     && (ports.Count == 0 || !constraints!.HostPortNodes.Contains(node.Name))
-                    && (constraints is null || !constraints.AntiAffinity.Any(a => a.Nodes.Contains(node.Name)));
+                    && (constraints is null || !Repels(constraints, node.Name));
             }
 
             if (bin.Pinnable)
             {
-                return fit.AnyZone(bin.Template);
+                return fit.AnyZone[bin.Template];
             }
 
-            return bin.Zone is { } zone ? fit.Fits(bin.Template, zone, packer.catalog) : fit.FitsUnknown[bin.Template];
+            return bin.Zone is { } zone ? fit.Fits(bin.Template, zone) : fit.FitsUnknown[bin.Template];
         }
 
         /// <summary>How many more of the group's pods the node may take by its constraints (room aside).</summary>
         private int Cap(int b)
         {
             var bin = Bins[b];
+            packer.Touch(b);
             var here = packer.placedHere[b];
             var cap = oneEach ? 1 - here : int.MaxValue;
             if (ports.Count > 0 && Predicates.Conflicting(ports, bin.Ports) is not null)
@@ -685,12 +720,25 @@ internal sealed class ScaleUpPacker
             return cap;
         }
 
+        private static bool Repels(PodConstraints constraints, string node)
+        {
+            for (var i = 0; i < constraints.AntiAffinity.Count; i++)
+            {
+                if (constraints.AntiAffinity[i].Nodes.Contains(node))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         private string BalancedZone(int template)
         {
             string? best = null;
             foreach (var slot in packer.catalog.Slots[template])
             {
-                if (fit.Fits(template, slot.Zone!, packer.catalog) && (best is null || packer.workersByZone[slot.Zone!] < packer.workersByZone[best]))
+                if (fit.Fits(template, slot.Zone!) && (best is null || packer.workersByZone[slot.Zone!] < packer.workersByZone[best]))
                 {
                     best = slot.Zone;
                 }

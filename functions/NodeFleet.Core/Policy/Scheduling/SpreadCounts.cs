@@ -19,19 +19,21 @@ internal sealed class SpreadCounts
     private int min;
     private bool minKnown;
 
+    /// <param name="places">The snapshot's nodes as places (built once by the caller).</param>
     /// <param name="skip">A node left out (the one a scale-down would remove: its domain loses it and its pods).</param>
-    public SpreadCounts(PodConstraints constraints, TopologySpread spread, IReadOnlyList<NodeInfo> nodes, string? skip = null)
+    public SpreadCounts(PodConstraints constraints, TopologySpread spread, IReadOnlyList<Place> places, string? skip = null)
     {
         Constraints = constraints;
         Spread = spread;
-        foreach (var node in nodes)
+        for (var i = 0; i < places.Count; i++)
         {
+            var place = places[i];
+            var node = place.Node!;
             if (node.Name == skip)
             {
                 continue;
             }
 
-            var place = Place.Of(node);
             if (Domain(place) is { } domain && Eligible(place))
             {
                 counts[domain] = counts.GetValueOrDefault(domain) + spread.MatchingByNode.GetValueOrDefault(node.Name);
@@ -80,9 +82,9 @@ internal sealed class SpreadCounts
     /// </summary>
     public bool HasKeys(Place place)
     {
-        foreach (var spread in Constraints.Spread)
+        for (var i = 0; i < Constraints.Spread.Count; i++)
         {
-            if (place.Lookup(spread.TopologyKey, out _, out _) is not (LabelKind.Single or LabelKind.UnknownUnique))
+            if (place.Lookup(Constraints.Spread[i].TopologyKey, out _, out _) is not (LabelKind.Single or LabelKind.UnknownUnique))
             {
                 return false;
             }

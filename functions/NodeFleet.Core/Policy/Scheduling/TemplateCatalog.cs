@@ -19,11 +19,13 @@ internal sealed class TemplateCatalog
         Templates = templates;
         var slots = new TemplateSlot[templates.Count][];
         var unknown = new TemplateSlot[templates.Count];
+        var largest = new Resources[templates.Count];
         for (var t = 0; t < templates.Count; t++)
         {
             var template = templates[t];
             slots[t] = new TemplateSlot[template.Zones.Count];
             var smallest = template.Allocatable;
+            var most = Resources.Zero;
             for (var z = 0; z < template.Zones.Count; z++)
             {
                 var place = Place.New(template, template.Zones[z]);
@@ -33,7 +35,13 @@ internal sealed class TemplateCatalog
                     Math.Min(smallest.CpuMillis, capacity.CpuMillis),
                     Math.Min(smallest.MemoryBytes, capacity.MemoryBytes),
                     Math.Min(smallest.Pods, capacity.Pods));
+                most = new Resources(
+                    Math.Max(most.CpuMillis, capacity.CpuMillis),
+                    Math.Max(most.MemoryBytes, capacity.MemoryBytes),
+                    Math.Max(most.Pods, capacity.Pods));
             }
+
+            largest[t] = most;
 
             // A node whose zone is not known has the least room any of its zones leaves.
             unknown[t] = new TemplateSlot(t, null, Place.New(template, null), smallest);
@@ -41,6 +49,7 @@ internal sealed class TemplateCatalog
 
         Slots = slots;
         UnknownZone = unknown;
+        Largest = largest;
     }
 
     public IReadOnlyList<WorkerTemplate> Templates { get; }
@@ -50,6 +59,9 @@ internal sealed class TemplateCatalog
 
     /// <summary>Per template: a node of it whose zone is not known (launching, its instance not listed yet; or new and not pinned).</summary>
     public IReadOnlyList<TemplateSlot> UnknownZone { get; }
+
+    /// <summary>Per template: the most room any of its zones leaves, in each dimension (an upper bound for a node not pinned yet).</summary>
+    public IReadOnlyList<Resources> Largest { get; }
 
     /// <summary>The slot of <paramref name="zone"/>, or null when the template does not launch there.</summary>
     public TemplateSlot? Slot(int template, string zone)

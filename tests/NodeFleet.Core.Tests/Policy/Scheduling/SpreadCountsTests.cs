@@ -16,7 +16,7 @@ public class SpreadCountsTests
     private static SpreadCounts Counts(TopologySpread spread, PodConstraints? constraints = null, IReadOnlyList<NodeInfo>? nodes = null, string? skip = null)
     {
         constraints = (constraints ?? new PodConstraints()) with { Spread = [spread] };
-        return new SpreadCounts(constraints, constraints.Spread[0], nodes ?? ThreeZones, skip);
+        return new SpreadCounts(constraints, constraints.Spread[0], (nodes ?? ThreeZones).Select(Place.Of).ToList(), skip);
     }
 
     [Theory]
