@@ -23,6 +23,7 @@ internal static class Relocation
         var places = targets.Select(Place.Of).ToList();
         var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization) - n.Requested).AtLeastZero()).ToArray();
         var ports = new List<HostPort>?[targets.Count];
+        var scratch = new Scratch(targets.Count);
         var reference = room.Length == 0 ? new Resources(1, 1, 1) : Largest(room);
         List<Place>? allPlaces = null;
         foreach (var group in ScaleUpPacker.Decreasing(node.MovablePods, reference))
@@ -33,8 +34,13 @@ internal static class Relocation
                 return new Refusal.PodsCannotMove(node.Name, owner, group.Count, Predicate.Unmodelled, unmodelled.Unmodelled[0]);
             }
 
-            allPlaces ??= nodes.Select(Place.Of).ToList();
-            var move = new GroupMove(group, node, allPlaces, targets, places, room, ports);
+            if (group.Constraints is { Spread.Count: > 0 })
+            {
+                // Spread counts every node, the leaving one aside: built once, for the first group that spreads.
+                allPlaces ??= nodes.Select(Place.Of).ToList();
+            }
+
+            var move = new GroupMove(group, node, (IReadOnlyList<Place>?)allPlaces ?? [], targets, places, room, ports, scratch);
             var left = move.Place();
             if (left > 0)
             {
@@ -52,6 +58,14 @@ internal static class Relocation
         Math.Max(1, bins.Max(b => b.MemoryBytes)),
         Math.Max(1, bins.Max(b => b.Pods)));
 
+    /// <summary>Per target arrays one group at a time uses: allocated once per node tried.</summary>
+    private sealed class Scratch(int targets)
+    {
+        public int[] Placed { get; } = new int[targets];
+
+        public bool[] Passes { get; } = new bool[targets];
+    }
+
     /// <summary>One group's pods moving to the other nodes.</summary>
     private sealed class GroupMove
     {
@@ -66,11 +80,12 @@ internal static class Relocation
         private readonly string?[][] domains;
         private readonly bool[][] eligible;
         private readonly int[] placed;
+        private readonly bool[] passes;
         private Unfit? closest;
         private Unfit? limited;
         private bool anyPasses;
 
-        public GroupMove(PodGroup group, NodeInfo leaving, IReadOnlyList<Place> nodes, List<NodeInfo> targets, List<Place> places, Resources[] room, List<HostPort>?[] ports)
+        public GroupMove(PodGroup group, NodeInfo leaving, IReadOnlyList<Place> nodes, List<NodeInfo> targets, List<Place> places, Resources[] room, List<HostPort>?[] ports, Scratch scratch)
         {
             this.group = group;
             this.targets = targets;
@@ -81,9 +96,11 @@ internal static class Relocation
             wantedPorts = constraints?.HostPorts ?? [];
             oneEach = wantedPorts.Count > 0 || (constraints?.AntiAffinity.Any(a => a.SelfMatch) ?? false);
             spreads = constraints is null ? [] : constraints.Spread.Select(s => new SpreadCounts(constraints, s, nodes, skip: leaving.Name)).ToList();
-            domains = spreads.Select(s => places.Select(s.Domain).ToArray()).ToArray();
-            eligible = spreads.Select(s => places.Select(s.Eligible).ToArray()).ToArray();
-            placed = new int[targets.Count];
+            domains = spreads.Count == 0 ? [] : spreads.Select(s => places.Select(s.Domain).ToArray()).ToArray();
+            eligible = spreads.Count == 0 ? [] : spreads.Select(s => places.Select(s.Eligible).ToArray()).ToArray();
+            placed = scratch.Placed;
+            passes = scratch.Passes;
+            Array.Clear(placed);
         }
 
         /// <summary>Why the pods left over found no node: the closest predicate miss, or the limit that stopped them; null when only room ran out.</summary>
@@ -92,7 +109,6 @@ internal static class Relocation
         /// <summary>Places the group; returns the pods left over.</summary>
         public int Place()
         {
-            var passes = new bool[targets.Count];
             for (var t = 0; t < targets.Count; t++)
             {
                 var unfit = Static(t);
