@@ -165,6 +165,13 @@ internal sealed class ScaleUpPacker
             return;
         }
 
+        // Only zone and hostname spread are modelled; another key is not something a template says.
+        if (constraints?.Spread.FirstOrDefault(s => s.TopologyKey is not (Settings.WorkerTemplates.ZoneLabel or Settings.WorkerTemplates.HostnameLabel)) is { } other)
+        {
+            noScaleUp.Add(NoScaleUp(group, group.Count, new Unfit(Predicate.Unmodelled, "topology spread on " + other.TopologyKey)));
+            return;
+        }
+
         var fit = groupFit.Load(group);
         if (truncated)
         {
@@ -254,6 +261,18 @@ internal sealed class ScaleUpPacker
         }
 
         return bins.Count - 1;
+    }
+
+    /// <summary>Takes back a new node that no pod of the group could use after all (the last one opened).</summary>
+    private void CloseEmpty(int b)
+    {
+        if (bins[b].Zone is { } zone)
+        {
+            workersByZone[zone]--;
+        }
+
+        bins.RemoveAt(b);
+        newNodes--;
     }
 
     /// <summary>A node of the plan: open capacity (launching, just joined) or a new node.</summary>
@@ -429,7 +448,14 @@ internal sealed class ScaleUpPacker
                 }
 
                 var b = packer.OpenBin(template, fit.AllZones[template] ? null : BalancedZone(template));
-                remaining -= Place(b, Math.Min(remaining, Cap(b)), Bins[b].Room, null);
+                var placed = Place(b, Math.Min(remaining, Cap(b)), Bins[b].Room, null);
+                if (placed == 0)
+                {
+                    packer.CloseEmpty(b);
+                    break;
+                }
+
+                remaining -= placed;
             }
 
             return remaining;
@@ -614,7 +640,14 @@ internal sealed class ScaleUpPacker
                 }
 
                 var b = packer.OpenBin(template, zone);
-                placed += Place(b, Math.Min(count - placed, Cap(b)), Bins[b].Room, null);
+                var took = Place(b, Math.Min(count - placed, Cap(b)), Bins[b].Room, null);
+                if (took == 0)
+                {
+                    packer.CloseEmpty(b);
+                    break;
+                }
+
+                placed += took;
             }
 
             return placed;

@@ -83,6 +83,17 @@ public class ScaleUpPackerTests
     }
 
     [Fact]
+    public void Pack_SpreadOverAKeyOtherThanZoneOrHostname_IsUnmodelled()
+    {
+        var spread = new TopologySpread { TopologyKey = "topology.kubernetes.io/region", MaxSkew = 1, SelfMatch = true };
+
+        var plan = Pack([Pods(2, 100, 100, "default/Deployment/x").With(new PodConstraints { Spread = [spread] })]);
+
+        Assert.Equal(0, plan.NewNodes);
+        Assert.Equal((NoScaleUpReason.Unmodelled, "topology spread on topology.kubernetes.io/region"), (Assert.Single(plan.NoScaleUp).Reason, plan.NoScaleUp[0].Detail));
+    }
+
+    [Fact]
     public void Pack_NodeSelectorAndZone_NamesTheClosestMissAcrossZones()
     {
         // Zone a passes the affinity but lacks the label; every zone lacks the label: the selector is named.
