@@ -21,6 +21,7 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, IReadOnlyList<DrainBackoff> backoffs, DateTimeOffset now)
 {
     private List<(string Zone, int Workers)>? workersByZone;
+    private List<Place>? places;
 
     /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
     public ScaleDownPlan Choose(bool emptyOnly)
@@ -77,7 +78,8 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return lastInZone;
         }
 
-        if (Relocation.WhyNot(node, snapshot.Nodes, settings.TargetUtilization) is { } cannotMove)
+        places ??= snapshot.Nodes.Select(Place.Of).ToList();
+        if (Relocation.WhyNot(node, places, settings.TargetUtilization) is { } cannotMove)
         {
             return cannotMove;
         }

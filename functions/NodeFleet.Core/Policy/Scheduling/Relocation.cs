@@ -14,18 +14,18 @@ namespace NodeFleet.Core.Policy.Scheduling;
 /// </summary>
 internal static class Relocation
 {
+    /// <param name="nodes">Every node of the snapshot as a place (built once per decision: scale-down may try several nodes).</param>
     /// <returns>Null when every movable pod finds a node; else why not.</returns>
-    public static Refusal? WhyNot(NodeInfo node, IReadOnlyList<NodeInfo> nodes, double targetUtilization)
+    public static Refusal? WhyNot(NodeInfo node, IReadOnlyList<Place> nodes, double targetUtilization)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(nodes);
-        var targets = nodes.Where(n => n.Name != node.Name && n.Ready && !n.Unschedulable).ToList();
-        var places = targets.Select(Place.Of).ToList();
+        var places = nodes.Where(p => p.Node!.Name != node.Name && p.Node.Ready && !p.Node.Unschedulable).ToList();
+        var targets = places.Select(p => p.Node!).ToList();
         var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization) - n.Requested).AtLeastZero()).ToArray();
         var ports = new List<HostPort>?[targets.Count];
         var scratch = new Scratch(targets.Count);
         var reference = room.Length == 0 ? new Resources(1, 1, 1) : Largest(room);
-        List<Place>? allPlaces = null;
         foreach (var group in ScaleUpPacker.Decreasing(node.MovablePods, reference))
         {
             var owner = group.Owner ?? $"{group.CpuMillis}m/{group.MemoryBytes / (1024 * 1024)}Mi pods";
@@ -34,13 +34,7 @@ internal static class Relocation
                 return new Refusal.PodsCannotMove(node.Name, owner, group.Count, Predicate.Unmodelled, unmodelled.Unmodelled[0]);
             }
 
-            if (group.Constraints is { Spread.Count: > 0 })
-            {
-                // Spread counts every node, the leaving one aside: built once, for the first group that spreads.
-                allPlaces ??= nodes.Select(Place.Of).ToList();
-            }
-
-            var move = new GroupMove(group, node, (IReadOnlyList<Place>?)allPlaces ?? [], targets, places, room, ports, scratch);
+            var move = new GroupMove(group, node, nodes, targets, places, room, ports, scratch);
             var left = move.Place();
             if (left > 0)
             {
@@ -63,7 +57,8 @@ internal static class Relocation
     {
         public int[] Placed { get; } = new int[targets];
 
-        public bool[] Passes { get; } = new bool[targets];
+        /// <summary>0: not checked yet; 1: passes the group's predicates; -1: does not.</summary>
+        public sbyte[] Passes { get; } = new sbyte[targets];
     }
 
     /// <summary>One group's pods moving to the other nodes.</summary>
@@ -80,7 +75,7 @@ internal static class Relocation
         private readonly string?[][] domains;
         private readonly bool[][] eligible;
         private readonly int[] placed;
-        private readonly bool[] passes;
+        private readonly sbyte[] passes;
         private Unfit? closest;
         private Unfit? limited;
         private bool anyPasses;
@@ -101,6 +96,7 @@ internal static class Relocation
             placed = scratch.Placed;
             passes = scratch.Passes;
             Array.Clear(placed);
+            Array.Clear(passes);
         }
 
         /// <summary>Why the pods left over found no node: the closest predicate miss, or the limit that stopped them; null when only room ran out.</summary>
@@ -109,17 +105,38 @@ internal static class Relocation
         /// <summary>Places the group; returns the pods left over.</summary>
         public int Place()
         {
-            for (var t = 0; t < targets.Count; t++)
+            var left = Placed();
+            if (left > 0)
+            {
+                // Why: every node's predicates, not only those first fit got to.
+                for (var t = 0; t < targets.Count; t++)
+                {
+                    Passes(t);
+                }
+            }
+
+            return left;
+        }
+
+        /// <summary>The node passes the group's predicates; checked once, when first fit reaches it.</summary>
+        private bool Passes(int t)
+        {
+            if (passes[t] == 0)
             {
                 var unfit = Static(t);
-                passes[t] = unfit is null;
-                anyPasses |= passes[t];
+                passes[t] = (sbyte)(unfit is null ? 1 : -1);
+                anyPasses |= unfit is null;
                 if (unfit is { } u)
                 {
                     closest = Unfit.Closer(closest, u);
                 }
             }
 
+            return passes[t] > 0;
+        }
+
+        private int Placed()
+        {
             var perPod = group.PerPod;
             if (spreads.Count == 0)
             {
@@ -127,7 +144,8 @@ internal static class Relocation
                 var remaining = group.Count;
                 for (var t = 0; t < targets.Count && remaining > 0; t++)
                 {
-                    var fits = passes[t] ? Math.Min(remaining, perPod.CopiesThatFit(room[t])) : 0;
+                    var copies = perPod.CopiesThatFit(room[t]);
+                    var fits = copies > 0 && Passes(t) ? Math.Min(remaining, copies) : 0;
                     var take = Math.Min(fits, PerNodeLimit(t));
                     if (take > 0)
                     {
@@ -151,7 +169,7 @@ internal static class Relocation
                 var target = -1;
                 for (var t = 0; t < targets.Count && target < 0; t++)
                 {
-                    if (passes[t] && perPod.FitsIn(room[t]) && PerNodeLimit(t) > 0 && SpreadAllows(t))
+                    if (perPod.FitsIn(room[t]) && Passes(t) && PerNodeLimit(t) > 0 && SpreadAllows(t))
                     {
                         target = t;
                     }

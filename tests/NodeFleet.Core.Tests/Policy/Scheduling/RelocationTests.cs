@@ -14,7 +14,7 @@ public class RelocationTests
     private static Refusal? WhyNot(PodGroup moving, params NodeInfo[] others)
     {
         var leaving = ZonedWorker("x", ZoneA, 0.1, ("disktype", "ssd")) with { MovablePods = [moving] };
-        return Relocation.WhyNot(leaving, [leaving, .. others, ControlPlane], Target);
+        return Relocation.WhyNot(leaving, new[] { leaving }.Concat(others).Append(ControlPlane).Select(Place.Of).ToList(), Target);
     }
 
     /// <summary>A control plane tainted for system pods only: no movable pod lands there.</summary>
@@ -114,7 +114,7 @@ public class RelocationTests
             ],
         };
 
-        var refusal = Relocation.WhyNot(leaving, [leaving, Y(), ControlPlane], Target);
+        var refusal = Relocation.WhyNot(leaving, new[] { leaving, Y(), ControlPlane }.Select(Place.Of).ToList(), Target);
 
         var named = Assert.IsType<Refusal.PodsCannotMove>(refusal);
         Assert.Equal(("default/Deployment/b", Predicate.HostPort), (named.Owner, named.Predicate));
