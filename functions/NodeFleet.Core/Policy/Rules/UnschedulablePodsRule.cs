@@ -49,7 +49,12 @@ internal static class UnschedulablePodsRule
 {
     public static PodsAnswer Ask(IReadOnlyList<PodGroup> pods, OpenCapacity open, TemplateCatalog templates, IReadOnlyList<NodeInfo> nodes, int maxNodes)
     {
+        ArgumentNullException.ThrowIfNull(pods);
         ArgumentNullException.ThrowIfNull(open);
+        if (pods.Count == 0)
+        {
+            return new PodsAnswer(null, 0, open.Nodes, [], []);
+        }
 
         // More new nodes than the maximum can never be launched, so counting further is wasted work.
         var plan = ScaleUpPacker.Pack(pods, open, templates, nodes, maxNodes + 1);
