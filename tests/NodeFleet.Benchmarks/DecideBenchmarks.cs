@@ -41,3 +41,32 @@ public class DecideScaleDownBenchmarks
     [Benchmark]
     public Decision Decide() => ScalingPolicy.Decide(snapshot, FleetState.Empty, settings, ClusterGenerator.Now);
 }
+
+/// <summary>Decide with pending pods under scheduling constraints: the predicates, zone shares and spread over every group.</summary>
+[MemoryDiagnoser]
+public class DecideConstrainedBenchmarks
+{
+    private readonly ScalingSettings settings = ScalingSettings.Defaults with
+    {
+        MaxNodes = ScalingSettings.SupportedMaxNodes,
+        MaxStep = ScalingSettings.SupportedMaxNodes,
+        Platform = WorkerPlatform.Defaults with { Zones = ClusterGenerator.Zones },
+    };
+
+    private ClusterSnapshot snapshot = null!;
+
+    [Params(100)]
+    public int Nodes { get; set; }
+
+    [Params(1_000)]
+    public int PendingPods { get; set; }
+
+    [Params(20)]
+    public int ConstraintGroups { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => snapshot = ClusterGenerator.ConstrainedSnapshot(Nodes, PendingPods, ConstraintGroups);
+
+    [Benchmark]
+    public Decision Decide() => ScalingPolicy.Decide(snapshot, FleetState.Empty, settings, ClusterGenerator.Now);
+}

@@ -39,7 +39,7 @@ public enum DecisionReason
     /// <summary>A utilisation-driven scale-up is wanted but the scale-up cooldown runs.</summary>
     ScaleUpCooldown,
 
-    /// <summary>Every unschedulable pod is larger than a worker: new nodes would not help.</summary>
+    /// <summary>No new node could host any unschedulable pod (too large, or constraints no template meets): new nodes would not help.</summary>
     PodsUnplaceable,
 
     /// <summary>Every scale-down condition held for its window and a node can go.</summary>

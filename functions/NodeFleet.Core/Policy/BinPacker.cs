@@ -10,7 +10,8 @@ namespace NodeFleet.Core.Policy;
 public readonly record struct PackingResult(int NewBins, bool Truncated, int PlaceablePods, int UnplaceablePods, IReadOnlyList<PodGroup> Unplaceable);
 
 /// <summary>
-/// First-fit-decreasing bin packing over CPU, memory and pod slots. Pods arrive grouped by
+/// First-fit-decreasing bin packing over CPU, memory and pod slots, by size alone (the simulator's
+/// oracle packs with it; Decide packs under the scheduler's predicates, <c>Scheduling/ScaleUpPacker</c>). Pods arrive grouped by
 /// identical requests; a group is poured into bins in order, which is exactly what
 /// pod-by-pod first fit does for identical items, at a cost of groups × bins instead of pods × bins.
 /// New bins stop at a limit (a decision never launches more than the maximum), which keeps the
@@ -67,14 +68,6 @@ public static class BinPacker
         return new PackingResult(newBins, truncated, placeable, unplaceableCount, unplaceable);
     }
 
-    /// <summary>Whether every pod fits into <paramref name="bins"/> without opening new ones.</summary>
-    public static bool FitsInto(IEnumerable<PodGroup> pods, IEnumerable<Resources> bins)
-    {
-        var free = bins.ToList();
-        var reference = free.Count == 0 ? new Resources(1, 1, 1) : Largest(free);
-        return SortDecreasing(pods, reference).All(group => FillExisting(free, group.PerPod, group.Count) == 0);
-    }
-
     /// <summary>Pours up to <paramref name="count"/> pods into the bins in order; returns how many did not fit.</summary>
     private static int FillExisting(List<Resources> bins, Resources perPod, int count)
     {
@@ -97,9 +90,4 @@ public static class BinPacker
             .OrderByDescending(g => g.PerPod.DominantShareOf(reference))
             .ThenByDescending(g => g.CpuMillis)
             .ThenByDescending(g => g.MemoryBytes);
-
-    private static Resources Largest(List<Resources> bins) => new(
-        Math.Max(1, bins.Max(b => b.CpuMillis)),
-        Math.Max(1, bins.Max(b => b.MemoryBytes)),
-        Math.Max(1, bins.Max(b => b.Pods)));
 }

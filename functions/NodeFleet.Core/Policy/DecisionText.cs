@@ -1,6 +1,7 @@
 using System.Globalization;
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy.Rules;
+using NodeFleet.Core.Policy.Scheduling;
 using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Core.Policy;
@@ -16,9 +17,9 @@ internal static class DecisionText
 
     private const string DryRunPrefix = "Dry run, nothing done: ";
 
-    /// <summary>The first <see cref="MaxNotes"/> notes: pods no worker can hold, then the nodes a scale-down passed over.</summary>
-    public static IReadOnlyList<string> Notes(IEnumerable<PodGroup> unplaceable, IEnumerable<Refusal> refusals) =>
-        unplaceable.Select(Note).Concat(refusals.Select(Note)).Take(MaxNotes).ToList();
+    /// <summary>The first <see cref="MaxNotes"/> notes: pods no new node could host, then the nodes a scale-down passed over.</summary>
+    public static IReadOnlyList<string> Notes(IEnumerable<NoScaleUpPods> noScaleUp, IEnumerable<Refusal> refusals) =>
+        noScaleUp.Select(Note).Concat(refusals.Select(Note)).Take(MaxNotes).ToList();
 
     /// <summary>What the reconcile pass will do, as a clause appended to the reason; empty when nothing.</summary>
     public static string Reconcile(ReconcilePlan plan)
@@ -48,10 +49,18 @@ internal static class DecisionText
         return parts.Count == 0 ? "" : "; reconcile: " + string.Join("; ", parts);
     }
 
-    /// <summary>The one-line reason. Verdicts that found no node to remove quote the first note.</summary>
-    public static string Reason(Verdict verdict, IReadOnlyList<string> notes, bool dryRun)
+    /// <summary>
+    /// The one-line reason. Verdicts that found no node to remove quote the first note; pending pods
+    /// no new node could host are said at the end (as Cluster Autoscaler's NotTriggerScaleUp event says them).
+    /// </summary>
+    public static string Reason(Verdict verdict, IReadOnlyList<string> notes, bool dryRun, IReadOnlyList<NoScaleUpPods>? noScaleUp = null)
     {
         var text = Text(verdict, notes.Count > 0 ? notes[0] : "none qualifies");
+        if (noScaleUp is { Count: > 0 } && verdict is not Verdict.PodsUnplaceable)
+        {
+            text += $"; no new node could host {noScaleUp.Sum(p => p.Count)} pending pod(s): {Owners(noScaleUp)}";
+        }
+
         return dryRun && verdict.Action != ScalingAction.None ? DryRunPrefix + text : text;
     }
 
@@ -64,7 +73,7 @@ internal static class DecisionText
         Verdict.AtMaximum v => $"{Cause(v.Ask)}, but {v.WorkersTowardMaximum} managed workers already reach the maximum of {v.MaxNodes}",
         Verdict.ScaleUpCoolingDown v => $"{Cause(v.Ask)}, but the scale-up cooldown runs until {Time(v.Ends)}",
         Verdict.PodsFitOpenNodes v => $"{v.Pods} unschedulable pod(s) fit on the {v.OpenNodes} launching or just-joined node(s)",
-        Verdict.PodsUnplaceable v => $"{v.Pods} unschedulable pod(s) are larger than a whole worker ({v.WorkerShape}): new nodes would not help",
+        Verdict.PodsUnplaceable v => $"No new node could host any of the {v.Pods} unschedulable pod(s): {Owners(v.Why)}",
         Verdict.AwaitingLaunches v => $"{v.Launching} node(s) still launching: no scale-down until they join",
         Verdict.NoReadyWorkers v => $"No Ready workers and nothing pending; minimum {v.MinNodes} is met",
         Verdict.WithinThresholds v =>
@@ -115,9 +124,45 @@ internal static class DecisionText
         _ => throw new ArgumentOutOfRangeException(nameof(ask), ask.GetType().Name, "no text for this ask"),
     };
 
-    public static string Note(PodGroup unplaceable) =>
-        $"{unplaceable.Count} pod(s){(unplaceable.Owner is null ? "" : " of " + unplaceable.Owner)} request {unplaceable.CpuMillis}m CPU "
-        + $"and {unplaceable.MemoryBytes / (1024 * 1024)}Mi memory, more than a worker offers: never placeable";
+    public static string Note(NoScaleUpPods pods)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        return $"{pods.Count} pod(s) of {pods.Owner}: no new node could host them ({Why(pods.Reason, pods.Detail)})";
+    }
+
+    /// <summary>A scheduler check that failed, in words, with the label, taint, volume or port.</summary>
+    public static string Why(Predicate predicate, string? detail) => predicate switch
+    {
+        Predicate.TooLarge => $"larger than a new worker: {detail}",
+        Predicate.NodeSelector => $"nodeSelector {detail}",
+        Predicate.NodeAffinity => $"required node affinity {detail}",
+        Predicate.VolumeZone => $"bound {detail}",
+        Predicate.Taint => $"taint {detail} not tolerated",
+        Predicate.UncertainLabel => $"{detail} holds for only some of the labels a new worker may get",
+        Predicate.TopologySpread => $"topology spread {detail}",
+        Predicate.HostPort => $"host port {detail} taken",
+        Predicate.PodAntiAffinity => "pod anti-affinity",
+        _ => $"not modelled: {detail}",
+    };
+
+    public static string Why(NoScaleUpReason reason, string? detail) => Why(
+        reason switch
+        {
+            NoScaleUpReason.TooLarge => Predicate.TooLarge,
+            NoScaleUpReason.NodeSelector => Predicate.NodeSelector,
+            NoScaleUpReason.NodeAffinity => Predicate.NodeAffinity,
+            NoScaleUpReason.VolumeZone => Predicate.VolumeZone,
+            NoScaleUpReason.Taint => Predicate.Taint,
+            NoScaleUpReason.UncertainLabel => Predicate.UncertainLabel,
+            NoScaleUpReason.TopologySpread => Predicate.TopologySpread,
+            _ => Predicate.Unmodelled,
+        },
+        detail);
+
+    /// <summary>The first owner and why; how many more owners there are.</summary>
+    private static string Owners(IReadOnlyList<NoScaleUpPods> pods) =>
+        pods.Count == 0 ? "none"
+        : $"{pods[0].Count} of {pods[0].Owner} ({Why(pods[0].Reason, pods[0].Detail)})" + (pods.Count > 1 ? $" and {pods.Count - 1} more owner(s)" : "");
 
     public static string Note(Refusal refusal) => refusal.Node + ": " + refusal switch
     {
@@ -126,6 +171,8 @@ internal static class DecisionText
         Refusal.Unevictable r =>
             $"pod {r.First.Pod} may not be evicted ({r.First.Reason}{(r.First.Detail is null ? "" : ": " + r.First.Detail)}){(r.More > 0 ? $" and {r.More} more" : "")}",
         Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes under {Percent(r.Target)}",
+        Refusal.PodsCannotMove r => $"{r.Pods} pod(s) of {r.Owner} could run on no other node ({Why(r.Predicate, r.Detail)})",
+        Refusal.LastInZone r => $"the last worker in {r.Zone}, while {r.OtherZone} has {r.OtherWorkers}",
         Refusal.HeadroomWouldBreak r => $"without it less than the headroom of {Percent(r.Headroom)} of a worker would stay unrequested",
         Refusal.UsageTooHigh r =>
             $"without it worker usage would reach CPU {Percent(r.CpuAfter)}, memory {Percent(r.MemoryAfter)}, above {Percent(r.Target)}",

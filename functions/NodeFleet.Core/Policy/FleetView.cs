@@ -33,7 +33,13 @@ internal sealed class FleetView
             .SelectMany(l => l.InstanceIds)
             .Distinct()
             .ToList();
-        Launching = live.Count(id => !nodesByInstance.TryGetValue(id, out var node) || !node.Ready);
+        // A launching node's zone is what EC2 (or its registered, not yet Ready Node) says; unknown until either does.
+        var instanceZones = inventory?.Instances.ToDictionary(i => i.InstanceId, i => i.Zone, StringComparer.Ordinal);
+        LaunchingZones = live
+            .Where(id => !nodesByInstance.TryGetValue(id, out var node) || !node.Ready)
+            .Select(id => instanceZones?.GetValueOrDefault(id) ?? nodesByInstance.GetValueOrDefault(id)?.Zone)
+            .ToList();
+        Launching = LaunchingZones.Count;
 
         // With EC2's answer, every live managed instance counts (recorded or not), orphans about to be
         // terminated by this execution's reconcile do not, nor do Node objects whose instance is gone;
@@ -51,9 +57,8 @@ internal sealed class FleetView
         SchedulableReadyManagedWorkers = ReadyManagedWorkers.Count(n => !n.Unschedulable || uncordoning.Contains(n.Name));
 
         // Nodes that joined moments ago may still absorb pods the scheduler has not retried yet.
-        RecentlyJoinedFree = ReadyManagedWorkers
+        RecentlyJoined = ReadyManagedWorkers
             .Where(n => n.CreatedAt is { } created && now - created < RecentlyJoinedGrace && !n.Unschedulable)
-            .Select(Room)
             .ToList();
 
         UnrequestedRoom = ReadyManagedWorkers.Where(n => !n.Unschedulable).Aggregate(Resources.Zero, (sum, n) => sum + Room(n));
@@ -72,8 +77,11 @@ internal sealed class FleetView
     /// <summary>Instances of live launches that are not Ready nodes yet.</summary>
     public int Launching { get; }
 
-    /// <summary>Free room on the schedulable managed workers that joined within <see cref="RecentlyJoinedGrace"/>.</summary>
-    public IReadOnlyList<Resources> RecentlyJoinedFree { get; }
+    /// <summary>The zone of each instance in <see cref="Launching"/>; null where neither EC2 nor a Node object says it yet.</summary>
+    public IReadOnlyList<string?> LaunchingZones { get; }
+
+    /// <summary>The schedulable managed workers that joined within <see cref="RecentlyJoinedGrace"/>: their free room may still absorb pending pods.</summary>
+    public IReadOnlyList<NodeInfo> RecentlyJoined { get; }
 
     /// <summary>Room left unrequested on the schedulable Ready managed workers.</summary>
     public Resources UnrequestedRoom { get; }

@@ -1,5 +1,6 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy.Rules;
+using NodeFleet.Core.Policy.Scheduling;
 using NodeFleet.Core.Settings;
 using NodeFleet.Core.Workflow;
 
@@ -57,7 +58,8 @@ public static class ScalingPolicy
 
     private static Decision Scale(ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory, ReconcilePlan? plan)
     {
-        Decision Answer(Verdict verdict, DecisionFigures figures, IReadOnlyList<string> notes) => verdict.ToDecision(figures, notes, settings.DryRun, now);
+        IReadOnlyList<NoScaleUpPods> noScaleUp = [];
+        Decision Answer(Verdict verdict, DecisionFigures figures, IReadOnlyList<string> notes) => verdict.ToDecision(figures, notes, settings.DryRun, now, noScaleUp);
 
         var age = now - snapshot.CapturedAt;
         if (age > settings.MaxSnapshotAge)
@@ -78,7 +80,8 @@ public static class ScalingPolicy
         var utilizationKnown = missing.Utilization.Count == 0;
         var asks = Asks.Of(snapshot, view, settings, utilizationKnown);
         figures = asks.AddTo(figures);
-        var notes = DecisionText.Notes(asks.Pods.Unplaceable, []);
+        noScaleUp = asks.Pods.NoScaleUp;
+        var notes = DecisionText.Notes(noScaleUp, []);
 
         // Measured signals lag behind launches, so they wait for the scale-up cooldown; alone, they wait visibly.
         var measured = Strongest<ScaleUpAsk.Measured>(asks.Cpu, asks.Memory, asks.CustomMetric, asks.Prediction);
@@ -99,14 +102,14 @@ public static class ScalingPolicy
         if (!utilizationKnown)
         {
             return Answer(
-                ask is not null && Limit(ask, view, settings, missing.Utilization) is Verdict.ScaleUp up ? up : new Verdict.NoData(missing.Utilization, CountedSignalsMayScale: true),
+                ask is not null && Limit(ask, asks.Pods, view, settings, missing.Utilization) is Verdict.ScaleUp up ? up : new Verdict.NoData(missing.Utilization, CountedSignalsMayScale: true),
                 figures,
                 notes);
         }
 
         var scaleUp = ask is not null
-            ? Limit(ask, view, settings, [])
-            : UnschedulablePodsRule.WhyNoLaunch(asks.Pods, ScaleDownRule.UtilizationLow(snapshot, view.AllReadyWorkers.Count, settings), settings.WorkerShape);
+            ? Limit(ask, asks.Pods, view, settings, [])
+            : UnschedulablePodsRule.WhyNoLaunch(asks.Pods, ScaleDownRule.UtilizationLow(snapshot, view.AllReadyWorkers.Count, settings));
         if (scaleUp is not null)
         {
             return Answer(scaleUp, figures, notes);
@@ -118,7 +121,7 @@ public static class ScalingPolicy
             figures = figures with { CooldownEndsAt = cooling.Ends };
         }
 
-        return Answer(down.Verdict, figures, DecisionText.Notes(asks.Pods.Unplaceable, down.Refusals));
+        return Answer(down.Verdict, figures, DecisionText.Notes(noScaleUp, down.Refusals));
     }
 
     private static DecisionFigures MeasuredFigures(DecisionFigures counts, ClusterSnapshot snapshot) => counts with
@@ -145,7 +148,9 @@ public static class ScalingPolicy
     {
         public static Asks Of(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, bool utilizationKnown)
         {
-            var pods = UnschedulablePodsRule.Ask(snapshot.UnschedulablePods, view.Launching, view.RecentlyJoinedFree, settings.WorkerShape, settings.MaxNodes);
+            var templates = new TemplateCatalog(settings.Templates, snapshot.DaemonSets);
+            var open = new OpenCapacity(view.LaunchingZones, view.RecentlyJoined);
+            var pods = UnschedulablePodsRule.Ask(snapshot.UnschedulablePods, open, templates, snapshot.Nodes, settings.MaxNodes);
             var u = snapshot.Utilization;
             return new Asks(
                 pods,
@@ -174,8 +179,11 @@ public static class ScalingPolicy
         where T : ScaleUpAsk =>
         asks.OfType<T>().MaxBy(a => a.Nodes);
 
-    /// <summary>The ask within maxStep and the room below maxNodes (launching instances count); none at the maximum.</summary>
-    private static Verdict Limit(ScaleUpAsk ask, FleetView view, ScalingSettings settings, IReadOnlyList<string> skippedFigures)
+    /// <summary>
+    /// The ask within maxStep and the room below maxNodes (launching instances count); none at the
+    /// maximum. The nodes pending pods need in a zone ride along, whichever ask won.
+    /// </summary>
+    private static Verdict Limit(ScaleUpAsk ask, PodsAnswer pods, FleetView view, ScalingSettings settings, IReadOnlyList<string> skippedFigures)
     {
         var room = settings.MaxNodes - view.WorkersTowardMaximum;
         if (room <= 0)
@@ -185,6 +193,6 @@ public static class ScalingPolicy
 
         var add = Math.Min(ask.Nodes, Math.Min(settings.MaxStep, room));
         var cap = add == ask.Nodes ? ScaleUpCap.None : add == room ? ScaleUpCap.MaxNodes : ScaleUpCap.MaxStep;
-        return new Verdict.ScaleUp(ask, add, cap, skippedFigures);
+        return new Verdict.ScaleUp(ask, add, cap, skippedFigures, pods.PinnedWithin(add));
     }
 }

@@ -35,18 +35,6 @@ public class BinPackerTests
         Assert.Equal(0, result.NewBins);
     }
 
-    [Theory]
-    [InlineData(new long[] { 600, 600, 600 }, true)]   // one pod per node
-    [InlineData(new long[] { 1300 }, false)]           // larger than any node's free room
-    [InlineData(new long[] { 400, 400, 400, 400 }, false)]
-    public void FitsInto_RespectsEachBinsFreeRoom(long[] podCpu, bool expected)
-    {
-        var bins = new[] { new Resources(700, GiB, 10), new Resources(700, GiB, 10), new Resources(700, GiB, 10) };
-        var pods = podCpu.Select(c => Pods(1, c, 1));
-
-        Assert.Equal(expected, BinPacker.FitsInto(pods, bins));
-    }
-
     [Fact]
     public void PackWithNewBins_BeyondNewBinLimit_StopsAndSaysSo()
     {

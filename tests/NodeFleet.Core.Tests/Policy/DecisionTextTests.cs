@@ -1,6 +1,7 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy;
 using NodeFleet.Core.Policy.Rules;
+using NodeFleet.Core.Policy.Scheduling;
 using static NodeFleet.Core.Tests.Fixtures;
 
 namespace NodeFleet.Core.Tests.Policy;
@@ -11,6 +12,7 @@ public class DecisionTextTests
     private static readonly NodeRef W2 = new() { Name = "w2", InstanceId = "i-w2", Zone = "us-east-1a", Utilization = 0.1234 };
     private static readonly ScaleUpAsk.Cpu Cpu = new(2, 0.95, 0.70, TimeSpan.FromMinutes(3), 0.60);
     private static readonly Trigger Spot = new() { Kind = TriggerKind.SpotInterruption, InstanceId = "i-w2" };
+    private static readonly NoScaleUpPods Gpu = new() { Owner = "default/Deployment/gpu", Count = 2, Reason = NoScaleUpReason.NodeSelector, Detail = "gpu=true" };
 
     [Theory]
     [InlineData(2, false, 9, 1, "9 unschedulable pod(s) need 2 more node(s) besides the 1 launching")]
@@ -65,7 +67,7 @@ public class DecisionTextTests
         { "at maximum", "CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%, but 10 managed workers already reach the maximum of 10" },
         { "scale-up cooldown", "CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%, but the scale-up cooldown runs until 12:03:00Z" },
         { "pods fit open nodes", "4 unschedulable pod(s) fit on the 2 launching or just-joined node(s)" },
-        { "pods unplaceable", "2 unschedulable pod(s) are larger than a whole worker (2000m CPU, 7680Mi memory, 110 pods): new nodes would not help" },
+        { "pods unplaceable", "No new node could host any of the 3 unschedulable pod(s): 2 of default/Deployment/gpu (nodeSelector gpu=true) and 1 more owner(s)" },
         { "awaiting launches", "1 node(s) still launching: no scale-down until they join" },
         { "no Ready workers", "No Ready workers and nothing pending; minimum 0 is met" },
         { "within thresholds", "Within thresholds: CPU 50% (up above 70% for 3m, down below 30%), memory n/a (up above 75%, down below 50%)" },
@@ -117,6 +119,11 @@ public class DecisionTextTests
         { "do not fit", "w1: its pods do not fit on the other nodes under 60%" },
         { "headroom", "w1: without it less than the headroom of 100% of a worker would stay unrequested" },
         { "usage", "w1: without it worker usage would reach CPU 61.3%, memory 40%, above 60%" },
+        { "pinned", "w1: 1 pod(s) of default/StatefulSet/db could run on no other node (nodeSelector disktype=ssd)" },
+        { "anti-affinity", "w1: 2 pod(s) of default/Deployment/web could run on no other node (pod anti-affinity)" },
+        { "host port", "w1: 1 pod(s) of default/DaemonSetLike/agent could run on no other node (host port 8080/TCP taken)" },
+        { "unmodelled", "w1: 1 pod(s) of default/Deployment/cache could run on no other node (not modelled: required pod affinity)" },
+        { "last in zone", "w1: the last worker in us-east-1b, while us-east-1a has 3" },
     };
 
     [Theory]
@@ -130,18 +137,34 @@ public class DecisionTextTests
             "unevictable alone" => new Refusal.Unevictable("w1", new EvictionBlocker { Pod = "default/db-0", Reason = EvictionBlockReason.NoController }, 0),
             "do not fit" => new Refusal.PodsDoNotFit("w1", 0.6),
             "headroom" => new Refusal.HeadroomWouldBreak("w1", 1.0),
+            "pinned" => new Refusal.PodsCannotMove("w1", "default/StatefulSet/db", 1, Predicate.NodeSelector, "disktype=ssd"),
+            "anti-affinity" => new Refusal.PodsCannotMove("w1", "default/Deployment/web", 2, Predicate.PodAntiAffinity, ""),
+            "host port" => new Refusal.PodsCannotMove("w1", "default/DaemonSetLike/agent", 1, Predicate.HostPort, "8080/TCP"),
+            "unmodelled" => new Refusal.PodsCannotMove("w1", "default/Deployment/cache", 1, Predicate.Unmodelled, "required pod affinity"),
+            "last in zone" => new Refusal.LastInZone("w1", "us-east-1b", "us-east-1a", 3),
             _ => new Refusal.UsageTooHigh("w1", 0.6133, 0.4, 0.6),
         };
 
         Assert.Equal(expected, DecisionText.Note(r));
     }
 
-    [Theory]
-    [InlineData("default/Deployment/huge", "2 pod(s) of default/Deployment/huge request 4000m CPU and 1024Mi memory, more than a worker offers: never placeable")]
-    [InlineData(null, "2 pod(s) request 4000m CPU and 1024Mi memory, more than a worker offers: never placeable")]
-    public void Note_UnplaceablePods_NamesTheirOwnerAndRequests(string? owner, string expected)
+    public static TheoryData<NoScaleUpReason, string?, string> NoScaleUpNotes() => new()
     {
-        Assert.Equal(expected, DecisionText.Note(Pods(2, 4000, 1024, owner)));
+        { NoScaleUpReason.TooLarge, "4000m CPU and 1024Mi memory; a new worker offers 2000m and 7680Mi", "2 pod(s) of default/Deployment/gpu: no new node could host them (larger than a new worker: 4000m CPU and 1024Mi memory; a new worker offers 2000m and 7680Mi)" },
+        { NoScaleUpReason.NodeSelector, "gpu=true", "2 pod(s) of default/Deployment/gpu: no new node could host them (nodeSelector gpu=true)" },
+        { NoScaleUpReason.NodeAffinity, "kubernetes.io/arch In (arm64)", "2 pod(s) of default/Deployment/gpu: no new node could host them (required node affinity kubernetes.io/arch In (arm64))" },
+        { NoScaleUpReason.VolumeZone, "volume data-0: topology.kubernetes.io/zone In (us-east-1c)", "2 pod(s) of default/Deployment/gpu: no new node could host them (bound volume data-0: topology.kubernetes.io/zone In (us-east-1c))" },
+        { NoScaleUpReason.Taint, "dedicated=infra:NoSchedule", "2 pod(s) of default/Deployment/gpu: no new node could host them (taint dedicated=infra:NoSchedule not tolerated)" },
+        { NoScaleUpReason.UncertainLabel, "node.kubernetes.io/instance-type In (m5.large)", "2 pod(s) of default/Deployment/gpu: no new node could host them (node.kubernetes.io/instance-type In (m5.large) holds for only some of the labels a new worker may get)" },
+        { NoScaleUpReason.TopologySpread, "topology.kubernetes.io/zone maxSkew 1", "2 pod(s) of default/Deployment/gpu: no new node could host them (topology spread topology.kubernetes.io/zone maxSkew 1)" },
+        { NoScaleUpReason.Unmodelled, "required pod affinity", "2 pod(s) of default/Deployment/gpu: no new node could host them (not modelled: required pod affinity)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NoScaleUpNotes))]
+    public void Note_NoScaleUpPods_NamesTheOwnerTheCheckAndWhatFailed(NoScaleUpReason reason, string? detail, string expected)
+    {
+        Assert.Equal(expected, DecisionText.Note(Gpu with { Reason = reason, Detail = detail }));
     }
 
     [Theory]
@@ -151,11 +174,19 @@ public class DecisionTextTests
     public void Notes_PodsThenRefusals_AtMostAHandful(int podGroups, int refusals, int expected)
     {
         var notes = DecisionText.Notes(
-            Enumerable.Range(1, podGroups).Select(i => Pods(i, 4000, 100)),
+            Enumerable.Range(1, podGroups).Select(i => Gpu with { Count = i }),
             Enumerable.Range(1, refusals).Select(i => new Refusal.NoInstanceId($"w{i}")));
 
         Assert.Equal(expected, notes.Count);
-        Assert.StartsWith(podGroups > 0 ? "1 pod(s) request" : "w1: no EC2", notes[0], StringComparison.Ordinal);
+        Assert.StartsWith(podGroups > 0 ? "1 pod(s) of default/Deployment/gpu" : "w1: no EC2", notes[0], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("scale up", "Scale up by 2: CPU stayed above 70% for 3m (lowest 95%); 2 more node(s) bring it to 60%; no new node could host 2 pending pod(s): 2 of default/Deployment/gpu (nodeSelector gpu=true)")]
+    [InlineData("within thresholds", "Within thresholds: CPU 50% (up above 70% for 3m, down below 30%), memory n/a (up above 75%, down below 50%); no new node could host 2 pending pod(s): 2 of default/Deployment/gpu (nodeSelector gpu=true)")]
+    public void Reason_PendingPodsNoNewNodeCouldHost_SaysSoAtTheEnd(string verdict, string expected)
+    {
+        Assert.Equal(expected, DecisionText.Reason(Verdicts(verdict), [], dryRun: false, [Gpu]));
     }
 
     private static Verdict Verdicts(string name) => name switch
@@ -170,7 +201,7 @@ public class DecisionTextTests
         "at maximum" => new Verdict.AtMaximum(Cpu, 10, 10),
         "scale-up cooldown" => new Verdict.ScaleUpCoolingDown(Cpu, Now.AddMinutes(3)),
         "pods fit open nodes" => new Verdict.PodsFitOpenNodes(4, 2),
-        "pods unplaceable" => new Verdict.PodsUnplaceable(2, Shape),
+        "pods unplaceable" => new Verdict.PodsUnplaceable(3, [Gpu, Gpu with { Owner = "default/Deployment/big", Count = 1, Reason = NoScaleUpReason.TooLarge }]),
         "awaiting launches" => new Verdict.AwaitingLaunches(1),
         "no Ready workers" => new Verdict.NoReadyWorkers(0),
         "within thresholds" => new Verdict.WithinThresholds(0.5, 0.70, TimeSpan.FromMinutes(3), 0.30, null, 0.75, 0.50),

@@ -77,4 +77,19 @@ public class FleetViewInventoryTests
 
         Assert.Equal(towardMinimum, view.WorkersTowardMinimum);
     }
+
+    [Fact]
+    public void LaunchingZones_FromEc2ElseTheRegisteredNode_UnknownOtherwise()
+    {
+        // i-new1 is listed by EC2 in b; i-new2 registered a NotReady node in a; i-new3 is known to neither yet.
+        var registered = Worker("new2") with { InstanceId = "i-new2", Ready = false, Zone = "us-east-1a" };
+        var inventory = new Inventory { Instances = [Instance("i-new1") with { Zone = "us-east-1b" }], Nodes = [Master(), registered] };
+        var snapshot = Snapshot([registered]);
+
+        var withInventory = new FleetView(snapshot, Launching(3), Defaults, Now, inventory);
+        var without = new FleetView(snapshot, Launching(3), Defaults, Now);
+
+        Assert.Equal(["us-east-1b", "us-east-1a", null], withInventory.LaunchingZones);
+        Assert.Equal([null, "us-east-1a", null], without.LaunchingZones);
+    }
 }

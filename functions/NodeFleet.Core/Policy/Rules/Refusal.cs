@@ -16,6 +16,15 @@ internal abstract record Refusal(string Node)
     /// <summary>Its pods do not fit on the other nodes without filling one beyond <paramref name="Target"/>.</summary>
     public sealed record PodsDoNotFit(string Node, double Target) : Refusal(Node);
 
+    /// <summary>
+    /// <paramref name="Pods"/> of its movable pods, of <paramref name="Owner"/>, pass the scheduler's
+    /// checks on no other node (or have a constraint NodeFleet does not model): evicted, they would stay Pending.
+    /// </summary>
+    public sealed record PodsCannotMove(string Node, string Owner, int Pods, Scheduling.Predicate Predicate, string? Detail) : Refusal(Node);
+
+    /// <summary>It is the last worker of <paramref name="Zone"/> while <paramref name="OtherZone"/> has <paramref name="OtherWorkers"/>: removing it would empty a zone.</summary>
+    public sealed record LastInZone(string Node, string Zone, string OtherZone, int OtherWorkers) : Refusal(Node);
+
     /// <summary>Without it, less than <paramref name="Headroom"/> of a worker would stay unrequested while the workload grows.</summary>
     public sealed record HeadroomWouldBreak(string Node, double Headroom) : Refusal(Node);
 

@@ -1,4 +1,5 @@
 using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Policy.Scheduling;
 using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Core.Policy.Rules;
@@ -8,8 +9,10 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 
 /// <summary>
 /// Picks the node a scale-down removes: a managed, Ready, schedulable worker whose pods may all
-/// be evicted and fit on the remaining nodes without filling any beyond the target
-/// utilisation, and whose removal keeps measured worker usage under the target too.
+/// be evicted and can be placed on the remaining nodes under the scheduler's predicates without
+/// filling any beyond the target utilisation (<see cref="Relocation"/>), that is not the last
+/// worker of its zone while another zone has more than one, and whose removal keeps measured
+/// worker usage under the target too.
 /// Least-utilised first, then newest (the cheapest to lose), then by name for determinism.
 /// A node whose drain was aborted within <c>drainBackoff</c> is skipped (it would most likely be
 /// refused again, and each try cordons and evicts for nothing); matched by instance id, so a
@@ -17,6 +20,9 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 /// </summary>
 internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, IReadOnlyList<DrainBackoff> backoffs, DateTimeOffset now)
 {
+    private List<(string Zone, int Workers)>? workersByZone;
+    private List<Place>? places;
+
     /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
     public ScaleDownPlan Choose(bool emptyOnly)
     {
@@ -67,12 +73,15 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return new Refusal.Unevictable(node.Name, node.Blockers[0], node.Blockers.Count - 1);
         }
 
-        var headroom = snapshot.Nodes
-            .Where(n => n.Name != node.Name && n.Ready && !n.Unschedulable)
-            .Select(n => (n.Allocatable.Scaled(settings.TargetUtilization) - n.Requested).AtLeastZero());
-        if (!BinPacker.FitsInto(node.MovablePods, headroom))
+        if (LastInZone(node) is { } lastInZone)
         {
-            return new Refusal.PodsDoNotFit(node.Name, settings.TargetUtilization);
+            return lastInZone;
+        }
+
+        places ??= snapshot.Nodes.Select(Place.Of).ToList();
+        if (Relocation.WhyNot(node, places, settings.TargetUtilization) is { } cannotMove)
+        {
+            return cannotMove;
         }
 
         // While the workload grows, a removal that left less room than the headroom keeps would be
@@ -92,6 +101,31 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Removals keep every zone that has workers non-empty while another zone has more than one
+    /// (Ready, schedulable workers, managed or not): the zone's spread and volume-bound pods need it.
+    /// </summary>
+    private Refusal.LastInZone? LastInZone(NodeInfo node)
+    {
+        if (node.Zone is not { } zone)
+        {
+            return null;
+        }
+
+        workersByZone ??= snapshot.Nodes
+            .Where(n => n.IsWorker && n.Ready && !n.Unschedulable && n.Zone is not null)
+            .GroupBy(n => n.Zone!, StringComparer.Ordinal)
+            .Select(g => (Zone: g.Key, Workers: g.Count()))
+            .ToList();
+        if (workersByZone.FirstOrDefault(z => z.Zone == zone).Workers != 1)
+        {
+            return null;
+        }
+
+        var crowded = workersByZone.Where(z => z.Workers > 1).OrderByDescending(z => z.Workers).FirstOrDefault();
+        return crowded.Zone is null ? null : new Refusal.LastInZone(node.Name, zone, crowded.Zone, crowded.Workers);
     }
 
     /// <summary>

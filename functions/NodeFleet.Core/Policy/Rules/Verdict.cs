@@ -27,13 +27,19 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public virtual InterruptionNotice? Interruption => null;
 
-    public Decision ToDecision(DecisionFigures figures, IReadOnlyList<string> notes, bool dryRun, DateTimeOffset now) => new()
+    /// <summary>Of <see cref="NodesToAdd"/>, the nodes that must be in a given zone.</summary>
+    public virtual IReadOnlyList<ZoneShare> Zones => [];
+
+    /// <param name="noScaleUp">Pending pods no new node could host: listed on the decision and said in its reason.</param>
+    public Decision ToDecision(DecisionFigures figures, IReadOnlyList<string> notes, bool dryRun, DateTimeOffset now, IReadOnlyList<NoScaleUpPods>? noScaleUp = null) => new()
     {
         Action = Action,
         ReasonCode = Reason,
-        Reason = DecisionText.Reason(this, notes, dryRun),
+        Reason = DecisionText.Reason(this, notes, dryRun, noScaleUp ?? []),
         Cooldown = Cooldown,
         NodesToAdd = NodesToAdd,
+        Zones = Zones,
+        NoScaleUp = noScaleUp ?? [],
         NodeToRemove = NodeToRemove,
         Interruption = Interruption,
         DryRun = dryRun,
@@ -49,10 +55,13 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     /// <param name="Add">Nodes launched now: the ask capped by <paramref name="Cap"/>.</param>
     /// <param name="SkippedFigures">Missing utilisation figures for which the measured rules were skipped.</param>
-    public sealed record ScaleUp(ScaleUpAsk Ask, int Add, ScaleUpCap Cap, IReadOnlyList<string> SkippedFigures)
+    /// <param name="Pinned">Of <paramref name="Add"/>, the nodes pending pods need in a given zone.</param>
+    public sealed record ScaleUp(ScaleUpAsk Ask, int Add, ScaleUpCap Cap, IReadOnlyList<string> SkippedFigures, IReadOnlyList<ZoneShare>? Pinned = null)
         : Verdict(ScalingAction.ScaleUp, Ask.Reason)
     {
         public override int NodesToAdd => Add;
+
+        public override IReadOnlyList<ZoneShare> Zones => Pinned ?? [];
 
         public override CooldownScope Cooldown => Ask is ScaleUpAsk.Measured ? CooldownScope.ScaleUp : CooldownScope.None;
     }
@@ -64,8 +73,8 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
     /// <summary>The unschedulable pods fit on nodes still launching or just joined.</summary>
     public sealed record PodsFitOpenNodes(int Pods, int OpenNodes) : Verdict(ScalingAction.None, DecisionReason.LaunchInProgress);
 
-    /// <summary>Every unschedulable pod is larger than a whole worker of <paramref name="WorkerShape"/>.</summary>
-    public sealed record PodsUnplaceable(int Pods, Resources WorkerShape) : Verdict(ScalingAction.None, DecisionReason.PodsUnplaceable);
+    /// <summary>No new node could host any unschedulable pod; <paramref name="Why"/> says why, by owner.</summary>
+    public sealed record PodsUnplaceable(int Pods, IReadOnlyList<NoScaleUpPods> Why) : Verdict(ScalingAction.None, DecisionReason.PodsUnplaceable);
 
     /// <summary>Scale-down waits until the launching nodes have joined.</summary>
     public sealed record AwaitingLaunches(int Launching) : Verdict(ScalingAction.None, DecisionReason.LaunchInProgress);
