@@ -48,9 +48,6 @@ public static class PromQl
     /// <summary>Cordoned nodes.</summary>
     public const string Cordoned = "kube_node_spec_unschedulable == 1";
 
-    /// <summary>Nodes with a NoSchedule or NoExecute taint: ordinary pods cannot land there.</summary>
-    public const string Tainted = """count by (node) (kube_node_spec_taint{effect=~"NoSchedule|NoExecute"})""";
-
     /// <summary>Control-plane nodes.</summary>
     public const string ControlPlane = """kube_node_role{role=~"control-plane|master"}""";
 

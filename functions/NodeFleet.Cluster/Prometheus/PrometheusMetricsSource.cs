@@ -29,7 +29,6 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var readyQ = Q("ready", PromQl.Ready);
         var allocatableQ = Q("allocatable", PromQl.Allocatable);
         var cordonedQ = Q("cordoned", PromQl.Cordoned);
-        var taintedQ = Q("tainted", PromQl.Tainted);
         var controlPlaneQ = Q("controlPlane", PromQl.ControlPlane);
         var labelsQ = Q("labels", PromQl.Labels);
         var createdQ = Q("created", PromQl.Created);
@@ -46,10 +45,10 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
         var riseQ = settings.Headroom > 0 ? Q("requestedCpuRise", PromQl.RequestedCpuRise(settings.HeadroomWindow)) : null;
         var swingQ = Q("requestedCpuSwing", PromQl.RequestedCpuSwing(settings.HeadroomWindow));
-        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, taintedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
+        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
             .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ]).Append(swingQ)).ConfigureAwait(false);
 
-        var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result, taintedQ.Result,
+        var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result,
             controlPlaneQ.Result, labelsQ.Result, createdQ.Result, requestedQ.Result, podCountQ.Result);
         // A worker's CPU rate exists only once node-exporter on it has been scraped twice within
         // cpuRateWindow. While every Ready worker is younger than that (plus time for node-exporter
@@ -103,7 +102,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
 
     private static List<NodeInfo> BuildNodes(
         IReadOnlyList<Sample> info, IReadOnlyList<Sample> ready, IReadOnlyList<Sample> allocatable, IReadOnlyList<Sample> cordoned,
-        IReadOnlyList<Sample> tainted, IReadOnlyList<Sample> controlPlane, IReadOnlyList<Sample> labels, IReadOnlyList<Sample> created,
+        IReadOnlyList<Sample> controlPlane, IReadOnlyList<Sample> labels, IReadOnlyList<Sample> created,
         IReadOnlyList<Sample> requested, IReadOnlyList<Sample> podCount)
     {
         if (info.Count == 0)
@@ -113,7 +112,8 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
 
         static HashSet<string> Names(IReadOnlyList<Sample> s) => s.Select(x => x.Label("node")).ToHashSet(StringComparer.Ordinal);
         var readySet = Names(ready);
-        var unschedulable = Names(cordoned).Concat(Names(tainted)).ToHashSet(StringComparer.Ordinal);
+        // Cordoned only: taints are the API's facts on the node (NodeInfo.Taints), which a pod may tolerate.
+        var unschedulable = Names(cordoned).ToHashSet(StringComparer.Ordinal);
         var controlPlaneSet = Names(controlPlane);
         var labelsByNode = labels.GroupBy(l => l.Label("node")).ToDictionary(g => g.Key, g => g.First().Labels);
         var createdByNode = created.GroupBy(c => c.Label("node")).ToDictionary(g => g.Key, g => g.First().Value);

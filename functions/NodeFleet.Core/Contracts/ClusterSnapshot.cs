@@ -93,7 +93,7 @@ public sealed record NodeInfo
     /// <summary>When the Ready condition last changed (its lastTransitionTime); null when not reported.</summary>
     public DateTimeOffset? ReadyChangedAt { get; init; }
 
-    /// <summary>Cordoned, or tainted so that ordinary workloads cannot be scheduled on it.</summary>
+    /// <summary>Cordoned (spec.unschedulable): no new pod lands on it. Its taints are <see cref="Taints"/>, which pods may tolerate.</summary>
     public bool Unschedulable { get; init; }
 
     /// <summary>Carries the control-plane/master role: never a scale-down candidate.</summary>
