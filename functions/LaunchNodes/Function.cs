@@ -64,24 +64,7 @@ public sealed class Function
             throw InvalidInputException.For([$"$.nodesToAdd: must be 1 to maxStep ({scaling.MaxStep}) (got {request.NodesToAdd})"]);
         }
 
-        var zones = scaling.Platform.Zones;
-        var shareProblems = request.Zones.Select((z, i) =>
-                !zones.Contains(z.Zone) ? $"$.zones[{i}].zone: '{z.Zone}' is not a worker zone ({string.Join(", ", zones)})"
-                : z.Nodes < 1 ? $"$.zones[{i}].nodes: must be 1 or more (got {z.Nodes})"
-                : null)
-            .OfType<string>()
-            .Concat(request.Zones.GroupBy(z => z.Zone).Where(g => g.Count() > 1).Select(g => $"$.zones: zone {g.Key} is listed twice"))
-            .ToList();
-        if (shareProblems.Count == 0 && request.Zones.Sum(z => z.Nodes) > request.NodesToAdd)
-        {
-            shareProblems.Add($"$.zones: {request.Zones.Sum(z => z.Nodes)} node(s) pinned to zones, more than nodesToAdd ({request.NodesToAdd})");
-        }
-
-        if (shareProblems.Count > 0)
-        {
-            throw InvalidInputException.For(shareProblems);
-        }
-
+        ContractValidation.RequireZoneShares(request.Zones, request.NodesToAdd, scaling.Platform.Zones);
         var launchId = LaunchIds.For(executionId);
         var startedAt = clock.GetUtcNow();
         var state = await store.LoadAsync(CancellationToken.None).ConfigureAwait(false);

@@ -19,15 +19,15 @@ public abstract class SchedulingScenario(LocalCloud cloud)
     protected static void Succeeded(JsonElement run) => Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText());
 
     /// <summary>Until the scheduler has marked <paramref name="count"/> pods unschedulable and Prometheus has seen it.</summary>
-    protected Task PendingAsync(int count) => Cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", () =>
+    protected async Task PendingAsync(int count)
     {
-        Cloud.Model.Schedule();
-        return Cloud.Model.Read((_, pods, _) => pods.Count(p => p.Unschedulable));
-    }, TimeSpan.FromSeconds(30)).ContinueWith(t =>
-    {
-        t.GetAwaiter().GetResult();
+        await Cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", () =>
+        {
+            Cloud.Model.Schedule();
+            return Cloud.Model.Read((_, pods, _) => pods.Count(p => p.Unschedulable));
+        }, TimeSpan.FromSeconds(30));
         Assert.Equal(count, Cloud.Model.Read((_, pods, _) => pods.Count(p => p.Unschedulable)));
-    }, TaskScheduler.Default);
+    }
 
     protected string ZoneOf(string node) => Cloud.Model.Node(node)?.Labels.GetValueOrDefault(TestNode.ZoneLabel) ?? "";
 

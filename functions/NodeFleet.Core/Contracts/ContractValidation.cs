@@ -24,6 +24,32 @@ public static class ContractValidation
             ? throw InvalidInputException.For([$"{path}: {route} changes nothing and takes no lease"])
             : route;
 
+    /// <summary>
+    /// A launch's zone shares: each names a worker zone once, with at least one node, and together
+    /// they pin no more than <paramref name="nodesToAdd"/>; every problem is named at once.
+    /// </summary>
+    public static void RequireZoneShares(IReadOnlyList<ZoneShare> shares, int nodesToAdd, IReadOnlyList<string> zones)
+    {
+        ArgumentNullException.ThrowIfNull(shares);
+        ArgumentNullException.ThrowIfNull(zones);
+        var problems = shares.Select((z, i) =>
+                !zones.Contains(z.Zone) ? $"$.zones[{i}].zone: '{z.Zone}' is not a worker zone ({string.Join(", ", zones)})"
+                : z.Nodes < 1 ? $"$.zones[{i}].nodes: must be 1 or more (got {z.Nodes})"
+                : null)
+            .OfType<string>()
+            .Concat(shares.GroupBy(z => z.Zone).Where(g => g.Count() > 1).Select(g => $"$.zones: zone {g.Key} is listed twice"))
+            .ToList();
+        if (problems.Count == 0 && shares.Sum(z => z.Nodes) > nodesToAdd)
+        {
+            problems.Add($"$.zones: {shares.Sum(z => z.Nodes)} node(s) pinned to zones, more than nodesToAdd ({nodesToAdd})");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw InvalidInputException.For(problems);
+        }
+    }
+
     /// <summary>The execution id every lease-holding step is called with.</summary>
     public static string RequireExecutionId(string executionId) =>
         string.IsNullOrWhiteSpace(executionId)
