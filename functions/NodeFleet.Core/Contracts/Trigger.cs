@@ -16,6 +16,12 @@ public enum TriggerKind
 
     /// <summary>EC2 Instance State-change Notification (stopping, stopped, shutting-down, terminated).</summary>
     StateChange,
+
+    /// <summary>
+    /// The fast path: Prometheus' pending-pods alert, routed by Alertmanager through SNS, SQS and an
+    /// EventBridge Pipe (<see cref="FastPath"/>). Measured and decided like a tick, seconds after the pods became unschedulable.
+    /// </summary>
+    PendingPods,
 }
 
 /// <summary>What started the execution.</summary>
@@ -29,9 +35,13 @@ public sealed record Trigger
     /// <summary>For a state change, the new state.</summary>
     public string? State { get; init; }
 
+    /// <summary>For the fast path, how many pods the alert named as unschedulable (the largest of a batch).</summary>
+    public int? PendingPods { get; init; }
+
     public DateTimeOffset? Time { get; init; }
 
-    public bool IsInterruption => Kind != TriggerKind.Schedule;
+    /// <summary>An EC2 event about one instance: handled at once, without measuring the cluster.</summary>
+    public bool IsInterruption => Kind is TriggerKind.SpotInterruption or TriggerKind.Rebalance or TriggerKind.StateChange;
 
     public static Trigger Schedule => new() { Kind = TriggerKind.Schedule };
 
@@ -39,11 +49,17 @@ public sealed record Trigger
 
     /// <summary>
     /// Reads the execution input as EventBridge delivers it. An empty object, or a scheduled
-    /// event, is a tick; the three EC2 events carry <c>detail.instance-id</c>. Anything else is
-    /// refused with <see cref="InvalidInputException"/> before anything is touched.
+    /// event, is a tick; the three EC2 events carry <c>detail.instance-id</c>; the fast path's
+    /// Pipe delivers an array of pending-pods events (one per SQS message of the batch), read as
+    /// one trigger. Anything else is refused with <see cref="InvalidInputException"/> before anything is touched.
     /// </summary>
     public static Trigger Parse(JsonElement input)
     {
+        if (input.ValueKind == JsonValueKind.Array)
+        {
+            return PendingPodsBatch(input);
+        }
+
         if (input.ValueKind != JsonValueKind.Object)
         {
             throw new InvalidInputException($"Invalid trigger: the execution input is a JSON {input.ValueKind}, expected an object");
@@ -63,11 +79,17 @@ public sealed record Trigger
             "EC2 Spot Instance Interruption Warning" => TriggerKind.SpotInterruption,
             "EC2 Instance Rebalance Recommendation" => TriggerKind.Rebalance,
             "EC2 Instance State-change Notification" => TriggerKind.StateChange,
+            FastPath.DetailType => TriggerKind.PendingPods,
             var other => throw new InvalidInputException($"Invalid trigger: $.detail-type '{other}' is not one NodeFleet handles"),
         };
         if (kind == TriggerKind.Schedule)
         {
             return Schedule with { Time = time };
+        }
+
+        if (kind == TriggerKind.PendingPods)
+        {
+            return PendingPodsEvent(input, time);
         }
 
         if (!input.TryGetProperty("detail", out var detail) || detail.ValueKind != JsonValueKind.Object
@@ -87,5 +109,37 @@ public sealed record Trigger
         }
 
         return new Trigger { Kind = kind, InstanceId = id.GetString(), State = state, Time = time };
+    }
+
+    private static Trigger PendingPodsBatch(JsonElement batch)
+    {
+        if (batch.GetArrayLength() == 0)
+        {
+            throw new InvalidInputException("Invalid trigger: the execution input is an empty array (a Pipe batch holds at least one event)");
+        }
+
+        var events = batch.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? Parse(e) : throw new InvalidInputException($"Invalid trigger: $[{i}] is a JSON {e.ValueKind}, expected a pending-pods event")).ToList();
+        if (events.FirstOrDefault(e => e.Kind != TriggerKind.PendingPods) is { } other)
+        {
+            throw new InvalidInputException($"Invalid trigger: an array of events must hold only '{FastPath.DetailType}' events (the fast path's batch), not {other.Kind}");
+        }
+
+        return new Trigger { Kind = TriggerKind.PendingPods, PendingPods = events.Max(e => e.PendingPods), Time = events.Min(e => e.Time) };
+    }
+
+    private static Trigger PendingPodsEvent(JsonElement input, DateTimeOffset? time)
+    {
+        if (!input.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.String || source.GetString() != FastPath.Source)
+        {
+            throw new InvalidInputException($"Invalid trigger: a '{FastPath.DetailType}' event must come from source '{FastPath.Source}'");
+        }
+
+        if (!input.TryGetProperty("detail", out var detail) || detail.ValueKind != JsonValueKind.Object
+            || !detail.TryGetProperty("firing", out var firing) || firing.ValueKind != JsonValueKind.Number || !firing.TryGetInt32(out var count) || count < 1)
+        {
+            throw new InvalidInputException($"Invalid trigger: $.detail.firing must be a whole number of at least 1 in a '{FastPath.DetailType}' event (the Pipe's filter drops the rest)");
+        }
+
+        return new Trigger { Kind = TriggerKind.PendingPods, PendingPods = count, Time = time };
     }
 }

@@ -30,6 +30,15 @@ public static partial class SettingsCatalog
     public static readonly Setting<TimeSpan> DrainGraceMargin = new("drainGraceMargin", "NODEFLEET_DRAIN_GRACE_MARGIN", "15s",
         "After the evictions, a drain waits until the evicted pods are gone, or until each one's deletionTimestamp (eviction plus its terminationGracePeriodSeconds) plus this margin (the kubelet's kill and the API's confirmation), before the instance is terminated; capped by drainTimeout.",
         v => SettingValue.Duration(v) is var d && d >= TimeSpan.Zero ? d : throw new FormatException($"'{v}' must not be negative"));
+    // The fast path (Contracts/FastPath): Alertmanager's timing on the master, which also bounds what a pending spell costs.
+    public static readonly Setting<TimeSpan> FastPathGroupWait = new("fastPathGroupWait", null, "1s",
+        "Alertmanager waits this long after the first pending-pods alert before starting an execution (pods of one rollout arrive in the same rule evaluation anyway).", WholeSecondsDuration);
+    public static readonly Setting<TimeSpan> FastPathGroupInterval = new("fastPathGroupInterval", null, "15s",
+        "At most one fast-path execution per this interval while new pods keep becoming unschedulable: 3600 s / interval per hour at most (240 at 15s).",
+        v => WholeSecondsDuration(v) is var d && d >= TimeSpan.FromSeconds(5) ? d : throw new FormatException($"'{v}' must be at least 5s"));
+    public static readonly Setting<TimeSpan> FastPathRepeatInterval = new("fastPathRepeatInterval", null, "5m",
+        "While the same pods stay pending, the fast path starts an execution again only after this (12 an hour at 5m); the schedule runs meanwhile.",
+        v => WholeSecondsDuration(v) is var d && d >= TimeSpan.FromMinutes(1) ? d : throw new FormatException($"'{v}' must be at least 1m"));
 
     public static readonly Setting<string?> StateTable = new(null, "NODEFLEET_STATE_TABLE", "", "DynamoDB table of the lease, cooldowns, in-flight launches and history (partition key `pk`, string).", Text, Required: true);
     public static readonly Setting<int> HistorySize = new(null, "NODEFLEET_HISTORY_SIZE", "20", "Decisions kept in the state item.",
@@ -74,6 +83,7 @@ public static partial class SettingsCatalog
     public static IReadOnlyList<ISetting> Platform { get; } =
     [
         StackName, ScheduleRate, NotificationEmail, SlackWebhookSecret, InstanceTypes, SpotShare, MasterInstanceType, K3sVersion, SshCidr,
+        FastPathGroupWait, FastPathGroupInterval, FastPathRepeatInterval,
         LeaseDuration, ReadyPollSeconds, DrainPollSeconds, DrainTimeout, DrainGraceMargin, UnavailablePoolTtl,
         StateTable, HistorySize, LaunchTemplateId, LaunchTemplateVersion, WorkerSubnets, TopicArn,
         PrometheusUrl, PrometheusTimeout, KubeApiUrl, KubeTokenParameter, KubeTokenFile, KubeCaParameter, KubeCaFile, KubeTimeout,
@@ -85,6 +95,9 @@ public static partial class SettingsCatalog
 
     private static TimeSpan PositiveDuration(string value) =>
         SettingValue.Duration(value) is var d && d > TimeSpan.Zero ? d : throw new FormatException($"'{value}' must be positive");
+
+    private static TimeSpan WholeSecondsDuration(string value) =>
+        SettingValue.Duration(value) is var d && d >= TimeSpan.FromSeconds(1) ? d : throw new FormatException($"'{value}' must be at least 1s");
 
     private static int WholeSeconds(string value) =>
         SettingValue.Duration(value) is var d && d >= TimeSpan.FromSeconds(1) ? (int)d.TotalSeconds : throw new FormatException($"'{value}' must be at least 1s");
