@@ -44,7 +44,11 @@ public sealed class Function
         var executionId = ContractValidation.RequireExecutionId(request.ExecutionId);
         var route = ContractValidation.RequireActingRoute(request.Route, "$.route");
         var grant = await store.AcquireAsync(
-            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, request.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown, Preempt: request.Preempt),
+            new LeaseRequest(executionId, clock.GetUtcNow(), leaseDuration, request.Cooldown, scaling.ScaleUpCooldown, scaling.ScaleDownCooldown, Preempt: request.Preempt)
+            {
+                Route = route,
+                PreemptDrain = request.PreemptDrain,
+            },
             CancellationToken.None).ConfigureAwait(false);
         var result = grant.Lease is { } lease
             ? new LockResult { Acquired = true, Owner = lease.Owner, Fence = lease.Fence, ExpiresAt = lease.ExpiresAt }

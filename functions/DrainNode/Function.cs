@@ -57,7 +57,19 @@ public sealed class Function
         var now = clock.GetUtcNow();
         // The fence before the side effect: a preempted or expired execution cordons, evicts, uncordons
         // and deletes nothing; a cordon it leaves is lifted by the next tick's reconcile.
-        await store.EnsureHeldAsync(lease, now, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await store.EnsureHeldAsync(lease, now, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseNotHeldException e) when (request.Action is DrainAction.Start or DrainAction.Continue && request.Interruption is null)
+        {
+            // A scale-down drain whose lease another execution took (pending pods preempt it): it stops
+            // here, touching nothing; the new holder's reconcile lifts the cordon, the pods left stay.
+            log.Info($"{request.Action} {request.Node}: Preempted, nothing changed ({e.Message})",
+                new Dictionary<string, object?> { ["node"] = request.Node, ["status"] = nameof(DrainStatus.Preempted) });
+            return StepJson.Write(new DrainProgress { Node = request.Node, Status = DrainStatus.Preempted, StartedAt = request.StartedAt ?? now, Note = e.Message }, NodeFleetJsonContext.Default.DrainProgress);
+        }
+
         var progress = await drainer.RunAsync(request, now, CancellationToken.None).ConfigureAwait(false);
         log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
                 + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : "")

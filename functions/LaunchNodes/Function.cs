@@ -89,20 +89,31 @@ public sealed class Function
             }, deadline).ConfigureAwait(false);
         }, clock).ConfigureAwait(false);
 
-        if (result.Instances.Count > 0)
-        {
-            await store.RecordLaunchAsync(lease, new InFlightLaunch
-            {
-                LaunchId = launchId,
-                StartedAt = startedAt,
-                InstanceIds = result.Instances.Select(i => i.InstanceId).ToList(),
-            }, CancellationToken.None).ConfigureAwait(false);
-        }
-
         var outOfCapacity = result.FailedPools.Where(f => f.Capacity).Select(f => f.Pool).Distinct().ToList();
         if (outOfCapacity.Count > 0)
         {
             await store.RecordUnavailablePoolsAsync(lease, outOfCapacity, clock.GetUtcNow(), unavailablePoolTtl, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        // A scale-up needs the lease no longer: its launch record fences the boot, and another
+        // execution may launch for pods this launch does not cover while these nodes join.
+        var releases = result.Instances.Count > 0 && FleetTransitions.ReleasesLeaseAtLaunch(request.Route);
+        if (result.Instances.Count > 0)
+        {
+            var record = new InFlightLaunch
+            {
+                LaunchId = launchId,
+                StartedAt = startedAt,
+                InstanceIds = result.Instances.Select(i => i.InstanceId).ToList(),
+            };
+            if (releases)
+            {
+                await store.ReleaseAfterLaunchAsync(lease, record, $"launched {record.InstanceIds.Count} of {request.NodesToAdd} under {launchId}; the lease is released while they join", CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await store.RecordLaunchAsync(lease, record, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         var outcome = new LaunchOutcome
@@ -110,6 +121,7 @@ public sealed class Function
             LaunchId = launchId,
             Requested = request.NodesToAdd,
             StartedAt = startedAt,
+            LeaseReleased = releases,
             Instances = result.Instances.Select(i => new LaunchedInstance
             {
                 InstanceId = i.InstanceId,

@@ -46,10 +46,25 @@ public sealed class Function
             throw new InvalidInputException($"Invalid input: $.instanceIds holds values that are not instance ids: {string.Join(", ", bad.Select(b => $"'{b}'"))}");
         }
 
-        var lease = ContractValidation.RequireLease(request.Lock);
         var ids = request.InstanceIds.Distinct().ToList();
-        // The fence before the side effect: a preempted or expired execution terminates nothing.
-        await store.EnsureHeldAsync(lease, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        if (request.Launch is { LeaseReleased: true } launch)
+        {
+            // A scale-up's boot runs without the lease: its own launch record is the fence, and
+            // it may terminate only that launch's instances.
+            var foreign = ids.Except(launch.Instances.Select(i => i.InstanceId)).ToList();
+            if (foreign.Count > 0)
+            {
+                throw new InvalidInputException($"Invalid input: $.instanceIds: {string.Join(", ", foreign)} not launched by {launch.LaunchId}, whose cleanup this is");
+            }
+
+            await store.EnsureLaunchRecordedAsync(launch.LaunchId, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            // The fence before the side effect: a preempted or expired execution terminates nothing.
+            await store.EnsureHeldAsync(ContractValidation.RequireLease(request.Lock), clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+
         await fleet.TerminateAsync(ids, CancellationToken.None).ConfigureAwait(false);
         var summary = ids.Count == 0 ? "Nothing to terminate" : $"Terminated {string.Join(", ", ids)}";
         log.Info(summary, new Dictionary<string, object?> { ["instanceIds"] = string.Join(",", ids) });

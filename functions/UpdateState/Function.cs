@@ -47,8 +47,26 @@ public sealed class Function
             RemovedNode = request.Terminated is not null ? request.Decision.NodeToRemove?.Name : null,
             NoScaleUp = request.Decision.NoScaleUp,
         };
-        await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
-        log.Info($"Recorded {outcome.Kind} and released the lease: {outcome.Summary}",
+        string recorded;
+        if (request.Launch is { LeaseReleased: true } launch)
+        {
+            // The boot ran without the lease: only this launch's own record may be changed.
+            recorded = await store.RecordLaunchEndAsync(launch.LaunchId, outcome, CancellationToken.None).ConfigureAwait(false)
+                ? $"Recorded {outcome.Kind} for launch {launch.LaunchId}"
+                : $"Not recorded: launch {launch.LaunchId} is no longer in flight (a later execution's reconcile expired it)";
+        }
+        else if (derived.Kind == OutcomeKind.DrainPreempted)
+        {
+            await store.RecordPreemptedAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
+            recorded = "Recorded that another execution took the lease";
+        }
+        else
+        {
+            await store.RecordAndReleaseAsync(lease, outcome, CancellationToken.None).ConfigureAwait(false);
+            recorded = $"Recorded {outcome.Kind} and released the lease";
+        }
+
+        log.Info($"{recorded}: {outcome.Summary}",
             new Dictionary<string, object?> { ["outcome"] = outcome.Kind.ToString(), ["fence"] = lease.Fence });
         return StepJson.Write(new RecordResult { Outcome = derived.Kind, Detail = derived.Detail, Summary = outcome.Summary }, NodeFleetJsonContext.Default.RecordResult);
     }

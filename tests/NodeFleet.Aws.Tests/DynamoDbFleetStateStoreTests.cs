@@ -273,4 +273,119 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         await store.RecordAndReleaseAsync(interruption.Lease, new ScalingOutcome { Kind = OutcomeKind.Replaced, At = Now, Summary = "replaced w2" }, default);
         Assert.Null((await store.LoadAsync(default)).LastScaleUpAt); // a replacement starts no cooldown
     }
+
+    [Theory]
+    [InlineData(WorkflowRoute.Drain, true)]
+    [InlineData(WorkflowRoute.Launch, false)]
+    [InlineData(WorkflowRoute.Reconcile, false)]
+    public async Task AcquireAsync_PreemptingADrain_TakesTheLeaseOnlyFromAScaleDownDrain(WorkflowRoute holderRoute, bool expected)
+    {
+        var store = await StoreAsync();
+        var holder = (await store.AcquireAsync(Ask("exec-holder") with { Route = holderRoute }, default)).Lease!;
+
+        var scaleUp = await store.AcquireAsync(Ask("exec-pending-pods") with { Route = WorkflowRoute.Launch, PreemptDrain = true }, default);
+
+        Assert.Equal(expected, scaleUp.Acquired);
+        if (expected)
+        {
+            await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.EnsureHeldAsync(holder, Now, default));
+        }
+        else
+        {
+            Assert.StartsWith("held by exec-holder", scaleUp.RefusedBecause, StringComparison.Ordinal);
+            await store.EnsureHeldAsync(holder, Now, default);
+        }
+    }
+
+    [Fact]
+    public async Task ReleaseAfterLaunchAsync_ScaleUp_RecordsTheLaunchStampsTheScaleUpAndFreesTheLease()
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-1") with { Route = WorkflowRoute.Launch }, default)).Lease!;
+        var launch = new InFlightLaunch { LaunchId = "launch-1", StartedAt = Now, InstanceIds = ["i-1"] };
+
+        await store.ReleaseAfterLaunchAsync(lease, launch, "launched 1", default);
+        var state = await store.LoadAsync(default);
+        var next = await store.AcquireAsync(Ask("exec-2", Now.AddSeconds(30)), default);
+
+        Assert.Equal("launch-1", Assert.Single(state.InFlight).LaunchId);
+        Assert.Equal(Now, state.LastScaleUpAt);
+        Assert.True(next.Acquired); // the boot holds no lease
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => store.ReleaseAfterLaunchAsync(lease, launch with { LaunchId = "launch-x" }, "again", default));
+    }
+
+    [Fact]
+    public async Task RecordLaunchEndAsync_WhileItsRecordExists_CompletesItAndStampsTheEnd()
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+        await store.ReleaseAfterLaunchAsync(lease, new InFlightLaunch { LaunchId = "launch-1", StartedAt = Now, InstanceIds = ["i-1"] }, "launched 1", default);
+        var other = (await store.AcquireAsync(Ask("exec-2", Now.AddSeconds(20)), default)).Lease!;
+
+        var recorded = await store.RecordLaunchEndAsync("launch-1", new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now.AddMinutes(2), Summary = "joined", CompletedLaunches = ["launch-1"] }, default);
+        var state = await store.LoadAsync(default);
+
+        Assert.True(recorded);
+        Assert.Empty(state.InFlight);
+        Assert.Equal(Now.AddMinutes(2), state.LastScaleUpAt);
+        await store.EnsureHeldAsync(other, Now.AddMinutes(2), default); // the other execution's lease is untouched
+    }
+
+    [Fact]
+    public async Task RecordLaunchEndAsync_RecordGone_WritesNothingAndTheFenceRefusesCleanup()
+    {
+        var store = await StoreAsync();
+        var lease = (await store.AcquireAsync(Ask("exec-1"), default)).Lease!;
+        await store.ReleaseAfterLaunchAsync(lease, new InFlightLaunch { LaunchId = "launch-1", StartedAt = Now, InstanceIds = ["i-1"] }, "launched 1", default);
+        // A later execution's reconcile expired the launch.
+        var reconciler = (await store.AcquireAsync(Ask("exec-2", Now.AddMinutes(11)), default)).Lease!;
+        await store.RecordAndReleaseAsync(reconciler, new ScalingOutcome { Kind = OutcomeKind.Reconciled, At = Now.AddMinutes(11), Summary = "expired launch-1", CompletedLaunches = ["launch-1"] }, default);
+
+        var recorded = await store.RecordLaunchEndAsync("launch-1", new ScalingOutcome { Kind = OutcomeKind.LaunchFailed, At = Now.AddMinutes(12), Summary = "overdue", CompletedLaunches = ["launch-1"] }, default);
+
+        var state = await store.LoadAsync(default);
+
+        Assert.False(recorded);
+        Assert.Empty(state.InFlight);
+        Assert.Equal(Now, state.LastScaleUpAt); // the failed boot's end stamped nothing
+        await Assert.ThrowsAsync<LaunchNotRecordedException>(() => store.EnsureLaunchRecordedAsync("launch-1", default));
+    }
+
+    [Fact]
+    public async Task Writes_ConcurrentLaunchEndsAndHolderWrites_LoseNoUpdate()
+    {
+        // Launches ending without the lease and a holder recording new launches rewrite the same
+        // in-flight list at once: the revision makes each read-modify-write land whole or retry.
+        using var serial = new FaultProxy(moto.Url, _ => null);
+        using var dynamo = MotoServer.EndpointAt(serial.Url).DynamoDbClient();
+        await StoreAsync();
+        var store = new DynamoDbFleetStateStore(dynamo, table, "prod");
+        for (var i = 0; i < 4; i++)
+        {
+            var lease = (await store.AcquireAsync(Ask($"exec-{i}"), default)).Lease!;
+            await store.ReleaseAfterLaunchAsync(lease, new InFlightLaunch { LaunchId = $"old-{i}", StartedAt = Now, InstanceIds = [$"i-old-{i}"] }, "launched", default);
+        }
+
+        var holder = (await store.AcquireAsync(Ask("exec-holder"), default)).Lease!;
+        var ends = Enumerable.Range(0, 4).Select(i => store.RecordLaunchEndAsync($"old-{i}", new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "joined", CompletedLaunches = [$"old-{i}"] }, default));
+        var adds = Enumerable.Range(0, 3).Select(i => store.RecordLaunchAsync(holder, new InFlightLaunch { LaunchId = $"new-{i}", StartedAt = Now, InstanceIds = [$"i-new-{i}"] }, default));
+
+        await Task.WhenAll(ends.Cast<Task>().Concat(adds));
+        var state = await store.LoadAsync(default);
+
+        Assert.Equal(["new-0", "new-1", "new-2"], state.InFlight.Select(l => l.LaunchId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task RecordPreemptedAsync_TakenOver_AddsHistoryAndLeavesTheNewHoldersLease()
+    {
+        var store = await StoreAsync();
+        var drain = (await store.AcquireAsync(Ask("exec-drain") with { Route = WorkflowRoute.Drain }, default)).Lease!;
+        var scaleUp = (await store.AcquireAsync(Ask("exec-up") with { Route = WorkflowRoute.Launch, PreemptDrain = true }, default)).Lease!;
+
+        await store.RecordPreemptedAsync(drain, new ScalingOutcome { Kind = OutcomeKind.DrainPreempted, At = Now, Summary = "preempted" }, default);
+
+        await store.EnsureHeldAsync(scaleUp, Now, default);
+        Assert.Null((await store.LoadAsync(default)).LastScaleDownAt);
+    }
 }

@@ -109,6 +109,7 @@ const decision = (action, extra = {}) => {
   d.reconciles ??= !!(d.reconcile && (d.reconcile.orphans?.length || d.reconcile.ghosts?.length || d.reconcile.strayCordons?.length || d.reconcile.expiredLaunches?.length));
   d.route ??= d.dryRun && (action !== 'None' || d.reconciles) ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : action === 'None' && d.reconciles ? 'Reconcile' : routes[action];
   d.preempts ??= action === 'Replace' && d.reasonCode === 'Interrupted' && !d.dryRun;
+  d.preemptsDrain ??= action === 'ScaleUp' && d.reasonCode === 'PendingPods' && !d.dryRun;
   return d;
 };
 const named = (name, message = name) => Object.assign(new Error(message), { name });
@@ -240,6 +241,40 @@ test('instances that never join are terminated and the launch is recorded as fai
   assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-2']);
   assert.equal(calls.UpdateState[0].readiness.status, 'Overdue');
   assert.equal(calls.UpdateState[0].error, null);
+});
+
+test('a scale-up whose launch released the lease: the boot goes on, its cleanup is fenced by the launch record', async () => {
+  const launch = { launchId: 'l', requested: 2, startedAt: 't', leaseReleased: true, instances: [{ instanceId: 'i-1' }, { instanceId: 'i-2' }] };
+  const { calls, error, entered } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleUp', { nodesToAdd: 2, reasonCode: 'PendingPods' }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    LaunchNodes: () => launch,
+    CheckNodesReady: (e, n) => n === 1 ? { status: 'Waiting', ready: [], overdue: [] } : { status: 'Overdue', ready: [{ instanceId: 'i-1', node: 'n1' }], overdue: ['i-2'] },
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  // A scale-up for pending pods may take the lease from a scale-down drain.
+  assert.equal(calls.AcquireLock[0].preemptDrain, true);
+  assert.equal(entered.filter(n => n === 'CheckNodesReady').length, 2);
+  // The cleanup names its launch, whose record (not the released lease) is its fence.
+  assert.deepEqual(calls.TerminateNode[0].launch, launch);
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-2']);
+  assert.equal(calls.UpdateState[0].launch.leaseReleased, true);
+});
+
+test('a drain whose lease was taken stops as Preempted: no abort, no terminate, recorded and notified', async () => {
+  const { calls, error, entered } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, cooldown: 'ScaleDown' }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    DrainNode: (e, n) => ({ node: 'w3', status: n === 1 ? 'Draining' : 'Preempted', startedAt: 't0' }),
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.equal(calls.AcquireLock[0].preemptDrain, false);
+  assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue']);
+  assert.equal(calls.TerminateNode, undefined);
+  assert.equal(calls.UpdateState[0].drain.status, 'Preempted');
+  assert.equal(entered.at(-1), 'Done');
 });
 
 test('scale down: drain until empty and the evicted pods are gone, terminate, delete the node, record', async () => {

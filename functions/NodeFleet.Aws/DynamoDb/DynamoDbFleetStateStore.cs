@@ -80,7 +80,14 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         var conditions = new List<string>();
         if (!request.Preempt)
         {
-            conditions.Add("(attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner)");
+            var free = "attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner";
+            if (request.PreemptDrain)
+            {
+                free += " OR leaseRoute = :drain";
+                values[":drain"] = S(nameof(WorkflowRoute.Drain));
+            }
+
+            conditions.Add($"({free})");
         }
         else
         {
@@ -99,11 +106,22 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             values[":downCutoff"] = N(request.Now - request.ScaleDownCooldown);
         }
 
+        var update = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one";
+        if (request.Route is { } route)
+        {
+            update += ", leaseRoute = :route";
+            values[":route"] = S(route.ToString());
+        }
+        else
+        {
+            update += " REMOVE leaseRoute";
+        }
+
         var response = await UpdateIfAsync(new UpdateItemRequest
         {
             TableName = table,
             Key = KeyAttribute(),
-            UpdateExpression = "SET leaseOwner = :owner, leaseExpiresAt = :expires, fence = if_not_exists(fence, :zero) + :one",
+            UpdateExpression = update,
             ConditionExpression = conditions.Count == 0 ? null : string.Join(" AND ", conditions),
             ExpressionAttributeValues = values,
             ReturnValues = ReturnValue.ALL_NEW,
@@ -117,90 +135,267 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         return new LeaseGrant(new Lease(request.Owner, Long(response.Attributes ?? [], "fence"), request.Now + request.Duration), null);
     }
 
-    public async Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-        var after = FleetTransitions.LaunchStarted(FleetStateOf(item), launch);
-        await HolderWriteAsync(lease, "SET inFlight = :inFlight", new() { [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)) }, "record a launch", cancellationToken).ConfigureAwait(false);
-    }
+    public Task RecordLaunchAsync(Lease lease, InFlightLaunch launch, CancellationToken cancellationToken) =>
+        HolderChangeAsync(lease, "record a launch", item => new Change { Set = { ["inFlight"] = InFlightValue(FleetTransitions.LaunchStarted(FleetStateOf(item), launch)) } }, cancellationToken);
 
-    public async Task RecordUnavailablePoolsAsync(Lease lease, IReadOnlyList<Pool> failed, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-        var after = FleetTransitions.PoolsFailed(FleetStateOf(item), failed, now, ttl);
-        await HolderWriteAsync(lease, "SET unavailablePools = :pools", new() { [":pools"] = S(JsonSerializer.Serialize(after.UnavailablePools.ToList(), StateJsonContext.Default.ListUnavailablePool)) }, "record unavailable pools", cancellationToken).ConfigureAwait(false);
-    }
+    public Task RecordUnavailablePoolsAsync(Lease lease, IReadOnlyList<Pool> failed, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken) =>
+        HolderChangeAsync(lease, "record unavailable pools", item => new Change
+        {
+            Set = { ["unavailablePools"] = S(JsonSerializer.Serialize(FleetTransitions.PoolsFailed(FleetStateOf(item), failed, now, ttl).UnavailablePools.ToList(), StateJsonContext.Default.ListUnavailablePool)) },
+        }, cancellationToken);
 
-    public async Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
+    public Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(outcome);
-        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-        if (AlreadyReleasedBy(item, lease) && History(item).Any(h => h.Owner == lease.Owner && h.Fence == lease.Fence))
+        return ChangeAsync("record the outcome", Holder(lease), item =>
         {
-            return; // a retry after a write that succeeded
-        }
+            if (AlreadyReleasedBy(item, lease) && History(item).Any(h => h.Owner == lease.Owner && h.Fence == lease.Fence))
+            {
+                return GuardAnswer.Done; // a retry after a write that succeeded
+            }
 
+            return IsHolder(item, lease) ? GuardAnswer.Holds : throw NotHolder(item, lease, "record the outcome");
+        }, item => Released(Recorded(item, outcome, lease.Owner, lease.Fence)), cancellationToken);
+    }
+
+    public Task ReleaseAfterLaunchAsync(Lease lease, InFlightLaunch launch, string summary, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(launch);
+        return ChangeAsync("record the launch and release the lease", Holder(lease), item =>
+        {
+            if (AlreadyReleasedBy(item, lease) && InFlight(item).Any(l => l.LaunchId == launch.LaunchId))
+            {
+                return GuardAnswer.Done;
+            }
+
+            return IsHolder(item, lease) ? GuardAnswer.Holds : throw NotHolder(item, lease, "record the launch and release the lease");
+        }, item =>
+        {
+            var after = FleetTransitions.LaunchReleased(FleetStateOf(item), launch);
+            var change = new Change
+            {
+                Set =
+                {
+                    ["inFlight"] = InFlightValue(after),
+                    ["lastScaleUpAt"] = N(after.LastScaleUpAt!.Value),
+                    ["history"] = HistoryValue(item, new HistoryEntry(launch.StartedAt, OutcomeKind.Launching, summary, lease.Owner, lease.Fence)),
+                },
+            };
+            return Released(change);
+        }, cancellationToken);
+    }
+
+    public async Task EnsureLaunchRecordedAsync(string launchId, CancellationToken cancellationToken)
+    {
+        var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
+        if (!InFlight(item).Any(l => l.LaunchId == launchId))
+        {
+            throw NotRecorded(launchId);
+        }
+    }
+
+    public async Task<bool> RecordLaunchEndAsync(string launchId, ScalingOutcome outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var recorded = true;
+        var guard = new Guard("contains(inFlight, :launchId)", new() { [":launchId"] = S(launchId) });
+        await ChangeAsync("record the launch's end", guard, item =>
+        {
+            if (InFlight(item).Any(l => l.LaunchId == launchId))
+            {
+                return GuardAnswer.Holds;
+            }
+
+            recorded = false;
+            return GuardAnswer.Done;
+        }, item => Recorded(item, outcome, $"launch {launchId}", Long(item, "fence")), cancellationToken).ConfigureAwait(false);
+        return recorded;
+    }
+
+    public Task RecordPreemptedAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(outcome);
+        // Taken over: only the history line. Expired but nobody took it: release it too, and the next
+        // tick's reconcile lifts the cordon this drain left.
+        return ChangeAsync("record a preempted execution", Guard.None, _ => GuardAnswer.Holds, item =>
+        {
+            var change = new Change { Set = { ["history"] = HistoryValue(item, new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, lease.Owner, lease.Fence)) } };
+            return IsHolder(item, lease) ? Released(change) : change;
+        }, cancellationToken);
+    }
+
+    private Change Recorded(Dictionary<string, AttributeValue> item, ScalingOutcome outcome, string owner, long fence)
+    {
         var before = FleetStateOf(item);
         var after = FleetTransitions.Recorded(before, outcome);
-        var history = History(item).Append(new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, lease.Owner, lease.Fence))
-            .TakeLast(historySize).ToList();
-        var set = new List<string> { "inFlight = :inFlight", "history = :history", "drainBackoffs = :backoffs" };
-        var values = new Dictionary<string, AttributeValue>
+        var change = new Change
         {
-            [":inFlight"] = S(JsonSerializer.Serialize(after.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch)),
-            [":backoffs"] = S(JsonSerializer.Serialize(after.DrainBackoffs.ToList(), StateJsonContext.Default.ListDrainBackoff)),
-            [":history"] = S(JsonSerializer.Serialize(history, StateJsonContext.Default.ListHistoryEntry)),
+            Set =
+            {
+                ["inFlight"] = InFlightValue(after),
+                ["drainBackoffs"] = S(JsonSerializer.Serialize(after.DrainBackoffs.ToList(), StateJsonContext.Default.ListDrainBackoff)),
+                ["history"] = HistoryValue(item, new HistoryEntry(outcome.At, outcome.Kind, outcome.Summary, owner, fence)),
+            },
         };
         if (after.LastScaleUpAt != before.LastScaleUpAt && after.LastScaleUpAt is { } up)
         {
-            set.Add("lastScaleUpAt = :up");
-            values[":up"] = N(up);
+            change.Set["lastScaleUpAt"] = N(up);
         }
 
         if (after.LastScaleDownAt != before.LastScaleDownAt && after.LastScaleDownAt is { } down)
         {
-            set.Add("lastScaleDownAt = :down");
-            values[":down"] = N(down);
+            change.Set["lastScaleDownAt"] = N(down);
         }
 
         if (!after.NoScaleUpNotified.SequenceEqual(before.NoScaleUpNotified))
         {
-            set.Add("noScaleUpNotified = :noScaleUp");
-            values[":noScaleUp"] = S(JsonSerializer.Serialize(after.NoScaleUpNotified.ToList(), StateJsonContext.Default.ListNoScaleUpNotice));
+            change.Set["noScaleUpNotified"] = S(JsonSerializer.Serialize(after.NoScaleUpNotified.ToList(), StateJsonContext.Default.ListNoScaleUpNotice));
         }
 
         if (after.RepairsHeldNotifiedAt != before.RepairsHeldNotifiedAt && after.RepairsHeldNotifiedAt is { } told)
         {
-            set.Add("repairsHeldNotifiedAt = :told");
-            values[":told"] = N(told);
+            change.Set["repairsHeldNotifiedAt"] = N(told);
         }
 
-        await HolderWriteAsync(lease, $"SET {string.Join(", ", set)} REMOVE leaseOwner, leaseExpiresAt", values, "record the outcome", cancellationToken).ConfigureAwait(false);
+        return change;
     }
 
-    /// <summary>An update only the holder of <paramref name="lease"/> (same owner, same fence) may make.</summary>
-    private async Task HolderWriteAsync(Lease lease, string update, Dictionary<string, AttributeValue> values, string what, CancellationToken cancellationToken)
+    private static Change Released(Change change)
     {
-        values[":owner"] = S(lease.Owner);
-        values[":fence"] = new() { N = lease.Fence.ToString(CultureInfo.InvariantCulture) };
-        var response = await UpdateIfAsync(new UpdateItemRequest
-        {
-            TableName = table,
-            Key = KeyAttribute(),
-            UpdateExpression = update,
-            ConditionExpression = "leaseOwner = :owner AND fence = :fence",
-            ExpressionAttributeValues = values,
-        }, cancellationToken).ConfigureAwait(false);
-        if (response is null)
+        change.Remove.AddRange(["leaseOwner", "leaseExpiresAt", "leaseRoute"]);
+        return change;
+    }
+
+    private AttributeValue HistoryValue(Dictionary<string, AttributeValue> item, HistoryEntry entry) =>
+        S(JsonSerializer.Serialize(History(item).Append(entry).TakeLast(historySize).ToList(), StateJsonContext.Default.ListHistoryEntry));
+
+    private static AttributeValue InFlightValue(FleetState state) => S(JsonSerializer.Serialize(state.InFlight.ToList(), StateJsonContext.Default.ListInFlightLaunch));
+
+    /// <summary>What a write sets and removes (attribute names to values).</summary>
+    private sealed class Change
+    {
+        public Dictionary<string, AttributeValue> Set { get; } = new(StringComparer.Ordinal);
+
+        public List<string> Remove { get; } = [];
+    }
+
+    /// <summary>The condition that must still hold when the write lands, besides the revision.</summary>
+    private sealed record Guard(string? Condition, Dictionary<string, AttributeValue> Values)
+    {
+        public static Guard None { get; } = new(null, []);
+    }
+
+    private enum GuardAnswer
+    {
+        /// <summary>Write the change.</summary>
+        Holds,
+
+        /// <summary>Nothing to write (already written, or nothing the caller may change).</summary>
+        Done,
+    }
+
+    private static Guard Holder(Lease lease) => new("leaseOwner = :owner AND fence = :fence", new()
+    {
+        [":owner"] = S(lease.Owner),
+        [":fence"] = new() { N = lease.Fence.ToString(CultureInfo.InvariantCulture) },
+    });
+
+    private Task HolderChangeAsync(Lease lease, string what, Func<Dictionary<string, AttributeValue>, Change> build, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return ChangeAsync(what, Holder(lease), item => IsHolder(item, lease) ? GuardAnswer.Holds : throw NotHolder(item, lease, what), build, cancellationToken);
+    }
+
+    /// <summary>
+    /// Attempts of a write that keeps meeting a newer revision. Writers are few (one lease holder and
+    /// the launches booting without it), so each round lets one through; jitter keeps them from meeting again.
+    /// </summary>
+    public const int MaxWriteAttempts = 8;
+
+    /// <summary>
+    /// Read, check, change, write: the write is conditioned on the guard and on the revision that was
+    /// read, so two writers that read the same item never both land (a lease holder and a launch
+    /// recording its end without the lease both rewrite the in-flight list). A newer revision means
+    /// read again and redo; a guard that fails on the fresh read answers as <paramref name="check"/> says.
+    /// </summary>
+    private async Task ChangeAsync(string what, Guard guard, Func<Dictionary<string, AttributeValue>, GuardAnswer> check, Func<Dictionary<string, AttributeValue>, Change> build, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
         {
             var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
-            var holder = item.TryGetValue("leaseOwner", out var o) ? $"{o.S} holds it with fence {Long(item, "fence")}" : "nobody holds it";
-            throw new LeaseNotHeldException($"Cannot {what}: {lease.Owner} does not hold the lease of cluster {cluster} with fence {lease.Fence} ({holder})");
+            if (check(item) == GuardAnswer.Done)
+            {
+                return;
+            }
+
+            var change = build(item);
+            var values = new Dictionary<string, AttributeValue>(guard.Values);
+            var names = new Dictionary<string, string>();
+            var set = new List<string>();
+            foreach (var (name, value) in change.Set)
+            {
+                set.Add($"#{name} = :{name}");
+                names[$"#{name}"] = name;
+                values[$":{name}"] = value;
+            }
+
+            var revision = Long(item, "revision");
+            set.Add("revision = :nextRevision");
+            values[":nextRevision"] = new() { N = (revision + 1).ToString(CultureInfo.InvariantCulture) };
+            var conditions = new List<string>();
+            if (guard.Condition is { } condition)
+            {
+                conditions.Add($"({condition})");
+            }
+
+            if (item.ContainsKey("revision"))
+            {
+                conditions.Add("revision = :revision");
+                values[":revision"] = new() { N = revision.ToString(CultureInfo.InvariantCulture) };
+            }
+            else
+            {
+                conditions.Add("attribute_not_exists(revision)");
+            }
+
+            var update = "SET " + string.Join(", ", set) + (change.Remove.Count > 0 ? " REMOVE " + string.Join(", ", change.Remove) : "");
+            var response = await UpdateIfAsync(new UpdateItemRequest
+            {
+                TableName = table,
+                Key = KeyAttribute(),
+                UpdateExpression = update,
+                ConditionExpression = string.Join(" AND ", conditions),
+                ExpressionAttributeNames = names.Count > 0 ? names : null,
+                ExpressionAttributeValues = values,
+            }, cancellationToken).ConfigureAwait(false);
+            if (response is not null)
+            {
+                return;
+            }
+
+            if (attempt == MaxWriteAttempts)
+            {
+                throw new StateConflictException($"Cannot {what}: the state item of cluster {cluster} changed under each of {MaxWriteAttempts} attempts");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25 * attempt)), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static bool IsHolder(Dictionary<string, AttributeValue> item, Lease lease) =>
+        item.TryGetValue("leaseOwner", out var o) && o.S == lease.Owner && Long(item, "fence") == lease.Fence;
+
+    private LeaseNotHeldException NotHolder(Dictionary<string, AttributeValue> item, Lease lease, string what)
+    {
+        var holder = item.TryGetValue("leaseOwner", out var o) ? $"{o.S} holds it with fence {Long(item, "fence")}" : "nobody holds it";
+        return new LeaseNotHeldException($"Cannot {what}: {lease.Owner} does not hold the lease of cluster {cluster} with fence {lease.Fence} ({holder})");
+    }
+
+    private LaunchNotRecordedException NotRecorded(string launchId) =>
+        new($"Fenced: launch {launchId} is no longer in flight in cluster {cluster} (a later execution's reconcile expired it, or it was recorded already); nothing was changed");
 
     /// <summary>
     /// A conditional UpdateItem: null when the condition refused it (an answer, not an error);

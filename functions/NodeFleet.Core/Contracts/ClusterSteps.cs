@@ -136,6 +136,13 @@ public enum DrainStatus
 
     Aborted,
     Deleted,
+
+    /// <summary>
+    /// Another execution took the lease (a scale-up for pending pods preempts a scale-down drain, an
+    /// interruption preempts anything): this drain stops where it is, the node's remaining pods stay,
+    /// and the new holder's reconcile lifts the cordon.
+    /// </summary>
+    Preempted,
 }
 
 /// <summary>An evicted pod still shutting down, and until when the drain waits for it (its deletionTimestamp plus the margin, capped).</summary>

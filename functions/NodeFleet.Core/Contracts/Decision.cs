@@ -132,6 +132,12 @@ public sealed record Decision
     /// </summary>
     public bool Preempts => Action == ScalingAction.Replace && ReasonCode == DecisionReason.Interrupted && !DryRun;
 
+    /// <summary>
+    /// Takes the lease from a scale-down drain (never from another holder): pods are pending, and a
+    /// node being emptied is capacity the cluster needs; the drain is aborted, the scale-up goes on at once.
+    /// </summary>
+    public bool PreemptsDrain => Action == ScalingAction.ScaleUp && ReasonCode == DecisionReason.PendingPods && !DryRun;
+
     /// <summary>The reconcile pass: what is put right under the lease before the action; null for interruptions (they do not wait for it).</summary>
     public ReconcilePlan? Reconcile { get; init; }
 

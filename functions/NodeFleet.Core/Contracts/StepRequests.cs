@@ -26,6 +26,9 @@ public sealed record AcquireLockRequest
 
     /// <summary>An interruption (<see cref="Decision.Preempts"/>).</summary>
     public bool Preempt { get; init; }
+
+    /// <summary>A scale-up for pending pods (<see cref="Decision.PreemptsDrain"/>): takes the lease from a scale-down drain.</summary>
+    public bool PreemptDrain { get; init; }
 }
 
 /// <summary>LaunchNodes: how many workers, under whose lease.</summary>

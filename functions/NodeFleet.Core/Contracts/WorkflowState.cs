@@ -101,6 +101,12 @@ public sealed record LaunchOutcome
 
     /// <summary>The pools EC2 refused (instance type, zone, capacity type, code), in the order they were asked.</summary>
     public IReadOnlyList<FailedPool> FailedPools { get; set; } = [];
+
+    /// <summary>
+    /// The lease was released with the launch record (a scale-up: nothing else this execution does
+    /// needs it): the boot loop's cleanup and recording are fenced by the launch record instead.
+    /// </summary>
+    public bool LeaseReleased { get; init; }
 }
 
 /// <summary>A pool a launch asked and EC2 refused; <see cref="Capacity"/>: out of capacity, so recorded as unavailable for a while.</summary>
@@ -176,4 +182,10 @@ public sealed record TerminateRequest
 
     /// <summary>The lease the termination is made under (TerminateNode refuses a request without it).</summary>
     public LockResult? Lock { get; init; }
+
+    /// <summary>
+    /// Cleaning up a launch whose lease was released (<see cref="LaunchOutcome.LeaseReleased"/>): the fence is
+    /// its launch record, and only that launch's instances may be terminated.
+    /// </summary>
+    public LaunchOutcome? Launch { get; init; }
 }

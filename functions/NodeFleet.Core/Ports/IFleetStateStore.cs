@@ -37,7 +37,38 @@ public interface IFleetStateStore
     /// launches change as <see cref="Workflow.FleetTransitions.Recorded"/> says; the history keeps the outcome.
     /// </summary>
     Task RecordAndReleaseAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A scale-up launched: records the launch in flight, stamps the scale-up time and releases the
+    /// lease, in one write (<see cref="Workflow.FleetTransitions.LaunchReleased"/>); only the holder may.
+    /// The boot that follows needs no lease: its cleanup and record are fenced by this launch record.
+    /// </summary>
+    Task ReleaseAfterLaunchAsync(Lease lease, InFlightLaunch launch, string summary, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The fence of a launch whose lease was released: throws <see cref="LaunchNotRecordedException"/>
+    /// unless <paramref name="launchId"/> is still in flight (a later execution's reconcile may have expired it).
+    /// </summary>
+    Task EnsureLaunchRecordedAsync(string launchId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records the end of a launch whose lease was released, as <see cref="Workflow.FleetTransitions.Recorded"/>
+    /// says, only while its launch record exists; false (nothing written) when it is gone.
+    /// </summary>
+    Task<bool> RecordLaunchEndAsync(string launchId, ScalingOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records, in the history only, the end of an execution whose lease another one took (a preempted
+    /// drain); refused with <see cref="LeaseNotHeldException"/> if <paramref name="lease"/> is in fact still held.
+    /// </summary>
+    Task RecordPreemptedAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken);
 }
+
+/// <summary>A launch's record is no longer in flight: its boot loop may not clean up or record as its own.</summary>
+public sealed class LaunchNotRecordedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The state item kept changing under a write (every retry met a newer revision).</summary>
+public sealed class StateConflictException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A held lease. <see cref="Fence"/> grows on every acquisition so a stale holder's writes are refused.</summary>
 public sealed record Lease(string Owner, long Fence, DateTimeOffset ExpiresAt);
@@ -48,7 +79,14 @@ public sealed record Lease(string Owner, long Fence, DateTimeOffset ExpiresAt);
 /// <see cref="Preempt"/> (interruptions) the lease is taken even from a live holder: routine
 /// scaling must not delay an interruption for minutes, and the fence stops the old holder's writes.
 /// </summary>
-public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown, TimeSpan ScaleUpCooldown, TimeSpan ScaleDownCooldown, bool Preempt = false);
+/// With <see cref="PreemptDrain"/> (a scale-up for pending pods) it is taken from a holder draining a node for a scale-down, and only from that one.
+public sealed record LeaseRequest(string Owner, DateTimeOffset Now, TimeSpan Duration, CooldownScope Cooldown, TimeSpan ScaleUpCooldown, TimeSpan ScaleDownCooldown, bool Preempt = false)
+{
+    /// <summary>The route the lease is taken for; kept with the lease so that a scale-up knows a drain holds it.</summary>
+    public WorkflowRoute? Route { get; init; }
+
+    public bool PreemptDrain { get; init; }
+}
 
 /// <summary>The caller does not hold the lease (another execution took it over, or it was never taken).</summary>
 public sealed class LeaseNotHeldException(string message, Exception? inner = null) : Exception(message, inner);
@@ -83,6 +121,12 @@ public enum OutcomeKind
     /// was launched (when there was room) and the node kept, cordoned, until the spot warning.
     /// </summary>
     AwaitingInterruption,
+
+    /// <summary>A scale-up launched and released the lease; its nodes are joining (the boot's own outcome follows).</summary>
+    Launching,
+
+    /// <summary>A scale-down drain another execution took the lease from (pending pods, or an interruption); stamps nothing.</summary>
+    DrainPreempted,
 }
 
 /// <summary>What an execution did, for the history and the cooldown clocks.</summary>

@@ -22,6 +22,22 @@ public static class FleetTransitions
     }
 
     /// <summary>
+    /// LaunchNodes on a scale-up, releasing the lease: the launch is in flight and the scale-up time is
+    /// stamped now, so that no scale-down starts while its nodes boot (the boot's end stamps again).
+    /// </summary>
+    public static FleetState LaunchReleased(FleetState state, InFlightLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        return LaunchStarted(state, launch) with { LastScaleUpAt = launch.StartedAt };
+    }
+
+    /// <summary>
+    /// Whether LaunchNodes releases the lease with the launch record: on a scale-up, whose boot changes
+    /// nothing else; a replacement keeps it (the interrupted node's drain goes on after the boot).
+    /// </summary>
+    public static bool ReleasesLeaseAtLaunch(WorkflowRoute? route) => route == WorkflowRoute.Launch;
+
+    /// <summary>
     /// LaunchNodes: these pools answered a capacity error at <paramref name="now"/> and are
     /// unavailable for <paramref name="ttl"/>. A pool already listed gets the later deadline;
     /// expired entries are dropped, so the list holds only what launches still try last.

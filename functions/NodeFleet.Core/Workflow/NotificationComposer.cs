@@ -42,6 +42,7 @@ public static class NotificationComposer
                     $"Kept {removed ?? "an interrupted worker"} cordoned until the spot warning" + (launched > 0 ? $", {launched} replacement(s) launched" : ""),
                     detail, before, before + launched, figures),
                 OutcomeKind.ScaleDownAborted => new(NotificationKind.Failure, clusterName, $"Scale-down of {removed} aborted, node uncordoned", detail, before, before, figures),
+                OutcomeKind.DrainPreempted => new(NotificationKind.ScaleDown, clusterName, $"Scale-down of {removed} preempted: another execution took the lease", detail, before, before, figures),
                 OutcomeKind.Failed => new(NotificationKind.Failure, clusterName, "Execution failed", detail, before, before, figures),
                 OutcomeKind.Reconciled => new(NotificationKind.Reconcile, clusterName, "Reconciled with EC2 and Kubernetes", detail, before, before - (request.Reconciled?.Terminated.Count ?? 0), figures),
                 OutcomeKind.RepairsHeld => new(NotificationKind.Failure, clusterName, "Repairs and scaling held: too many workers NotReady", detail, before, before, figures),

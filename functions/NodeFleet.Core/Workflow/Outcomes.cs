@@ -96,7 +96,9 @@ public static class Outcomes
         { Status: DrainStatus.Drained } when request.Terminated is not null => new(OutcomeKind.ScaledDown, null),
         { Status: DrainStatus.Blocked or DrainStatus.Overdue } drain =>
             new(OutcomeKind.ScaleDownAborted, $"the drain of {drain.Node} ended {drain.Status}; the node was uncordoned"),
-        _ => throw Unfinished(WorkflowRoute.Drain, "$.drain (Drained with $.terminated, Blocked or Overdue)"),
+        { Status: DrainStatus.Preempted } drain =>
+            new(OutcomeKind.DrainPreempted, $"the drain of {drain.Node} was preempted: another execution took the lease (pods pending, or an interruption); the node's remaining pods stay and its reconcile lifts the cordon"),
+        _ => throw Unfinished(WorkflowRoute.Drain, "$.drain (Drained with $.terminated, Blocked, Overdue or Preempted)"),
     };
 
     private static string Describe(IReadOnlyList<EvictionBlocker> blockers) => blockers.Count == 0

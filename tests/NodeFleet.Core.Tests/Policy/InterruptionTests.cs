@@ -119,7 +119,7 @@ public class InterruptionTests
     }
 
     [Theory]
-    [InlineData("[]", "JSON Array")]
+    [InlineData("[]", "empty array")]
     [InlineData("""{"foo":1}""", "not an EventBridge event")]
     [InlineData("""{"detail-type":"EC2 Instance Launch Successful","detail":{}}""", "is not one NodeFleet handles")]
     [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}""", "$.detail.instance-id")]

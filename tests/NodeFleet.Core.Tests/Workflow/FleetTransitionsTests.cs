@@ -20,6 +20,7 @@ public class FleetTransitionsTests
     [InlineData(OutcomeKind.ScaleDownAborted, false, false)]
     [InlineData(OutcomeKind.Replaced, false, false)]
     [InlineData(OutcomeKind.Failed, false, false)]
+    [InlineData(OutcomeKind.DrainPreempted, false, false)]
     public void Recorded_EachOutcome_StampsItsCooldownOnly(OutcomeKind kind, bool scaleUp, bool scaleDown)
     {
         var after = FleetTransitions.Recorded(Before, new ScalingOutcome { Kind = kind, At = Now, Summary = "s" });
@@ -190,5 +191,26 @@ public class FleetTransitionsTests
         var after = FleetTransitions.Recorded(FleetState.Empty, new ScalingOutcome { Kind = OutcomeKind.NoScaleUpReported, At = Now, Summary = "s", NoScaleUp = many });
 
         Assert.Equal(FleetTransitions.MaxNoScaleUpNotices, after.NoScaleUpNotified.Count);
+    }
+
+    [Fact]
+    public void LaunchReleased_ScaleUp_IsInFlightAndStampsTheScaleUpAtItsStart()
+    {
+        var launch = new InFlightLaunch { LaunchId = "c", StartedAt = Now, InstanceIds = ["i-c"] };
+
+        var after = FleetTransitions.LaunchReleased(Before, launch);
+
+        Assert.Equal(["a", "b", "c"], after.InFlight.Select(l => l.LaunchId));
+        Assert.Equal(Now, after.LastScaleUpAt);
+        Assert.Equal(Earlier, after.LastScaleDownAt);
+    }
+
+    [Theory]
+    [InlineData(WorkflowRoute.Launch, true)]
+    [InlineData(WorkflowRoute.Replace, false)]
+    [InlineData(null, false)]
+    public void ReleasesLeaseAtLaunch_Route_OnlyAScaleUp(WorkflowRoute? route, bool expected)
+    {
+        Assert.Equal(expected, FleetTransitions.ReleasesLeaseAtLaunch(route));
     }
 }

@@ -35,6 +35,7 @@ public class NotificationComposerTests
         { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.ScaledDown) }, NotificationKind.ScaleDown, 4, 3 },
         { new() { Decision = ScaleUp(), Launch = Launched(1), Recorded = Recorded(OutcomeKind.LaunchFailed, "i-1 never joined") }, NotificationKind.Failure, 3, 3 },
         { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.ScaleDownAborted, "PDB web blocks") }, NotificationKind.Failure, 4, 4 },
+        { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.DrainPreempted, "the drain of w3 was preempted") }, NotificationKind.ScaleDown, 4, 4 },
         { new() { Decision = ScaleUp(), Error = new StepError { Error = "MetricsUnavailableException", Cause = "Prometheus down" } }, NotificationKind.Failure, 3, 3 },
         { new() { Error = new StepError { Error = "InvalidInputException", Cause = "Invalid trigger" } }, NotificationKind.Failure, 0, 0 },
         { new() { Decision = ScaleDown() with { Action = ScalingAction.Replace, NodesToAdd = 1 }, Launch = Launched(1), Recorded = Recorded(OutcomeKind.Replaced) }, NotificationKind.Interruption, 4, 4 },

@@ -43,6 +43,7 @@ public class OutcomesTests
         { "drained", new() { Decision = Decision(ScalingAction.ScaleDown), Lock = Held, Drain = Drain(DrainStatus.Drained), Terminated = Done }, OutcomeKind.ScaledDown, null },
         { "drain blocked", new() { Decision = Decision(ScalingAction.ScaleDown), Lock = Held, Drain = Drain(DrainStatus.Blocked) }, OutcomeKind.ScaleDownAborted, "the drain of w3 ended Blocked; the node was uncordoned" },
         { "drain overdue", new() { Decision = Decision(ScalingAction.ScaleDown), Lock = Held, Drain = Drain(DrainStatus.Overdue) }, OutcomeKind.ScaleDownAborted, "the drain of w3 ended Overdue" },
+        { "drain preempted", new() { Decision = Decision(ScalingAction.ScaleDown), Lock = Held, Drain = Drain(DrainStatus.Preempted) }, OutcomeKind.DrainPreempted, "the drain of w3 was preempted" },
         { "replaced", new() { Decision = Decision(ScalingAction.Replace, 1), Lock = Held, Drain = Drain(DrainStatus.Draining), Launch = Launched(1), Readiness = Readiness(ReadinessStatus.AllReady), Terminated = Done }, OutcomeKind.Replaced, null },
         { "replacement never joined", new() { Decision = Decision(ScalingAction.Replace, 1), Lock = Held, Drain = Drain(DrainStatus.Draining), Launch = Launched(1), Readiness = Readiness(ReadinessStatus.Overdue) }, OutcomeKind.LaunchFailed, "did not join" },
         { "retired", new() { Decision = Decision(ScalingAction.Replace, 0), Lock = Held, Drain = Drain(DrainStatus.Draining), Terminated = Done }, OutcomeKind.Replaced, "no replacement" },

@@ -26,6 +26,24 @@ public class WorkflowRoutesTests
     }
 
     [Theory]
+    [InlineData(ScalingAction.ScaleUp, DecisionReason.PendingPods, false, true)]
+    [InlineData(ScalingAction.ScaleUp, DecisionReason.PendingPods, true, false)]
+    [InlineData(ScalingAction.ScaleUp, DecisionReason.CpuHigh, false, false)]
+    [InlineData(ScalingAction.ScaleUp, DecisionReason.BelowMinimum, false, false)]
+    [InlineData(ScalingAction.Replace, DecisionReason.Interrupted, false, false)]
+    [InlineData(ScalingAction.ScaleDown, DecisionReason.Underutilized, false, false)]
+    public void PreemptsDrain_Decision_OnlyAScaleUpForPendingPods(ScalingAction action, DecisionReason reason, bool dryRun, bool expected)
+    {
+        var decision = new Decision
+        {
+            Action = action, ReasonCode = reason, Reason = "r", DryRun = dryRun, NodesToAdd = action == ScalingAction.ScaleUp ? 1 : 0,
+            DecidedAt = DateTimeOffset.UnixEpoch, Figures = new DecisionFigures(),
+        };
+
+        Assert.Equal(expected, decision.PreemptsDrain);
+    }
+
+    [Theory]
     [InlineData("""{"errorType":"LeaseNotHeldException","errorMessage":"Cannot release: exec-1 does not hold the lease","stackTrace":["at NodeFleet.Aws.X()","at Y()"]}""", "Cannot release: exec-1 does not hold the lease")]
     [InlineData("Prometheus could not be reached\n   at NodeFleet.Cluster.Prometheus.Query()", "Prometheus could not be reached")]
     [InlineData("{not json", "{not json")]

@@ -70,19 +70,47 @@ public class FunctionTests
     }
 
     [Theory]
-    [InlineData("Start")]
-    [InlineData("Continue")]
     [InlineData("Abort")]
     [InlineData("Delete")]
     public async Task FunctionHandler_LeaseLost_TouchesNothing(string action)
     {
-        store.EnsureHeldAsync(Arg.Any<Lease>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
-            .Returns(Task.FromException(new LeaseNotHeldException("Fenced: another execution holds the lease")));
+        LoseTheLease();
 
         await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(Request($$"""{"action":"{{action}}","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T11:50:00Z"}""")));
 
         Assert.Empty(cluster.ReceivedCalls());
     }
+
+    [Theory]
+    [InlineData("Start")]
+    [InlineData("Continue")]
+    public async Task FunctionHandler_ScaleDownDrainWhoseLeaseWasTaken_IsPreemptedAndTouchesNothing(string action)
+    {
+        LoseTheLease();
+
+        var output = StreamJson.Read(await Create().FunctionHandler(Request($$"""{"action":"{{action}}","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T11:50:00Z"}""")));
+
+        Assert.Equal("Preempted", output.GetProperty("status").GetString());
+        Assert.Equal("w3", output.GetProperty("node").GetString());
+        Assert.Contains("another execution holds the lease", output.GetProperty("note").GetString(), StringComparison.Ordinal);
+        Assert.Empty(cluster.ReceivedCalls());
+    }
+
+    [Theory]
+    [InlineData("Start")]
+    [InlineData("Continue")]
+    public async Task FunctionHandler_InterruptionDrainWhoseLeaseWasTaken_IsRefusedAndTouchesNothing(string action)
+    {
+        LoseTheLease();
+
+        await Assert.ThrowsAsync<LeaseNotHeldException>(() => Create().FunctionHandler(Request($$$"""{"action":"{{{action}}}","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T11:50:00Z","interruption":{"kind":"SpotInterruption","notAfter":"2026-11-18T11:52:00Z"}}""")));
+
+        Assert.Empty(cluster.ReceivedCalls());
+    }
+
+    private void LoseTheLease() =>
+        store.EnsureHeldAsync(Arg.Any<Lease>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromException(new LeaseNotHeldException("Fenced: another execution holds the lease")));
 
     [Fact]
     public async Task FunctionHandler_NoLock_TouchesNothing()

@@ -242,4 +242,39 @@ public class FunctionTests
     {
         Assert.Equal(expected, LaunchIds.For(executionId));
     }
+
+    [Theory]
+    [InlineData(WorkflowRoute.Launch, true)]
+    [InlineData(WorkflowRoute.Replace, false)]
+    public async Task FunctionHandler_Route_ReleasesTheLeaseWithTheLaunchRecordOnlyOnAScaleUp(WorkflowRoute route, bool releases)
+    {
+        fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>()).Returns(new LaunchResult([Instance("i-1")], []));
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.Launch(1, States.Held) with { Route = route })));
+
+        Assert.Equal(releases, output.GetProperty("leaseReleased").GetBoolean());
+        if (releases)
+        {
+            // One write: the launch in flight, the scale-up stamped, the lease free for the next wave.
+            await store.Received(1).ReleaseAfterLaunchAsync(Arg.Is<Lease>(l => l.Fence == 7), Arg.Is<InFlightLaunch>(l => l.LaunchId == "launch-tick-42"), Arg.Any<string>(), Arg.Any<CancellationToken>());
+            await store.DidNotReceiveWithAnyArgs().RecordLaunchAsync(default!, default!, default);
+        }
+        else
+        {
+            // A replacement's execution drains the interrupted node after the boot: it keeps the lease.
+            await store.Received(1).RecordLaunchAsync(Arg.Any<Lease>(), Arg.Any<InFlightLaunch>(), Arg.Any<CancellationToken>());
+            await store.DidNotReceiveWithAnyArgs().ReleaseAfterLaunchAsync(default!, default!, default!, default);
+        }
+    }
+
+    [Fact]
+    public async Task FunctionHandler_ScaleUpThatLaunchedNothing_KeepsTheLeaseForTheRecord()
+    {
+        fleet.LaunchAsync(Arg.Any<LaunchRequest>(), Arg.Any<CancellationToken>()).Returns(new LaunchResult([], []));
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(States.Launch(1, States.Held) with { Route = WorkflowRoute.Launch })));
+
+        Assert.False(output.GetProperty("leaseReleased").GetBoolean());
+        await store.DidNotReceiveWithAnyArgs().ReleaseAfterLaunchAsync(default!, default!, default!, default);
+    }
 }

@@ -54,4 +54,35 @@ public class FunctionTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
     }
+
+    private const string ReleasedLaunch = """{"launchId":"launch-1","requested":2,"startedAt":"2026-11-18T12:00:00Z","leaseReleased":true,"instances":[{"instanceId":"i-1","zone":"us-east-1a","instanceType":"t3.large","capacityType":"Spot"},{"instanceId":"i-2","zone":"us-east-1a","instanceType":"t3.large","capacityType":"Spot"}]}""";
+
+    [Fact]
+    public async Task FunctionHandler_CleanupOfALaunchThatReleasedTheLease_IsFencedByItsRecordNotTheLease()
+    {
+        await Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-2"],"lock":{{States.HeldJson}},"launch":{{ReleasedLaunch}}}"""));
+
+        await store.Received(1).EnsureLaunchRecordedAsync("launch-1", Arg.Any<CancellationToken>());
+        await store.DidNotReceiveWithAnyArgs().EnsureHeldAsync(default!, default, default);
+        await fleet.Received(1).TerminateAsync(Arg.Is<IReadOnlyList<string>>(ids => ids.SequenceEqual(new[] { "i-2" })), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_CleanupWhoseLaunchRecordIsGone_TerminatesNothing()
+    {
+        store.EnsureLaunchRecordedAsync("launch-1", Arg.Any<CancellationToken>()).Returns(Task.FromException(new LaunchNotRecordedException("Fenced: launch-1 is no longer in flight")));
+
+        await Assert.ThrowsAsync<LaunchNotRecordedException>(() => Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-2"],"lock":{{States.HeldJson}},"launch":{{ReleasedLaunch}}}""")));
+
+        await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task FunctionHandler_CleanupNamingAnotherLaunchsInstance_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-9"],"lock":{{States.HeldJson}},"launch":{{ReleasedLaunch}}}""")));
+
+        Assert.Contains("i-9 not launched by launch-1", error.Message, StringComparison.Ordinal);
+        await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
+    }
 }

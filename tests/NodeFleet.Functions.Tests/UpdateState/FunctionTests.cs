@@ -68,4 +68,39 @@ public class FunctionTests
 
         await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(States.Json(request)));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task FunctionHandler_BootOfALaunchThatReleasedTheLease_RecordsThroughItsLaunchRecord(bool recordExists)
+    {
+        store.RecordLaunchEndAsync("launch-tick-42", Arg.Any<ScalingOutcome>(), Arg.Any<CancellationToken>()).Returns(recordExists);
+        var request = Request(States.ScaleUp()) with
+        {
+            Launch = Launch with { LeaseReleased = true },
+            Readiness = new ReadinessReport { Status = ReadinessStatus.AllReady, Deadline = States.Now.AddMinutes(10) },
+        };
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(request)));
+
+        await store.Received(1).RecordLaunchEndAsync("launch-tick-42",
+            Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.ScaledUp && o.CompletedLaunches.SequenceEqual(new[] { "launch-tick-42" })), Arg.Any<CancellationToken>());
+        await store.DidNotReceiveWithAnyArgs().RecordAndReleaseAsync(default!, default!, default);
+        Assert.Equal("ScaledUp", output.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_PreemptedDrain_RecordsItWithoutTheLease()
+    {
+        var request = Request(States.ScaleDown()) with
+        {
+            Drain = new DrainProgress { Node = "w3", Status = DrainStatus.Preempted, StartedAt = States.Now },
+        };
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(request)));
+
+        await store.Received(1).RecordPreemptedAsync(Arg.Is<Lease>(l => l.Fence == 7), Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.DrainPreempted && o.DrainAborted == null), Arg.Any<CancellationToken>());
+        await store.DidNotReceiveWithAnyArgs().RecordAndReleaseAsync(default!, default!, default);
+        Assert.Equal("DrainPreempted", output.GetProperty("outcome").GetString());
+    }
 }
