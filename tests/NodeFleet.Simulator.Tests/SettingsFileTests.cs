@@ -32,6 +32,29 @@ public sealed class SettingsFileTests : IDisposable
     }
 
     [Fact]
+    public void Apply_CdkJsonWithFastPathTimings_SetsAlertmanagersTimings()
+    {
+        var options = Apply("""
+            {"context": {"nodefleet:fastPathGroupWait": "5s", "nodefleet:fastPathGroupInterval": "30s", "nodefleet:fastPathRepeatInterval": "10m"}}
+            """);
+
+        Assert.Equal(TimeSpan.FromSeconds(5), options.FastPathGroupWait);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.FastPathGroupInterval);
+        Assert.Equal(TimeSpan.FromMinutes(10), options.FastPathRepeatInterval);
+    }
+
+    [Fact]
+    public void Apply_NoFastPathTimings_KeepsTheCatalogDefaults()
+    {
+        var options = Apply("""{"minNodes": "3"}""");
+
+        Assert.Equal(SettingsCatalog.FastPathGroupWait.Default, options.FastPathGroupWait);
+        Assert.Equal(SettingsCatalog.FastPathGroupInterval.Default, options.FastPathGroupInterval);
+        Assert.Equal(SettingsCatalog.FastPathRepeatInterval.Default, options.FastPathRepeatInterval);
+        Assert.Equal(TimeSpan.FromSeconds(15), options.FastPathGroupInterval);
+    }
+
+    [Fact]
     public void Apply_FlatFileWithATypo_NamesTheUnknownKey()
     {
         var error = Assert.Throws<FormatException>(() => Apply("""{"minNodes": "3", "scaleDownWindw": "5m"}"""));
@@ -44,6 +67,7 @@ public sealed class SettingsFileTests : IDisposable
     [InlineData("""{"scheduleRate": "90s"}""", "scheduleRate '90s' is not a whole number of minutes")]
     [InlineData("""{"spotShare": "150%"}""", "spotShare '150%' is not between 0% and 100%")]
     [InlineData("""["minNodes"]""", "expected a JSON object of settings")]
+    [InlineData("""{"fastPathGroupInterval": "2s"}""", "fastPathGroupInterval: '2s' must be at least 5s")]
     public void Apply_BadValue_IsRefusedNamingIt(string json, string expected)
     {
         var error = Assert.ThrowsAny<Exception>(() => Apply(json));

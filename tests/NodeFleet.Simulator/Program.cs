@@ -9,7 +9,11 @@ using NodeFleet.Simulator.Traces;
 const string Usage = """
 usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY]
                         [--boot-delay DURATION] [--boot-spread DURATION] [--on-demand-price USD] [--spot-price USD] [--verbose]
-  --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week), a CSV trace file,
+                        [--detection fast-path|schedule] [--lease launch|booting] [--schedule-offset DURATION]
+                        [--group-wait DURATION] [--group-interval DURATION] [--repeat-interval DURATION] [--delivery-delay DURATION]
+                        [--no-before] [--no-scenarios]
+  --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week, flash-sale-two-waves), a scenario
+                   (pending-hour-at-max, pending-hour-unplaceable, quiet-hour), a CSV trace file,
                    or a Prometheus query_range JSON export (*.json); repeat for several; default: all built-ins
   --settings       a JSON file of NodeFleet settings: cdk.json (its "nodefleet:*" context) or {"minNodes": "2", ...}
   --out            where results.json and one SVG per trace go (default .artifacts/simulation)
@@ -18,7 +22,21 @@ usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--
   --boot-delay     mean time from launch to a Ready node (default 90s); --boot-spread its standard deviation (default 20s)
   --on-demand-price, --spot-price
                    USD per worker-hour (defaults: t3.large in us-east-1, 0.0832 and 0.0301)
-  --verbose        print every decision NodeFleet acted on, with its time and reason (stderr)
+  --verbose        print every decision NodeFleet acted on, with its time, reason and trigger (stderr)
+  --detection      what starts NodeFleet's executions: fast-path (default: the pending-pods alert through Alertmanager,
+                   with the schedule as the backstop) or schedule (the schedule alone)
+  --lease          launch (default, as built now: LaunchNodes releases the lease, a scale-up for pending pods preempts a
+                   drain) or booting (before: a launch holds the lease until its nodes joined)
+  --schedule-offset
+                   when the first scheduled tick fires after the trace starts (default: drawn within one tick from the seed)
+  --group-wait, --group-interval, --repeat-interval
+                   Alertmanager's timings (defaults: fastPathGroupWait 1s, fastPathGroupInterval 15s, fastPathRepeatInterval 5m;
+                   cdk.json's values with --settings)
+  --delivery-delay from Alertmanager's notification to StartExecution through SNS, SQS and the Pipe (default 1s)
+  --no-before      do not also run "nodefleet-before" (the schedule alone, the lease held while nodes boot)
+  --no-scenarios   do not run the one-hour scenarios that measure executions per hour
+Per trace, the table has NodeFleet as configured ("nodefleet"), NodeFleet before issue 13 ("nodefleet-before"),
+the seed and the oracle; then each wave's waits (traces with waves), executions per hour by trigger, and the scenarios.
 """;
 
 var traces = new List<string>();
@@ -26,6 +44,8 @@ string? settingsFile = null;
 var outDir = Path.Combine(".artifacts", "simulation");
 var options = new SimulationOptions();
 var verbose = false;
+var before = true;
+var scenarios = true;
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -43,6 +63,15 @@ try
             case "--on-demand-price": options = options with { OnDemandPricePerHour = Price(Value(), "--on-demand-price") }; break;
             case "--spot-price": options = options with { SpotPricePerHour = Price(Value(), "--spot-price") }; break;
             case "--verbose": verbose = true; break;
+            case "--detection": options = options with { Detection = Value() switch { "fast-path" => Detection.FastPathAndSchedule, "schedule" => Detection.ScheduleOnly, var v => throw new ArgumentException($"--detection '{v}' is neither fast-path nor schedule") } }; break;
+            case "--lease": options = options with { Lease = Value() switch { "launch" => LeaseModel.ReleasedAtLaunch, "booting" => LeaseModel.HeldWhileBooting, var v => throw new ArgumentException($"--lease '{v}' is neither launch nor booting") } }; break;
+            case "--schedule-offset": options = options with { ScheduleOffset = SettingValue.Duration(Value()) }; break;
+            case "--group-wait": options = options with { FastPathGroupWait = SettingsCatalog.FastPathGroupWait.Parse(Value()) }; break;
+            case "--group-interval": options = options with { FastPathGroupInterval = SettingsCatalog.FastPathGroupInterval.Parse(Value()) }; break;
+            case "--repeat-interval": options = options with { FastPathRepeatInterval = SettingsCatalog.FastPathRepeatInterval.Parse(Value()) }; break;
+            case "--delivery-delay": options = options with { FastPathDeliveryDelay = SettingValue.Duration(Value()) }; break;
+            case "--no-before": before = false; break;
+            case "--no-scenarios": scenarios = false; break;
             case "--help" or "-h": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown option '{args[i]}'");
         }
@@ -60,11 +89,11 @@ try
     {
         Console.Error.WriteLine(Invariant($"[simulate] {trace.Name}: {trace.Duration.TotalHours:0.#} h of load, {trace.Points.Count} points"));
         var runs = new List<RunResult>();
-        foreach (var strategy in new IScalingStrategy[] { new NodeFleetStrategy(options, new Random(options.RandomSeed)) { Log = verbose ? line => Console.Error.WriteLine($"[nodefleet] {trace.Name} {line}") : null }, new SeedStrategy(options, new Random(options.RandomSeed)) })
+        foreach (var (strategy, strategyOptions) in Strategies(trace.Name, withSeed: true))
         {
             var started = DateTime.UtcNow;
-            runs.Add(SimulationRunner.Run(trace, strategy, options, done => Console.Error.Write(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-9} {done,4:P0}"))));
-            Console.Error.WriteLine(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-9} done in {(DateTime.UtcNow - started).TotalSeconds:0.0} s"));
+            runs.Add(SimulationRunner.Run(trace, strategy, strategyOptions, done => Console.Error.Write(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-16} {done,4:P0}"))));
+            Console.Error.WriteLine(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-16} done in {(DateTime.UtcNow - started).TotalSeconds:0.0} s"));
         }
 
         runs.Add(SimulationRunner.Oracle(trace, options));
@@ -72,12 +101,46 @@ try
         await File.WriteAllTextAsync(Path.Combine(outDir, trace.Name + ".svg"), Report.Svg(trace.Name, runs));
     }
 
+    var scenarioResults = !scenarios ? [] : BuiltInTraces.Scenarios.Select(BuiltInTraces.Get)
+        .SelectMany(trace => Strategies(trace.Name, withSeed: false).Select(s => SimulationRunner.Run(trace, s.Strategy, s.Options)))
+        .ToList();
     await File.WriteAllTextAsync(Path.Combine(outDir, "results.json"), Report.Json(results));
     Console.WriteLine(Report.Table(results));
     Console.WriteLine("NodeFleet relative to the seed and the oracle (goals: pending ≤ 25 % of the seed's, node-hours ≤ +5 % over the seed and ≤ +15 % over the oracle)");
     Console.WriteLine(Report.Goals(results));
-    Console.WriteLine($"Wrote {Path.Combine(outDir, "results.json")} and one SVG per trace.");
+    if (results.Any(r => r.Waves.Count > 0))
+    {
+        Console.WriteLine("Waves: each wave's pods that waited, from unschedulable to running");
+        Console.WriteLine(Report.Waves(results));
+    }
+
+    Console.WriteLine("NodeFleet's executions by trigger, for the whole run (acted: took the lease and launched, drained or replaced)");
+    Console.WriteLine(Report.Executions(results));
+    if (scenarioResults.Count > 0)
+    {
+        await File.WriteAllTextAsync(Path.Combine(outDir, "scenarios.json"), Report.Json(scenarioResults));
+        Console.WriteLine("Scenarios, one hour each: executions by trigger while pods stay pending, and in a quiet hour");
+        Console.WriteLine(Report.Executions(scenarioResults));
+    }
+
+    Console.WriteLine($"Wrote {Path.Combine(outDir, "results.json")}{(scenarioResults.Count > 0 ? " and scenarios.json" : "")} and one SVG per trace.");
     return 0;
+
+    // NodeFleet as configured, NodeFleet before issue 13 (unless --no-before), and the seed.
+    IEnumerable<(IScalingStrategy Strategy, SimulationOptions Options)> Strategies(string traceName, bool withSeed)
+    {
+        yield return (new NodeFleetStrategy(options, new Random(options.RandomSeed)) { Log = verbose ? line => Console.Error.WriteLine($"[nodefleet] {traceName} {line}") : null }, options);
+        if (before)
+        {
+            var old = options.Before();
+            yield return (new NodeFleetStrategy(old, new Random(old.RandomSeed)) { Name = "nodefleet-before", Log = verbose ? line => Console.Error.WriteLine($"[nodefleet-before] {traceName} {line}") : null }, old);
+        }
+
+        if (withSeed)
+        {
+            yield return (new SeedStrategy(options, new Random(options.RandomSeed)), options);
+        }
+    }
 }
 catch (Exception e) when (e is ArgumentException or FormatException or TraceFormatException or InvalidSettingsException or IOException or JsonException)
 {
@@ -88,14 +151,14 @@ catch (Exception e) when (e is ArgumentException or FormatException or TraceForm
 
 static Trace LoadTrace(string nameOrFile)
 {
-    if (BuiltInTraces.Names.Contains(nameOrFile))
+    if (BuiltInTraces.Names.Contains(nameOrFile) || BuiltInTraces.Scenarios.Contains(nameOrFile))
     {
         return BuiltInTraces.Get(nameOrFile);
     }
 
     if (!File.Exists(nameOrFile))
     {
-        throw new ArgumentException($"'{nameOrFile}' is neither a built-in trace ({string.Join(", ", BuiltInTraces.Names)}) nor a file");
+        throw new ArgumentException($"'{nameOrFile}' is neither a built-in trace ({string.Join(", ", BuiltInTraces.Names.Concat(BuiltInTraces.Scenarios))}) nor a file");
     }
 
     try

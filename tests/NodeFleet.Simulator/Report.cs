@@ -15,10 +15,44 @@ public static class Report
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-14} {"policy",-10} {"node-hours",10} {"cost $",8} {"pending pod-min",15} {"wait p50 s",10} {"wait p95 s",10} {"actions",7}"));
+        text.AppendLine(Invariant($"{"trace",-20} {"policy",-16} {"node-hours",10} {"cost $",8} {"pending pod-min",15} {"wait p50 s",10} {"wait p95 s",10} {"actions",7}"));
         foreach (var r in results)
         {
-            text.AppendLine(Invariant($"{r.Trace,-14} {r.Policy,-10} {r.NodeHours,10:0.0} {r.CostUsd,8:0.00} {r.PendingPodMinutes,15:0.0} {r.WaitP50Seconds,10:0} {r.WaitP95Seconds,10:0} {r.ScaleActions,7}"));
+            text.AppendLine(Invariant($"{r.Trace,-20} {r.Policy,-16} {r.NodeHours,10:0.0} {r.CostUsd,8:0.00} {r.PendingPodMinutes,15:0.0} {r.WaitP50Seconds,10:0} {r.WaitP95Seconds,10:0} {r.ScaleActions,7}"));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Each wave of the traces that have waves: its pods that waited, their pending pod-seconds and waits.</summary>
+    public static string Waves(IReadOnlyList<RunResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var text = new StringBuilder();
+        text.AppendLine(Invariant($"{"trace",-20} {"policy",-16} {"wave",-8} {"pods",5} {"pending pod-s",13} {"wait p50 s",10} {"wait p95 s",10}"));
+        foreach (var r in results.Where(r => r.Policy != "oracle"))
+        {
+            foreach (var w in r.Waves)
+            {
+                text.AppendLine(Invariant($"{r.Trace,-20} {r.Policy,-16} {w.Wave,-8} {w.Pods,5} {w.PendingPodSeconds,13:0} {w.WaitP50Seconds,10:0} {w.WaitP95Seconds,10:0}"));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>NodeFleet's executions per hour by trigger: started, acted (took the lease and changed the fleet), stopped by a held lease.</summary>
+    public static string Executions(IReadOnlyList<RunResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var text = new StringBuilder();
+        text.AppendLine(Invariant($"{"trace",-24} {"policy",-16} {"trigger",-12} {"started/h",9} {"acted/h",8} {"lease held/h",12} {"started",8} {"acted",6}"));
+        foreach (var r in results.Where(r => r.Executions.Count > 0))
+        {
+            foreach (var e in r.Executions)
+            {
+                text.AppendLine(Invariant($"{r.Trace,-24} {r.Policy,-16} {e.Trigger,-12} {e.Started / r.Hours,9:0.0} {e.Acted / r.Hours,8:0.00} {e.LeaseHeld / r.Hours,12:0.00} {e.Started,8} {e.Acted,6}"));
+            }
         }
 
         return text.ToString();
@@ -29,7 +63,7 @@ public static class Report
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-14} {"pending vs seed",15} {"node-hours vs seed",18} {"node-hours vs oracle",20}"));
+        text.AppendLine(Invariant($"{"trace",-20} {"pending vs seed",15} {"node-hours vs seed",18} {"node-hours vs oracle",20}"));
         foreach (var trace in results.GroupBy(r => r.Trace))
         {
             var ours = trace.FirstOrDefault(r => r.Policy == "nodefleet");
@@ -41,7 +75,7 @@ public static class Report
             }
 
             var pending = seed.PendingPodMinutes == 0 ? (ours.PendingPodMinutes == 0 ? "0 of 0" : "∞") : Invariant($"{ours.PendingPodMinutes / seed.PendingPodMinutes:P0}");
-            text.AppendLine(Invariant($"{trace.Key,-14} {pending,15} {ours.NodeHours / seed.NodeHours - 1,18:+0.0%;-0.0%} {ours.NodeHours / oracle.NodeHours - 1,20:+0.0%;-0.0%}"));
+            text.AppendLine(Invariant($"{trace.Key,-20} {pending,15} {ours.NodeHours / seed.NodeHours - 1,18:+0.0%;-0.0%} {ours.NodeHours / oracle.NodeHours - 1,20:+0.0%;-0.0%}"));
         }
 
         return text.ToString();
@@ -52,7 +86,9 @@ public static class Report
         {
             trace = r.Trace, policy = r.Policy, nodeHours = Math.Round(r.NodeHours, 3), costUsd = Math.Round(r.CostUsd, 4),
             pendingPodMinutes = Math.Round(r.PendingPodMinutes, 2), waitP50Seconds = r.WaitP50Seconds, waitP95Seconds = r.WaitP95Seconds,
-            scaleActions = r.ScaleActions,
+            scaleActions = r.ScaleActions, hours = r.Hours,
+            waves = r.Waves.Select(w => new { wave = w.Wave, pods = w.Pods, pendingPodSeconds = Math.Round(w.PendingPodSeconds, 1), waitP50Seconds = w.WaitP50Seconds, waitP95Seconds = w.WaitP95Seconds }),
+            executions = r.Executions.Select(e => new { trigger = e.Trigger, started = e.Started, acted = e.Acted, leaseHeld = e.LeaseHeld }),
         }), Indented);
 
     /// <summary>Three panels over time: demand (requested cores), nodes, pending pods; one line per policy.</summary>

@@ -8,8 +8,9 @@ namespace NodeFleet.Simulator;
 /// Reads NodeFleet settings for a simulation in the format the deployment uses: either cdk.json
 /// itself (its <c>nodefleet:*</c> context entries; deployment-only keys the simulator does not
 /// model are skipped) or a flat JSON object of the same keys, with or without the prefix, where an
-/// unknown key is an error. Besides the scaling settings, <c>scheduleRate</c> and <c>spotShare</c>
-/// shape the run.
+/// unknown key is an error. Besides the scaling settings, <c>scheduleRate</c>, <c>spotShare</c> and
+/// Alertmanager's timings (<c>fastPathGroupWait</c>, <c>fastPathGroupInterval</c>, <c>fastPathRepeatInterval</c>,
+/// parsed by the catalog's own validators) shape the run.
 /// </summary>
 public static class SettingsFile
 {
@@ -39,7 +40,8 @@ public static class SettingsFile
                 property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
         }
 
-        var known = SettingsCatalog.Scaling.Select(d => d.Key).Concat(["scheduleRate", "spotShare"]).ToHashSet(StringComparer.Ordinal);
+        var fastPath = new[] { SettingsCatalog.FastPathGroupWait, SettingsCatalog.FastPathGroupInterval, SettingsCatalog.FastPathRepeatInterval };
+        var known = SettingsCatalog.Scaling.Select(d => d.Key).Concat(["scheduleRate", "spotShare"]).Concat(fastPath.Select(s => s.ContextKey!)).ToHashSet(StringComparer.Ordinal);
         var unknown = values.Keys.Where(k => !known.Contains(k)).ToList();
         if (!fromCdk && unknown.Count > 0)
         {
@@ -62,6 +64,28 @@ public static class SettingsFile
             options = fraction is >= 0 and <= 1 ? options with { SpotShare = fraction } : throw new FormatException($"{path}: spotShare '{share}' is not between 0% and 100%");
         }
 
-        return options;
+        TimeSpan FastPathValue(Setting<TimeSpan> setting, TimeSpan current)
+        {
+            if (!values.TryGetValue(setting.ContextKey!, out var text))
+            {
+                return current;
+            }
+
+            try
+            {
+                return setting.Parse(text);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{path}: {setting.ContextKey}: {e.Message}", e);
+            }
+        }
+
+        return options with
+        {
+            FastPathGroupWait = FastPathValue(SettingsCatalog.FastPathGroupWait, options.FastPathGroupWait),
+            FastPathGroupInterval = FastPathValue(SettingsCatalog.FastPathGroupInterval, options.FastPathGroupInterval),
+            FastPathRepeatInterval = FastPathValue(SettingsCatalog.FastPathRepeatInterval, options.FastPathRepeatInterval),
+        };
     }
 }

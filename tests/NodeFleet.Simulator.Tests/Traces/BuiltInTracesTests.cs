@@ -10,12 +10,17 @@ public class BuiltInTracesTests
         { "flash-sale", 6, 1 },
         { "sustained", 6, 1 },
         { "diurnal-week", 7 * 24, 5 },
+        { "flash-sale-two-waves", 6, 1 },
+        { "pending-hour-at-max", 1, 1 },
+        { "pending-hour-unplaceable", 1, 1 },
+        { "quiet-hour", 1, 1 },
     };
 
     [Fact]
-    public void Names_ListsTheFourTraces()
+    public void Names_ListsTheFiveTracesAndTheThreeScenarios()
     {
-        Assert.Equal(["ramp", "flash-sale", "sustained", "diurnal-week"], BuiltInTraces.Names);
+        Assert.Equal(["ramp", "flash-sale", "sustained", "diurnal-week", "flash-sale-two-waves"], BuiltInTraces.Names);
+        Assert.Equal(["pending-hour-at-max", "pending-hour-unplaceable", "quiet-hour"], BuiltInTraces.Scenarios);
     }
 
     [Theory]
@@ -94,6 +99,37 @@ public class BuiltInTracesTests
         Assert.Equal(6, Replicas(trace, "shop", TimeSpan.FromHours(1)));
         Assert.Equal(10, Replicas(trace, "shop", TimeSpan.FromMinutes(135)));
         Assert.Equal(6, Replicas(trace, "shop", TimeSpan.FromHours(5)));
+    }
+
+    [Fact]
+    public void Get_FlashSaleTwoWaves_SecondWaveComesAMinuteAfterTheFirst_AndBothAreReportedAsWaves()
+    {
+        var trace = BuiltInTraces.Get("flash-sale-two-waves");
+
+        Assert.Equal(0, Replicas(trace, "checkout", TimeSpan.FromMinutes(119)));
+        Assert.Equal(6, Replicas(trace, "checkout", TimeSpan.FromMinutes(120)));
+        Assert.Equal(0, Replicas(trace, "cart", TimeSpan.FromMinutes(120)));
+        Assert.Equal(6, Replicas(trace, "cart", TimeSpan.FromMinutes(121)));
+        Assert.Equal(6, Replicas(trace, "checkout", TimeSpan.FromMinutes(164)));
+        Assert.Equal(0, Replicas(trace, "checkout", TimeSpan.FromMinutes(165)));
+        Assert.Equal(6, Replicas(trace, "cart", TimeSpan.FromMinutes(165)));
+        Assert.Equal(0, Replicas(trace, "cart", TimeSpan.FromMinutes(166)));
+        Assert.All(trace.Points, p => Assert.Equal(6, Replicas(p, "shop")));
+        Assert.Equal(
+            [("wave 1", TimeSpan.FromMinutes(120), "checkout"), ("wave 2", TimeSpan.FromMinutes(121), "cart")],
+            trace.Waves.Select(w => (w.Name, w.From, Assert.Single(w.Deployments))));
+    }
+
+    [Theory]
+    [InlineData("pending-hour-at-max", "overflow", 20)]
+    [InlineData("pending-hour-unplaceable", "huge", 1)]
+    [InlineData("quiet-hour", "overflow", 0)]
+    public void Get_Scenario_HoldsItsDemandAllHour(string name, string deployment, int replicas)
+    {
+        var trace = BuiltInTraces.Get(name);
+
+        Assert.All(trace.Points, p => Assert.Equal(replicas, Replicas(p, deployment)));
+        Assert.All(trace.Points, p => Assert.Equal(4, Replicas(p, "shop")));
     }
 
     [Fact]

@@ -21,14 +21,36 @@ public sealed record RunResult
     public required double WaitP95Seconds { get; init; }
     public required int ScaleActions { get; init; }
     public required IReadOnlyList<TimelinePoint> Timeline { get; init; }
+
+    /// <summary>Hours of load the run covered (the trace's duration): executions per hour divide by it.</summary>
+    public double Hours { get; init; }
+
+    /// <summary>The trace's waves (<see cref="Trace.Waves"/>), each with its pods' waits.</summary>
+    public IReadOnlyList<WaveResult> Waves { get; init; } = [];
+
+    /// <summary>NodeFleet's executions by what started them (none for the seed and the oracle).</summary>
+    public IReadOnlyList<ExecutionCount> Executions { get; init; } = [];
 }
+
+/// <summary>One wave's pods that waited: how many, their pending pod-seconds, and their waits from unschedulable to running.</summary>
+public sealed record WaveResult(string Wave, int Pods, double PendingPodSeconds, double WaitP50Seconds, double WaitP95Seconds);
+
+/// <summary>
+/// Executions started by one trigger: <paramref name="Started"/> in all; <paramref name="Acted"/> took the lease and
+/// launched, drained or replaced; <paramref name="LeaseHeld"/> decided to act but found the lease held and stopped early.
+/// </summary>
+public sealed record ExecutionCount(string Trigger, int Started, int Acted, int LeaseHeld);
 
 /// <summary>Runs policies over a trace in virtual time: days of load in seconds.</summary>
 public static class SimulationRunner
 {
     private static readonly DateTimeOffset Epoch = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero); // a Monday: day 6 and 7 of a week trace are the weekend
 
-    /// <summary>Runs <paramref name="strategy"/> from the start of the trace to its end; <paramref name="progress"/> gets the share done.</summary>
+    /// <summary>
+    /// Runs <paramref name="strategy"/> from the start of the trace to its end; <paramref name="progress"/> gets the share done.
+    /// The model steps on the scrape grid (<see cref="SimulationOptions.Step"/>: demand, interruptions, a metrics sample) and
+    /// in between wakes exactly when an instance joins or the strategy asks (<see cref="IScalingStrategy.NextWakeup"/>).
+    /// </summary>
     public static RunResult Run(Trace trace, IScalingStrategy strategy, SimulationOptions options, Action<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
@@ -43,9 +65,18 @@ public static class SimulationRunner
         var end = Epoch + trace.Duration;
         var reported = 0;
         strategy.Prepare(cluster);
-        for (var now = Epoch; now <= end; now += options.Step)
+        var nextGrid = Epoch;
+        for (var now = Epoch; now <= end; now = Next(now, nextGrid, strategy.NextWakeup, cluster.NextJoinAt))
         {
-            cluster.AdvanceTo(now);
+            var onGrid = now == nextGrid;
+            cluster.AdvanceTo(now, sample: onGrid);
+            if (!onGrid)
+            {
+                strategy.Step(cluster);
+                continue;
+            }
+
+            nextGrid += options.Step;
             foreach (var (instance, _) in reclaims.Where(r => r.At <= now && r.Instance.Running).ToList())
             {
                 cluster.Remove(instance.Id);
@@ -80,6 +111,12 @@ public static class SimulationRunner
         }
 
         var waits = cluster.Waits.Concat(cluster.StillWaiting).Order().ToList();
+        var all = cluster.AllWaits.ToList();
+        var waves = trace.Waves.Select(w =>
+        {
+            var pods = all.Where(p => w.Deployments.Contains(p.Owner) && p.Since - Epoch >= w.From && p.Since - Epoch < w.Until).Select(p => p.Seconds).Order().ToList();
+            return new WaveResult(w.Name, pods.Count, pods.Sum(), Percentile(pods, 0.50), Percentile(pods, 0.95));
+        }).ToList();
         return new RunResult
         {
             Trace = trace.Name,
@@ -91,7 +128,25 @@ public static class SimulationRunner
             WaitP95Seconds = Percentile(waits, 0.95),
             ScaleActions = strategy.ScaleActions,
             Timeline = timeline,
+            Hours = trace.Duration.TotalHours,
+            Waves = waves,
+            Executions = strategy.Executions,
         };
+    }
+
+    /// <summary>The next moment the model looks at: the next grid step, or earlier when the strategy or a join needs it.</summary>
+    private static DateTimeOffset Next(DateTimeOffset now, DateTimeOffset nextGrid, DateTimeOffset? wake, DateTimeOffset? join)
+    {
+        var next = nextGrid;
+        foreach (var at in new[] { wake, join })
+        {
+            if (at is { } t && t > now && t < next)
+            {
+                next = t;
+            }
+        }
+
+        return next;
     }
 
     /// <summary>
@@ -150,7 +205,7 @@ public static class SimulationRunner
         return new RunResult
         {
             Trace = trace.Name, Policy = "oracle", NodeHours = nodeHours, CostUsd = nodeHours * price, PendingPodMinutes = 0,
-            WaitP50Seconds = 0, WaitP95Seconds = 0, ScaleActions = actions, Timeline = timeline,
+            WaitP50Seconds = 0, WaitP95Seconds = 0, ScaleActions = actions, Timeline = timeline, Hours = trace.Duration.TotalHours,
         };
     }
 

@@ -20,72 +20,151 @@ public interface IScalingStrategy
 
     /// <summary>EC2 warned that <paramref name="instance"/> will be reclaimed in two minutes.</summary>
     void Interrupted(VirtualCluster cluster, SimInstance instance);
+
+    /// <summary>The next moment, between grid steps, at which <see cref="Step"/> must run (null: the grid is enough).</summary>
+    DateTimeOffset? NextWakeup => null;
+
+    /// <summary>Executions by trigger (a policy without executions has none).</summary>
+    IReadOnlyList<ExecutionCount> Executions => [];
 }
 
 /// <summary>
-/// NodeFleet as deployed: the real policy (the same code as the Decide step) runs every
-/// scheduled tick on a snapshot of the virtual cluster. An execution holds the lease while it
-/// waits for launched nodes (asking every ready-poll interval) or drains a node, and ticks meanwhile
-/// stop early, as the state machine does. What it remembers changes through the same
-/// <see cref="FleetTransitions"/> production's store applies: a launch is in flight from the moment
-/// it starts, and a path's outcome (ScaledUp, LaunchFailed, ScaledDown, Replaced) stamps its cooldown
-/// when the path ends, as UpdateState does.
+/// NodeFleet as deployed: the real policy (the same code as the Decide step) runs in every execution on a
+/// snapshot of the virtual cluster taken at the execution's start. Executions start on the schedule (every
+/// tick, at a phase of its own) and, with the fast path, seconds after pods become unschedulable
+/// (<see cref="FastPathModel"/>, then <see cref="SimulationOptions.FastPathDeliveryDelay"/> to StartExecution).
+/// An execution that decides to act takes the lease; the lease is modelled so that two executions never both
+/// act (<see cref="LeaseModel"/>): one that finds it held stops early, except that interruptions preempt, and
+/// (as built now) a scale-up for pending pods preempts a drain. What it remembers changes through the same
+/// <see cref="FleetTransitions"/> production's store applies: a launch is in flight from the moment it starts
+/// (as built now, LaunchNodes' one write also stamps the scale-up: <see cref="FleetTransitions.LaunchStarted"/>
+/// and <see cref="FleetTransitions.Recorded"/> with the launch as the one still joining), and a path's outcome
+/// (ScaledUp, LaunchFailed, ScaledDown, Replaced, ScaleDownAborted) is recorded when the path ends, as UpdateState does.
 /// </summary>
-public sealed class NodeFleetStrategy(SimulationOptions options, Random random) : IScalingStrategy
+public sealed class NodeFleetStrategy : IScalingStrategy
 {
-    private sealed record Joining(InFlightLaunch Launch, IReadOnlyList<SimInstance> Instances, OutcomeKind IfJoined);
+    private sealed class Joining(InFlightLaunch launch, IReadOnlyList<SimInstance> instances, OutcomeKind ifJoined, DateTimeOffset nextCheck)
+    {
+        public InFlightLaunch Launch { get; } = launch;
+        public IReadOnlyList<SimInstance> Instances { get; } = instances;
+        public OutcomeKind IfJoined { get; } = ifJoined;
 
+        /// <summary>The launch's own readiness loop: its next CheckNodesReady.</summary>
+        public DateTimeOffset NextCheck { get; set; } = nextCheck;
+    }
+
+    private sealed record Drain(string InstanceId, DateTimeOffset EndsAt);
+
+    private sealed class Count
+    {
+        public int Started;
+        public int Acted;
+        public int LeaseHeld;
+    }
+
+    private readonly SimulationOptions options;
+    private readonly Random random;
+    private readonly Random phases;
+    private readonly List<Joining> joining = [];
+    private readonly List<FastPathNotification> starts = [];
+    private readonly SortedDictionary<TriggerKind, Count> counts = [];
     private FleetState fleet = FleetState.Empty;
     private DateTimeOffset nextTick;
-    private DateTimeOffset? busyUntil;
-    private DateTimeOffset nextReadinessCheck;
-    private readonly List<Joining> joining = [];
-    private (string InstanceId, DateTimeOffset At)? removal;
+    private Drain? drain;
+    private FastPathModel? fastPath;
     private int launches;
 
-    public string Name => "nodefleet";
+    public NodeFleetStrategy(SimulationOptions options, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(random);
+        this.options = options;
+        this.random = random;
+        // The phases come from a stream of their own, so the boot delays are the same draws whatever the detection.
+        phases = new Random(options.RandomSeed + 2);
+    }
+
+    public string Name { get; init; } = "nodefleet";
 
     public int ScaleActions { get; private set; }
 
-    /// <summary>Gets every decision that acted, with its time and reason (scripts/simulate --verbose).</summary>
+    /// <summary>Drains aborted because a scale-up for pending pods or an interruption took the lease.</summary>
+    public int DrainsPreempted { get; private set; }
+
+    /// <summary>Gets every decision that acted, with its time, reason and trigger (scripts/simulate --verbose).</summary>
     public Action<string>? Log { get; init; }
+
+    public IReadOnlyList<ExecutionCount> Executions =>
+        counts.Select(c => new ExecutionCount(TriggerName(c.Key), c.Value.Started, c.Value.Acted, c.Value.LeaseHeld)).ToList();
+
+    /// <summary>The next moment something happens: a tick, a drain's end, a readiness check, a step of the fast path, an execution it starts.</summary>
+    public DateTimeOffset? NextWakeup
+    {
+        get
+        {
+            var next = nextTick;
+            void Candidate(DateTimeOffset? at)
+            {
+                if (at is { } t && t < next)
+                {
+                    next = t;
+                }
+            }
+
+            Candidate(drain?.EndsAt);
+            foreach (var launch in joining)
+            {
+                Candidate(launch.NextCheck);
+            }
+
+            Candidate(fastPath?.NextEvent());
+            Candidate(starts.Count > 0 ? starts[0].At : null);
+            return next;
+        }
+    }
 
     public void Prepare(VirtualCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         cluster.Launch(options.Settings.MinNodes, Capacity, () => TimeSpan.Zero);
-        nextTick = cluster.Start;
+        nextTick = cluster.Start + (options.ScheduleOffset ?? FastPathModel.Uniform(phases, options.NodeFleetTick));
+        fastPath = options.Detection == Detection.FastPathAndSchedule ? new FastPathModel(options, cluster.Start, phases) : null;
     }
 
     public void Step(VirtualCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var now = cluster.Now;
-        if (removal is { } r && now >= r.At)
+        if (drain is { } d && now >= d.EndsAt)
         {
-            cluster.Remove(r.InstanceId);
-            removal = null;
-            busyUntil = null;
+            cluster.Remove(d.InstanceId);
+            drain = null;
             Record(OutcomeKind.ScaledDown, now, []);
         }
 
-        if (joining.Count > 0 && now >= nextReadinessCheck)
+        foreach (var launch in joining.Where(j => now >= j.NextCheck).ToList())
         {
-            CheckReadiness(cluster, now);
+            CheckReadiness(cluster, launch, now);
         }
 
-        if (now < nextTick)
+        if (fastPath is not null)
         {
-            return;
+            // Each notification starts an execution once SNS, SQS and the Pipe delivered it.
+            starts.AddRange(fastPath.Advance(now, cluster.PendingPodNames).Select(n => n with { At = n.At + options.FastPathDeliveryDelay }));
         }
 
-        nextTick += options.NodeFleetTick;
-        if (busyUntil is not null)
+        if (now >= nextTick)
         {
-            return; // the lease is held: this execution stops early
+            nextTick += options.NodeFleetTick;
+            Execute(cluster, new Trigger { Kind = TriggerKind.Schedule, Time = now });
         }
 
-        Act(cluster, ScalingPolicy.Decide(cluster.Snapshot(options.Settings), fleet, options.Settings, now));
+        while (starts.Count > 0 && starts[0].At <= now)
+        {
+            var start = starts[0];
+            starts.RemoveAt(0);
+            Execute(cluster, new Trigger { Kind = TriggerKind.PendingPods, PendingPods = start.Firing, Time = start.At });
+        }
     }
 
     public void Interrupted(VirtualCluster cluster, SimInstance instance)
@@ -93,10 +172,18 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(instance);
         var trigger = new Trigger { Kind = TriggerKind.SpotInterruption, InstanceId = instance.Id, Time = cluster.Now };
+        var count = CountOf(trigger.Kind);
+        count.Started++;
         var decision = ScalingPolicy.Decide(trigger, cluster.Snapshot(options.Settings), fleet, options.Settings, cluster.Now);
         if (decision.Action == ScalingAction.Replace && decision.NodeToRemove?.InstanceId is { } id)
         {
             // Interruptions preempt the lease: drain at once, launch the replacement, retire the node.
+            count.Acted++;
+            if (options.Lease == LeaseModel.ReleasedAtLaunch && drain is not null)
+            {
+                AbortDrain(cluster, "an interruption took the lease");
+            }
+
             ScaleActions++;
             cluster.Remove(id);
             if (decision.NodesToAdd > 0)
@@ -110,44 +197,44 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
         }
     }
 
-    /// <summary>CheckNodesReady for every launch still joining: done when all joined, or at the join timeout (the unjoined are terminated).</summary>
-    private void CheckReadiness(VirtualCluster cluster, DateTimeOffset now)
+    /// <summary>
+    /// Takes the lease from a drain: a decision to launch for pending pods (NodesForPendingPods counts what the pods
+    /// need beyond the launches in flight; a measured-only ask has none and waits for the drain, as production's lease does).
+    /// </summary>
+    public static bool PreemptsDrain(Decision decision)
     {
-        foreach (var launch in joining.ToList())
-        {
-            var allJoined = launch.Instances.All(i => i.Joined);
-            if (!allJoined && now - launch.Launch.StartedAt < options.Settings.NodeJoinTimeout)
-            {
-                continue;
-            }
-
-            foreach (var unjoined in launch.Instances.Where(i => !i.Joined && i.Running))
-            {
-                cluster.Remove(unjoined.Id);
-            }
-
-            joining.Remove(launch);
-            Record(allJoined ? launch.IfJoined : OutcomeKind.LaunchFailed, now, [launch.Launch.LaunchId]);
-        }
-
-        if (joining.Count == 0)
-        {
-            busyUntil = null;
-        }
-        else
-        {
-            nextReadinessCheck = now + options.ReadyPoll;
-        }
+        ArgumentNullException.ThrowIfNull(decision);
+        return decision.Route == WorkflowRoute.Launch && decision.Figures.NodesForPendingPods > 0;
     }
 
-    private void Act(VirtualCluster cluster, Decision decision)
+    /// <summary>The lease is held: by a drain, or (before) by a launch whose nodes are still joining.</summary>
+    private bool LeaseHeld => drain is not null || (options.Lease == LeaseModel.HeldWhileBooting && joining.Count > 0);
+
+    /// <summary>One execution: CollectMetrics and Decide on the cluster now; an acting decision takes the lease or stops early.</summary>
+    private void Execute(VirtualCluster cluster, Trigger trigger)
     {
         var now = cluster.Now;
-        if (decision.Action != ScalingAction.None)
+        var count = CountOf(trigger.Kind);
+        count.Started++;
+        var decision = ScalingPolicy.Decide(trigger, cluster.Snapshot(options.Settings), fleet, options.Settings, now);
+        if (decision.Route is not (WorkflowRoute.Launch or WorkflowRoute.Drain))
         {
-            Log?.Invoke($"{now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason}");
+            return;
         }
 
+        if (LeaseHeld)
+        {
+            if (options.Lease != LeaseModel.ReleasedAtLaunch || drain is null || !PreemptsDrain(decision))
+            {
+                count.LeaseHeld++;
+                return;
+            }
+
+            AbortDrain(cluster, $"a scale-up for pending pods ({TriggerName(trigger.Kind)}) took the lease");
+        }
+
+        count.Acted++;
+        Log?.Invoke($"{now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason} [{TriggerName(trigger.Kind)}]");
         switch (decision.Route)
         {
             case WorkflowRoute.Launch:
@@ -156,25 +243,70 @@ public sealed class NodeFleetStrategy(SimulationOptions options, Random random) 
                 break;
             case WorkflowRoute.Drain when decision.NodeToRemove?.InstanceId is { } id:
                 ScaleActions++;
-                removal = (id, now + options.DrainDuration);
-                busyUntil = removal.Value.At;
+                cluster.Cordon(id, cordon: true);
+                drain = new Drain(id, now + options.DrainDuration);
                 break;
         }
     }
 
+    /// <summary>The preempted drain ends: its node is uncordoned and keeps its pods; the outcome stamps no cooldown and backs no node off.</summary>
+    private void AbortDrain(VirtualCluster cluster, string why)
+    {
+        var aborted = drain!;
+        drain = null;
+        DrainsPreempted++;
+        cluster.Cordon(aborted.InstanceId, cordon: false);
+        Record(OutcomeKind.ScaleDownAborted, cluster.Now, []);
+        Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} drain of {aborted.InstanceId} preempted: {why}");
+    }
+
+    /// <summary>CheckNodesReady for one launch: done when all joined, or at the join timeout (the unjoined are terminated).</summary>
+    private void CheckReadiness(VirtualCluster cluster, Joining launch, DateTimeOffset now)
+    {
+        var allJoined = launch.Instances.All(i => i.Joined);
+        if (!allJoined && now - launch.Launch.StartedAt < options.Settings.NodeJoinTimeout)
+        {
+            launch.NextCheck = now + options.ReadyPoll;
+            return;
+        }
+
+        foreach (var unjoined in launch.Instances.Where(i => !i.Joined && i.Running))
+        {
+            cluster.Remove(unjoined.Id);
+        }
+
+        joining.Remove(launch);
+        Record(allJoined ? launch.IfJoined : OutcomeKind.LaunchFailed, now, [launch.Launch.LaunchId]);
+    }
+
     private void Launch(VirtualCluster cluster, int count, OutcomeKind ifJoined)
     {
+        var now = cluster.Now;
         var launched = cluster.Launch(count, Capacity, BootDelay);
-        var launch = new InFlightLaunch { LaunchId = $"launch-{++launches}", StartedAt = cluster.Now, InstanceIds = launched.Select(i => i.Id).ToList() };
+        var launch = new InFlightLaunch { LaunchId = $"launch-{++launches}", StartedAt = now, InstanceIds = launched.Select(i => i.Id).ToList() };
         fleet = FleetTransitions.LaunchStarted(fleet, launch);
-        joining.Add(new Joining(launch, launched, ifJoined));
-        nextReadinessCheck = cluster.Now + options.ReadyPoll;
-        busyUntil = nextReadinessCheck; // the execution holds the lease until its nodes join
+        if (options.Lease == LeaseModel.ReleasedAtLaunch && ifJoined == OutcomeKind.ScaledUp)
+        {
+            // LaunchNodes' one write as built now: the launch in flight, the scale-up stamped at launch, the lease released.
+            // The readiness outcome (ScaledUp or LaunchFailed) is recorded again when the launch joins or times out.
+            fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = now, Summary = "launch started", Launch = launch });
+        }
 
+        joining.Add(new Joining(launch, launched, ifJoined, now + options.ReadyPoll));
     }
 
     private void Record(OutcomeKind kind, DateTimeOffset at, IReadOnlyList<string> completedLaunches) =>
         fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = kind, At = at, Summary = kind.ToString(), CompletedLaunches = completedLaunches });
+
+    private Count CountOf(TriggerKind kind) => counts.TryGetValue(kind, out var count) ? count : counts[kind] = new Count();
+
+    /// <summary>How the report names a trigger.</summary>
+    public static string TriggerName(TriggerKind kind) => kind switch
+    {
+        TriggerKind.Schedule => "schedule",
+        TriggerKind.PendingPods => "fast path",
+        _ => "interruption",
+    };
 
     private CapacityType Capacity() => random.NextDouble() < options.SpotShare ? CapacityType.Spot : CapacityType.OnDemand;
 

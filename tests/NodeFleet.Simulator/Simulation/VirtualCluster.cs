@@ -17,6 +17,9 @@ public sealed class SimInstance
     public bool Running => TerminatedAt is null;
 }
 
+/// <summary>One pod's wait: its deployment, when it became unschedulable, and the seconds until it ran.</summary>
+public sealed record PodWait(string Owner, DateTimeOffset Since, double Seconds);
+
 /// <summary>
 /// The testbed's cluster model (its scheduler and eviction) driven in virtual time by a trace:
 /// pods follow each deployment's replicas, instances join after their boot delay, and every
@@ -31,8 +34,8 @@ public sealed class VirtualCluster
     private readonly ClusterModel model = new();
     private readonly List<SimInstance> instances = [];
     private readonly List<(DateTimeOffset At, double Cpu, double Memory, long RequestedCpu)> samples = [];
-    private readonly Dictionary<string, DateTimeOffset> waitingSince = new(StringComparer.Ordinal);
-    private readonly List<double> waits = [];
+    private readonly Dictionary<string, (DateTimeOffset Since, string Owner)> waitingSince = new(StringComparer.Ordinal);
+    private readonly List<PodWait> waits = [];
     private readonly Dictionary<string, int> nextPodIndex = new(StringComparer.Ordinal);
     private int nextInstance;
     private bool dirty = true;
@@ -53,10 +56,36 @@ public sealed class VirtualCluster
     public double PendingPodMinutes { get; private set; }
 
     /// <summary>Seconds from unschedulable to running, one per pod that waited and got a node.</summary>
-    public IReadOnlyList<double> Waits => waits;
+    public IEnumerable<double> Waits => waits.Select(w => w.Seconds);
 
     /// <summary>Pods that are still waiting now, with how long they have waited (seconds).</summary>
-    public IEnumerable<double> StillWaiting => waitingSince.Values.Select(since => (Now - since).TotalSeconds);
+    public IEnumerable<double> StillWaiting => waitingSince.Values.Select(w => (Now - w.Since).TotalSeconds);
+
+    /// <summary>Every wait: of the pods that got a node, and of those still waiting (until now).</summary>
+    public IEnumerable<PodWait> AllWaits => waits.Concat(waitingSince.Values.Select(w => new PodWait(w.Owner, w.Since, (Now - w.Since).TotalSeconds)));
+
+    /// <summary>The pods unschedulable now (what kube_pod_status_unschedulable says), by name.</summary>
+    public IEnumerable<string> PendingPodNames => waitingSince.Keys;
+
+    /// <summary>When the next launched instance joins (null: none is booting).</summary>
+    public DateTimeOffset? NextJoinAt
+    {
+        get
+        {
+            DateTimeOffset? next = null;
+            // Newest first: the booting ones are at the end of a long run's list.
+            for (var i = instances.Count - 1; i >= 0; i--)
+            {
+                var instance = instances[i];
+                if (instance.Running && !instance.Joined && (next is null || instance.JoinsAt < next))
+                {
+                    next = instance.JoinsAt;
+                }
+            }
+
+            return next;
+        }
+    }
 
     public int ReadyWorkers => model.Read((nodes, _, _) => nodes.Count(n => n.Name != "master"));
 
@@ -93,11 +122,22 @@ public sealed class VirtualCluster
             model.RemoveNode(NodeName(instanceId), $"instance {instanceId} terminated");
             // The scheduler places evicted pods within seconds; only those with no room stay unschedulable.
             model.Schedule();
+            TrackWaits();
         }
     }
 
-    /// <summary>Advances to <paramref name="at"/>: demand from the trace, joins, scheduling, a metrics sample.</summary>
-    public void AdvanceTo(DateTimeOffset at)
+    /// <summary>Cordons a worker (no new pod lands on it; its pods stay) or uncordons it (pending pods may land on it again).</summary>
+    public void Cordon(string instanceId, bool cordon)
+    {
+        if (model.SetUnschedulable(NodeName(instanceId), cordon) is not null && !cordon)
+        {
+            model.Schedule();
+            TrackWaits();
+        }
+    }
+
+    /// <summary>Advances to <paramref name="at"/>: demand from the trace, joins, scheduling, and a metrics sample when <paramref name="sample"/> (Prometheus' scrape).</summary>
+    public void AdvanceTo(DateTimeOffset at, bool sample = true)
     {
         var elapsed = at - Now;
         PendingPodMinutes += UnschedulablePods * elapsed.TotalMinutes;
@@ -122,8 +162,11 @@ public sealed class VirtualCluster
         }
 
         TrackWaits();
-        var (cpu, memory) = Utilization();
-        samples.Add((at, cpu, memory, DemandCpuMillis));
+        if (sample)
+        {
+            var (cpu, memory) = Utilization();
+            samples.Add((at, cpu, memory, DemandCpuMillis));
+        }
     }
 
     private static string NodeName(string instanceId) => "ip-" + instanceId[2..];
@@ -174,11 +217,11 @@ public sealed class VirtualCluster
             {
                 if (pod.NodeName is null)
                 {
-                    waitingSince.TryAdd(pod.Name, Now);
+                    waitingSince.TryAdd(pod.Name, (Now, pod.OwnerName ?? ""));
                 }
-                else if (waitingSince.Remove(pod.Name, out var since))
+                else if (waitingSince.Remove(pod.Name, out var waiting))
                 {
-                    waits.Add((Now - since).TotalSeconds);
+                    waits.Add(new PodWait(waiting.Owner, waiting.Since, (Now - waiting.Since).TotalSeconds));
                 }
             }
 
@@ -225,6 +268,7 @@ public sealed class VirtualCluster
                     InstanceType = "t3.large",
                     CapacityType = master ? null : instances.First(i => i.Id == "i-" + n.Name[3..]).Capacity,
                     Ready = true,
+                    Unschedulable = n.Unschedulable,
                     ControlPlane = master,
                     Managed = !master,
                     CreatedAt = n.Created,

@@ -14,10 +14,16 @@ public static class BuiltInTraces
     private const int Seed = 20261118;
 
     /// <summary>The names <see cref="Get"/> knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["ramp", "flash-sale", "sustained", "diurnal-week"];
+    public static IReadOnlyList<string> Names { get; } = ["ramp", "flash-sale", "sustained", "diurnal-week", "flash-sale-two-waves"];
 
-    /// <summary>The built-in trace called <paramref name="name"/>, generated afresh.</summary>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of <see cref="Names"/>.</exception>
+    /// <summary>
+    /// One-hour scenarios for what executions cost (<see cref="Get"/> knows them too; scripts/simulate runs them
+    /// after the traces and reports executions per hour only): pods pending all hour, and a quiet hour.
+    /// </summary>
+    public static IReadOnlyList<string> Scenarios { get; } = ["pending-hour-at-max", "pending-hour-unplaceable", "quiet-hour"];
+
+    /// <summary>The built-in trace or scenario called <paramref name="name"/>, generated afresh.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of <see cref="Names"/> or <see cref="Scenarios"/>.</exception>
     public static Trace Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -27,7 +33,11 @@ public static class BuiltInTraces
             "flash-sale" => FlashSale(),
             "sustained" => Sustained(),
             "diurnal-week" => DiurnalWeek(),
-            _ => throw new ArgumentException($"unknown trace \"{name}\"; known traces: {string.Join(", ", Names)}", nameof(name)),
+            "flash-sale-two-waves" => FlashSaleTwoWaves(),
+            "pending-hour-at-max" => PendingHour("pending-hour-at-max", Demand("overflow", 20, 1000, 512, 0.55)),
+            "pending-hour-unplaceable" => PendingHour("pending-hour-unplaceable", Demand("huge", 1, 4000, 1024, 0.55)),
+            "quiet-hour" => PendingHour("quiet-hour", Demand("overflow", 0, 1000, 512, 0.55)),
+            _ => throw new ArgumentException($"unknown trace \"{name}\"; known traces: {string.Join(", ", Names.Concat(Scenarios))}", nameof(name)),
         };
     }
 
@@ -132,6 +142,46 @@ public static class BuiltInTraces
             ];
         });
     }
+
+    /// <summary>
+    /// <c>flash-sale-two-waves</c>, 6 hours, a point a minute: <c>shop</c> runs 6 replicas of 500m/512 MiB throughout.
+    /// At 2 h the sale's first wave comes, <c>checkout</c> (1000m, 512 MiB) from 0 to 6 replicas at once; a minute later
+    /// the second, <c>cart</c> (1000m, 512 MiB) from 0 to 6. Both hold for 45 minutes, then go back to 0 a minute apart.
+    /// Models a sale whose traffic arrives in two steps: the second wave must not wait for the first wave's nodes to boot.
+    /// The report gives each wave's waits: <c>checkout</c>'s pods unschedulable in the ten minutes from 2:00, <c>cart</c>'s from 2:01.
+    /// </summary>
+    private static Trace FlashSaleTwoWaves()
+    {
+        const int first = 120, second = first + 1, hold = 45;
+        var random = new Random(Seed);
+        var trace = Build("flash-sale-two-waves", TimeSpan.FromHours(6), TimeSpan.FromMinutes(1), at =>
+        {
+            var minute = (int)at.TotalMinutes;
+            return
+            [
+                Demand("shop", 6, 500, 512, Use(random, 0.50, 0.05)),
+                Demand("checkout", minute is >= first and < first + hold ? 6 : 0, 1000, 512, Use(random, 0.55, 0.05)),
+                Demand("cart", minute is >= second and < second + hold ? 6 : 0, 1000, 512, Use(random, 0.55, 0.05)),
+            ];
+        });
+        return trace with
+        {
+            Waves =
+            [
+                new TraceWave("wave 1", TimeSpan.FromMinutes(first), TimeSpan.FromMinutes(first + 10), ["checkout"]),
+                new TraceWave("wave 2", TimeSpan.FromMinutes(second), TimeSpan.FromMinutes(second + 10), ["cart"]),
+            ],
+        };
+    }
+
+    /// <summary>
+    /// A one-hour scenario, a point a minute: <c>shop</c> runs 4 replicas of 500m/512 MiB (half their CPU used) on the two
+    /// minimum workers, beside <paramref name="extra"/> all hour. <c>pending-hour-at-max</c>: 20 pods of one core, more than
+    /// maxNodes' workers hold, so two stay pending all hour once the fleet reached the maximum; <c>pending-hour-unplaceable</c>:
+    /// one pod of 4 cores, which no t3.large can host; <c>quiet-hour</c>: nothing else (no pod pending, nothing to scale).
+    /// </summary>
+    private static Trace PendingHour(string name, DeploymentDemand extra) =>
+        Build(name, TimeSpan.FromHours(1), TimeSpan.FromMinutes(1), _ => [Demand("shop", 4, 500, 512, 0.50), extra]);
 
     /// <summary>0 at the 03:00 low, 1 at the 14:00 peak, smooth in between; <paramref name="hoursSinceLow"/> in [0, 24).</summary>
     private static double DailyCurve(double hoursSinceLow) => hoursSinceLow <= 11

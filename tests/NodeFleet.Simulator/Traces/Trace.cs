@@ -9,9 +9,18 @@ public sealed record DeploymentDemand(string Deployment, int Replicas, long CpuR
 /// </summary>
 public sealed record TracePoint(TimeSpan At, IReadOnlyList<DeploymentDemand> Deployments);
 
+/// <summary>
+/// A wave of pods a trace reports on by itself: the pods of <paramref name="Deployments"/> that became
+/// unschedulable from <paramref name="From"/> until <paramref name="Until"/> (times since the trace's start).
+/// </summary>
+public sealed record TraceWave(string Name, TimeSpan From, TimeSpan Until, IReadOnlyList<string> Deployments);
+
 /// <summary>A workload over time: points in time order, the first at zero; the trace ends at <see cref="Duration"/>.</summary>
 public sealed record Trace(string Name, IReadOnlyList<TracePoint> Points, TimeSpan Duration)
 {
+    /// <summary>Waves whose waits the report gives one by one (none for most traces).</summary>
+    public IReadOnlyList<TraceWave> Waves { get; init; } = [];
+
     /// <summary>The demand in force at <paramref name="at"/>.</summary>
     public TracePoint At(TimeSpan at)
     {
