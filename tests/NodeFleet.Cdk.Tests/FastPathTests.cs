@@ -342,6 +342,19 @@ public class FastPathTests(SynthesizedTemplate synthesized)
         }
     }
 
+    [Fact]
+    public void MasterUserData_WithTheAlertingFiles_FitsEc2sLimit()
+    {
+        var userData = MasterUserData(synthesized.Json);
+
+        // EC2 refuses user data over 16 KB before base64; CloudFormation's references (here
+        // ${LogicalId}) resolve to ARNs and addresses under 100 characters each.
+        var resources = synthesized.Json.GetProperty("Resources").EnumerateObject().Select(r => r.Name).ToHashSet();
+        var references = Regex.Matches(userData, @"\$\{([A-Za-z0-9:]+)\}").Count(m => m.Groups[1].Value.StartsWith("AWS::", StringComparison.Ordinal) || resources.Contains(m.Groups[1].Value));
+        Assert.True(references > 0);
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(userData) + 100 * references <= 16 * 1024, $"{System.Text.Encoding.UTF8.GetByteCount(userData)} bytes and {references} references");
+    }
+
     [Theory]
     [InlineData("nodefleet:fastPathGroupInterval", "2s", "nodefleet:fastPathGroupInterval: '2s' must be at least 5s")]
     [InlineData("nodefleet:fastPathGroupWait", "soon", "nodefleet:fastPathGroupWait: 'soon' is not a duration")]
