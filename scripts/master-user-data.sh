@@ -1,6 +1,6 @@
 #!/bin/bash
 # NodeFleet K3s master: the control plane, Prometheus with node-exporter and kube-state-metrics,
-# and NodeFleet's ServiceAccount. It stores the workers' join (agent) token, that ServiceAccount's
+# Alertmanager for the pending-pods fast path, and NodeFleet's ServiceAccount. It stores the workers' join (agent) token, that ServiceAccount's
 # token and the cluster CA as SSM Parameter Store SecureStrings (encrypted with the aws/ssm key).
 # CDK renders this file: it fills in the upper-case placeholders below at synth time.
 set -euo pipefail
@@ -13,6 +13,7 @@ KUBE_TOKEN_PARAMETER="__KUBE_TOKEN_PARAMETER__"
 KUBE_CA_PARAMETER="__KUBE_CA_PARAMETER__"
 K3S_VERSION="__K3S_VERSION__"
 PROMETHEUS_NODE_PORT="__PROMETHEUS_NODE_PORT__"
+ALERTMANAGER_PORT="__ALERTMANAGER_PORT__"
 
 imds() {
   local token
@@ -79,9 +80,26 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodeflee
 subjects: [{kind: ServiceAccount, name: nodefleet, namespace: kube-system}]
 YAML
 
+# The fast path: the pending-pods rule Prometheus evaluates and Alertmanager's config, both
+# rendered by the CDK app from scripts/alerting/ (quoted heredocs: nothing in them is expanded).
+# Kept on disk for the operator, and loaded as ConfigMaps before the pods that mount them start.
+install -d -m 0755 /etc/nodefleet/alerting
+cat > /etc/nodefleet/alerting/pending-pods.rules.yml <<'NODEFLEET_RULES_EOF'
+__PENDING_PODS_RULES__
+NODEFLEET_RULES_EOF
+cat > /etc/nodefleet/alerting/alertmanager.yml <<'NODEFLEET_ALERTMANAGER_EOF'
+__ALERTMANAGER_CONFIG__
+NODEFLEET_ALERTMANAGER_EOF
+kubectl create namespace monitoring --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n monitoring create configmap prometheus-rules --from-file=/etc/nodefleet/alerting/pending-pods.rules.yml --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n monitoring create configmap alertmanager --from-file=/etc/nodefleet/alerting/alertmanager.yml --dry-run=client -o yaml | kubectl apply -f -
+
 # Monitoring: node-exporter on every node, kube-state-metrics with the label allowlist NodeFleet's
 # queries read, Prometheus scraping both with a node label, exposed on a node port that only the
-# functions' security group may reach.
+# functions' security group may reach. Alertmanager runs on the master's own network (hostNetwork)
+# so that it alone signs with the instance role through IMDS: ordinary pods are one hop further
+# away and IMDS answers one hop only. It listens on the private address, a port no security group
+# rule opens, and keeps no cluster peers (no gossip port).
 kubectl apply -f - <<YAML
 apiVersion: v1
 kind: Namespace
@@ -164,6 +182,9 @@ metadata: {name: prometheus, namespace: monitoring}
 data:
   prometheus.yml: |
     global: {scrape_interval: 15s}
+    rule_files: [/etc/prometheus-rules/*.yml]
+    alerting:
+      alertmanagers: [{static_configs: [{targets: ['${PRIVATE_IP}:${ALERTMANAGER_PORT}']}]}]
     scrape_configs:
     - job_name: node-exporter
       kubernetes_sd_configs: [{role: pod, namespaces: {names: [monitoring]}}]
@@ -172,6 +193,8 @@ data:
       - {source_labels: [__meta_kubernetes_pod_node_name], target_label: node}
       - {source_labels: [__address__], regex: '([^:]+)(:.*)?', replacement: '\$1:9100', target_label: __address__}
     - job_name: kube-state-metrics
+      # The fast path's detection delay is at most one scrape plus one rule evaluation (10 s).
+      scrape_interval: 15s
       kubernetes_sd_configs: [{role: pod, namespaces: {names: [monitoring]}}]
       relabel_configs:
       - {source_labels: [__meta_kubernetes_pod_label_app], regex: kube-state-metrics, action: keep}
@@ -193,9 +216,9 @@ spec:
       - name: prometheus
         image: quay.io/prometheus/prometheus:v2.54.1
         args: [--config.file=/etc/prometheus/prometheus.yml, --storage.tsdb.retention.time=2d]
-        volumeMounts: [{name: config, mountPath: /etc/prometheus}]
+        volumeMounts: [{name: config, mountPath: /etc/prometheus}, {name: rules, mountPath: /etc/prometheus-rules}]
         resources: {requests: {cpu: 100m, memory: 256Mi}}
-      volumes: [{name: config, configMap: {name: prometheus}}]
+      volumes: [{name: config, configMap: {name: prometheus}}, {name: rules, configMap: {name: prometheus-rules}}]
 ---
 apiVersion: v1
 kind: Service
@@ -204,6 +227,32 @@ spec:
   type: NodePort
   selector: {app: prometheus}
   ports: [{port: 9090, nodePort: ${PROMETHEUS_NODE_PORT}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: alertmanager, namespace: monitoring}
+spec:
+  replicas: 1
+  strategy: {type: Recreate}  # a host port: the old pod must be gone before the new one binds it
+  selector: {matchLabels: {app: alertmanager}}
+  template:
+    metadata: {labels: {app: alertmanager}}
+    spec:
+      hostNetwork: true
+      automountServiceAccountToken: false
+      nodeSelector: {node-role.kubernetes.io/control-plane: "true"}
+      tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
+      containers:
+      - name: alertmanager
+        image: quay.io/prometheus/alertmanager:v0.27.0
+        args:
+        - --config.file=/etc/alertmanager/alertmanager.yml
+        - --storage.path=/alertmanager
+        - --web.listen-address=${PRIVATE_IP}:${ALERTMANAGER_PORT}
+        - --cluster.listen-address=
+        volumeMounts: [{name: config, mountPath: /etc/alertmanager}, {name: data, mountPath: /alertmanager}]
+        resources: {requests: {cpu: 10m, memory: 32Mi}}
+      volumes: [{name: config, configMap: {name: alertmanager}}, {name: data, emptyDir: {}}]
 YAML
 
 # Hand NodeFleet its token and the cluster CA by name; they never appear in configuration.

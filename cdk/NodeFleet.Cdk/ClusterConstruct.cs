@@ -28,6 +28,9 @@ public interface IClusterResources
 
     /// <summary><c>zone=subnet-id</c> pairs for LaunchNodes.</summary>
     string WorkerSubnets { get; }
+
+    /// <summary>The master that runs Alertmanager for the fast path; null when NodeFleet did not create the cluster.</summary>
+    IAlertingHost? AlertingHost { get; }
 }
 
 /// <summary>
@@ -78,9 +81,14 @@ public sealed record ClusterProps
 /// cluster CA (the master writes all three; workers read only the join token).
 /// The functions that reach the cluster run in this VPC and reach AWS through endpoints.
 /// </summary>
-public sealed class ClusterConstruct : Construct, IClusterResources
+public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHost
 {
     public const int PrometheusNodePort = 30090;
+
+    /// <summary>Alertmanager's port on the master's private address; no security group rule opens it.</summary>
+    public const int AlertmanagerPort = 9093;
+
+    private MasterAlerting? installedAlerting;
 
     public ClusterConstruct(Construct scope, string id, ClusterProps props)
         : base(scope, id)
@@ -118,7 +126,7 @@ public sealed class ClusterConstruct : Construct, IClusterResources
         KubeToken = SecureParameter.Named(stack, ParameterName(cluster, "kube-token"));
         KubeCa = SecureParameter.Named(stack, ParameterName(cluster, "kube-ca"));
 
-        var masterRole = new Role(this, "MasterRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
+        var masterRole = MasterRole = new Role(this, "MasterRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
         masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:PutParameter"], Resources = [JoinToken.Arn, KubeToken.Arn, KubeCa.Arn] }));
         masterRole.AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Encrypt"));
         var workerRole = WorkerRole = new Role(this, "WorkerRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
@@ -140,7 +148,8 @@ public sealed class ClusterConstruct : Construct, IClusterResources
             RequireImdsv2 = true,
             AssociatePublicIpAddress = true,
             BlockDevices = EncryptedRoot(30),
-            UserData = UserData.Custom(Render(props.RepositoryRoot, "master-user-data.sh", new Dictionary<string, string>
+            // Rendered at synth: the fast path installs its alerting files after the state machine exists.
+            UserData = UserData.Custom(Lazy.UncachedString(new Producer(() => Render(props.RepositoryRoot, "master-user-data.sh", new Dictionary<string, string>
             {
                 ["__REGION__"] = region,
                 ["__CLUSTER_NAME__"] = cluster,
@@ -149,7 +158,10 @@ public sealed class ClusterConstruct : Construct, IClusterResources
                 ["__KUBE_CA_PARAMETER__"] = KubeCa.Name,
                 ["__K3S_VERSION__"] = settings.K3sVersion,
                 ["__PROMETHEUS_NODE_PORT__"] = PrometheusNodePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            })),
+                ["__ALERTMANAGER_PORT__"] = AlertmanagerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["__PENDING_PODS_RULES__"] = Heredoc(Alerting.Rules, "NODEFLEET_RULES_EOF"),
+                ["__ALERTMANAGER_CONFIG__"] = Heredoc(Alerting.AlertmanagerConfig, "NODEFLEET_ALERTMANAGER_EOF"),
+            })))),
         });
         Amazon.CDK.Tags.Of(master).Add(FleetTags.Role, "master");
         Amazon.CDK.Tags.Of(master).Add("Name", $"{cluster}-master");
@@ -215,6 +227,31 @@ public sealed class ClusterConstruct : Construct, IClusterResources
     public string LaunchTemplateId => WorkerTemplate.LaunchTemplateId!;
     public string LaunchTemplateVersion => WorkerTemplate.LatestVersionNumber;
     public string WorkerRoleArn => WorkerRole.RoleArn;
+    public Role MasterRole { get; }
+    IRole IAlertingHost.MasterRole => MasterRole;
+    public IAlertingHost AlertingHost => this;
+
+    private MasterAlerting Alerting => installedAlerting ?? throw new InvalidOperationException("the master's user data needs the fast path's alerting files: the stack composes a FastPathConstruct with this cluster as its host");
+
+    public void InstallAlerting(MasterAlerting alerting)
+    {
+        ArgumentNullException.ThrowIfNull(alerting);
+        installedAlerting = installedAlerting is null ? alerting : throw new InvalidOperationException("the master's alerting is installed once");
+    }
+
+    /// <summary>A file's text for a quoted heredoc in the user data (no expansion): it must not hold the delimiter's line.</summary>
+    private static string Heredoc(string text, string delimiter) =>
+        text.Split('\n').Any(line => line.TrimEnd('\r') == delimiter)
+            ? throw new InvalidOperationException($"an alerting file holds the heredoc delimiter {delimiter}")
+            : text.TrimEnd('\n');
+
+    /// <summary>A value CDK asks for at synth, once every construct exists.</summary>
+    // An IStringProducer rather than a stable one: across jsii, a stable producer's call fails
+    // (the kernel tries to marshal the resolve context it passes anyway as JSON).
+    private sealed class Producer(Func<string> produce) : Amazon.JSII.Runtime.Deputy.DeputyBase, IStringProducer
+    {
+        public string? Produce(IResolveContext context) => produce();
+    }
 
     private static string Render(string root, string script, IReadOnlyDictionary<string, string> values)
     {

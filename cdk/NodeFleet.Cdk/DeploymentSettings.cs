@@ -24,6 +24,9 @@ public sealed record DeploymentSettings
     public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
     public TimeSpan DrainGraceMargin { get; init; } = SettingsCatalog.DrainGraceMargin.Default;
     public TimeSpan UnavailablePoolTtl { get; init; } = SettingsCatalog.UnavailablePoolTtl.Default;
+    public TimeSpan FastPathGroupWait { get; init; } = SettingsCatalog.FastPathGroupWait.Default;
+    public TimeSpan FastPathGroupInterval { get; init; } = SettingsCatalog.FastPathGroupInterval.Default;
+    public TimeSpan FastPathRepeatInterval { get; init; } = SettingsCatalog.FastPathRepeatInterval.Default;
 
     /// <summary>Set when NodeFleet joins a cluster that already exists instead of creating one.</summary>
     public ExistingCluster? Existing { get; init; }
@@ -67,10 +70,16 @@ public sealed record DeploymentSettings
             DrainTimeout = context.Get(SettingsCatalog.DrainTimeout),
             DrainGraceMargin = context.Get(SettingsCatalog.DrainGraceMargin),
             UnavailablePoolTtl = context.Get(SettingsCatalog.UnavailablePoolTtl),
+            FastPathGroupWait = context.Get(SettingsCatalog.FastPathGroupWait),
+            FastPathGroupInterval = context.Get(SettingsCatalog.FastPathGroupInterval),
+            FastPathRepeatInterval = context.Get(SettingsCatalog.FastPathRepeatInterval),
         };
         settings = settings with { Existing = ExistingCluster.FromContext(context, key => ContextString(node, Prefix + key) is not null) };
         context.Require(settings.LeaseDuration > settings.Scaling.NodeJoinTimeout,
             $"{Prefix}leaseDuration ({SettingValue.FormatDuration(settings.LeaseDuration)}) must exceed nodeJoinTimeout ({SettingValue.FormatDuration(settings.Scaling.NodeJoinTimeout)}), or a scale-up loses its lease while waiting");
+        // Alertmanager only repeats at a group flush: a shorter repeat interval would not mean what it says.
+        context.Require(settings.FastPathRepeatInterval >= settings.FastPathGroupInterval,
+            $"{Prefix}fastPathRepeatInterval ({SettingValue.FormatDuration(settings.FastPathRepeatInterval)}) must not be shorter than fastPathGroupInterval ({SettingValue.FormatDuration(settings.FastPathGroupInterval)}): Alertmanager repeats a notification only at a group interval");
         try
         {
             context.Valid(settings);

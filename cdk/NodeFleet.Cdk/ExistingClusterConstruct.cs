@@ -48,4 +48,7 @@ public sealed class ExistingClusterConstruct : Construct, IClusterResources
     public string LaunchTemplateVersion { get; }
     public string WorkerRoleArn { get; }
     public string WorkerSubnets { get; }
+
+    /// <summary>Its master is the operator's: they grant it sns:Publish on the alerts topic and install scripts/alerting/ themselves.</summary>
+    public IAlertingHost? AlertingHost => null;
 }

@@ -31,14 +31,20 @@ public sealed class NodeFleetStack : Stack
             Settings = settings, RepositoryRoot = props.RepositoryRoot, Cluster = Cluster, State = state, Notifications = notifications,
         });
         Workflow = new WorkflowConstruct(this, "Workflow", new WorkflowProps { Settings = settings, RepositoryRoot = props.RepositoryRoot, Functions = Functions });
+        FastPath = new FastPathConstruct(this, "FastPath", new FastPathProps
+        {
+            Settings = settings, RepositoryRoot = props.RepositoryRoot, StateMachine = Workflow.StateMachine, Host = Cluster.AlertingHost,
+        });
         _ = new ObservabilityConstruct(this, "Observability", new ObservabilityProps { Settings = settings, Workflow = Workflow, Notifications = notifications });
 
         _ = new CfnOutput(this, "StateMachineArn", new CfnOutputProps { Value = Workflow.StateMachine.StateMachineArn });
         _ = new CfnOutput(this, "TopicArn", new CfnOutputProps { Value = notifications.Topic.TopicArn });
+        _ = new CfnOutput(this, "AlertsTopicArn", new CfnOutputProps { Value = FastPath.Topic.TopicArn, Description = "Alertmanager's SNS topic (the fast path); only the master's role may publish to it" });
         _ = new CfnOutput(this, "StateTable", new CfnOutputProps { Value = state.Table.TableName });
     }
 
     public IClusterResources Cluster { get; }
     public FunctionsConstruct Functions { get; }
     public WorkflowConstruct Workflow { get; }
+    public FastPathConstruct FastPath { get; }
 }

@@ -6,7 +6,7 @@ namespace NodeFleet.Cdk.Tests;
 
 public class ExistingClusterTests
 {
-    private static Dictionary<string, object> Existing() => new()
+    internal static Dictionary<string, object> Existing() => new()
     {
         ["nodefleet:existing.vpcId"] = "vpc-0abc",
         ["nodefleet:existing.subnets"] = "eu-west-1a=subnet-0a,eu-west-1b=subnet-0b",
