@@ -37,7 +37,7 @@ var scenarios = new Dictionary<string, (string Description, int Seconds, (int At
 };
 
 var name = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault() ?? "flash-sale";
-var tickSeconds = int.Parse(args.SkipWhile(a => a != "--tick").Skip(1).FirstOrDefault() ?? "8", CultureInfo.InvariantCulture);
+var tickSeconds = int.Parse(args.SkipWhile(a => a != "--tick").Skip(1).FirstOrDefault() ?? "20", CultureInfo.InvariantCulture);
 if (!scenarios.TryGetValue(name, out var scenario))
 {
     Console.Error.WriteLine($"demo: unknown scenario '{name}' (known: {string.Join(", ", scenarios.Keys)})");
@@ -45,8 +45,9 @@ if (!scenarios.TryGetValue(name, out var scenario))
 }
 
 Console.WriteLine($"NodeFleet demo: {name} — {scenario.Description}");
-Console.WriteLine("Starting moto_server, Prometheus, the emulated cluster and the local invoke host on loopback ports...");
-await using var cloud = new LocalEnvironment();
+Console.WriteLine("Starting moto_server, Prometheus, Alertmanager, the emulated cluster and the local invoke host on loopback ports...");
+// The fast path on: Prometheus' pending-pods rule (every 10 s, as deployed), Alertmanager's SNS receiver, SQS and the local Pipe.
+await using var cloud = new LocalEnvironment { FastPath = true };
 using var cancel = new CancellationTokenSource();
 // Ctrl-C (SIGINT) and kill (SIGTERM) stop cleanly: every process started is killed by PID on dispose.
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -54,58 +55,144 @@ using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, contex
 await cloud.StartAsync();
 cloud.Model.Add(TestNode.ControlPlane());
 await cloud.WaitForAsync("count(kube_node_info)", 1, TimeSpan.FromSeconds(60)); // the first scrape: no tick on missing data
-Console.WriteLine($"Ready. One execution every {tickSeconds} s; Wait states take 1 s; timings compressed (see tests/NodeFleet.Testbed/LocalEnvironment.cs).\n");
-Console.WriteLine($"{"time",5}  {"ready",5} {"launching",9} {"pending",7} {"cpu",5}  execution");
+Console.WriteLine($"Ready. A scheduled tick every {tickSeconds} s (the 2-minute schedule, compressed); pending pods start an execution at once through the fast path;");
+Console.WriteLine("EC2 events start one as they happen. Wait states take 1 s; timings compressed (see tests/NodeFleet.Testbed/LocalEnvironment.cs).\n");
+Console.WriteLine($"{"time",5}  {"ready",5} {"launching",9} {"pending",7} {"cpu",5}  {"trigger",-12}  execution");
 
 var start = DateTimeOffset.UtcNow;
-var pending = new Queue<(int At, string What, Func<LocalEnvironment, object?> Apply)>(scenario.Events.OrderBy(e => e.At));
-var rows = new List<(double At, int Ready, int Pending, string Action)>();
-while (!cancel.IsCancellationRequested && (DateTimeOffset.UtcNow - start).TotalSeconds < scenario.Seconds)
+var rows = new List<(double At, string Trigger, int Ready, int Pending, string Action)>();
+var background = new List<Task>();
+var gate = new object();
+
+// One timeline row per finished execution, whatever started it (the trigger column says what).
+void Row(string trigger, JsonElement run)
 {
-    var elapsed = (DateTimeOffset.UtcNow - start).TotalSeconds;
-    object trigger = new Dictionary<string, object>(); // a scheduled tick
-    while (pending.Count > 0 && pending.Peek().At <= elapsed)
+    var (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
+    var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
+    var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();
+    var cpu = decision.ValueKind == JsonValueKind.Object && decision.GetProperty("figures").TryGetProperty("cpuNow", out var c) ? $"{c.GetDouble():P0}" : "n/a";
+    lock (gate)
     {
-        var e = pending.Dequeue();
-        trigger = e.Apply(cloud) ?? trigger;
-        Console.WriteLine($"{elapsed,4:0}s  ── {e.What}");
+        var at = (DateTimeOffset.UtcNow - start).TotalSeconds;
+        Console.WriteLine($"{at,4:0}s  {ready,5} {launching,9} {unschedulable,7} {cpu,5}  {trigger,-12}  {run.GetProperty("status").GetString()} in {run.GetProperty("transitions").GetInt32()} transitions — {action}");
+        rows.Add((at, trigger, ready, unschedulable, decision.ValueKind == JsonValueKind.Object ? decision.GetProperty("action").GetString()! : "Failed"));
+    }
+}
+
+// An execution started without waiting for it (the Pipe's, an EC2 event's): its row when it ends.
+void Follow(string trigger, Task<JsonElement> run)
+{
+    lock (gate)
+    {
+        background.Add(run.ContinueWith(t => { if (t.IsCompletedSuccessfully && !cancel.IsCancellationRequested) { Row(trigger, t.Result); } }, TaskScheduler.Default));
+    }
+}
+
+// The workload's events at their own times, between ticks (pending pods need no tick to be seen).
+var events = Task.Run(async () =>
+{
+    foreach (var e in scenario.Events.OrderBy(e => e.At))
+    {
+        try
+        {
+            await Task.Delay(start.AddSeconds(e.At) - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancel.Token);
+        }
+        catch (TaskCanceledException)
+        {
+            return;
+        }
+
+        var trigger = e.Apply(cloud);
+        cloud.Model.Schedule();
+        lock (gate)
+        {
+            Console.WriteLine($"{(DateTimeOffset.UtcNow - start).TotalSeconds,4:0}s  ── {e.What}");
+        }
+
+        if (trigger is not null)
+        {
+            Follow("ec2 event", cloud.RunAsync(JsonSerializer.Serialize(trigger)));
+        }
+    }
+});
+
+// The fast path's executions, as the local Pipe starts them.
+var followed = 0;
+var pipe = Task.Run(async () =>
+{
+    while (!cancel.IsCancellationRequested)
+    {
+        foreach (var execution in cloud.Pipe.Executions.Skip(followed))
+        {
+            Follow("pending pods", execution.Run);
+            followed++;
+        }
+
+        try
+        {
+            await Task.Delay(200, cancel.Token);
+        }
+        catch (TaskCanceledException)
+        {
+        }
+    }
+});
+
+for (var tick = 0; !cancel.IsCancellationRequested && tick * tickSeconds < scenario.Seconds; tick++)
+{
+    try
+    {
+        var wait = start.AddSeconds(tick * tickSeconds) - DateTimeOffset.UtcNow;
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancel.Token);
+    }
+    catch (TaskCanceledException)
+    {
+        break;
     }
 
     cloud.Model.Schedule();
-    JsonElement run;
-    int ready, launching, unschedulable;
     try
     {
-        run = cloud.Run(trigger);
-        (ready, launching, unschedulable) = Counts(cloud.Model, cloud);
+        Row("schedule", await cloud.RunAsync("{}"));
     }
     catch (Exception e) when (cancel.IsCancellationRequested && e is InvalidOperationException or JsonException)
     {
         break; // stopped mid-execution: the summary covers what finished
     }
+}
 
-    var decision = run.TryGetProperty("output", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("decision", out var d) ? d : default;
-    var action = decision.ValueKind == JsonValueKind.Object ? $"{decision.GetProperty("action").GetString()}: {decision.GetProperty("reason").GetString()}" : run.GetProperty("error").GetProperty("message").GetString();
-    var cpu = decision.ValueKind == JsonValueKind.Object && decision.GetProperty("figures").TryGetProperty("cpuNow", out var c) ? $"{c.GetDouble():P0}" : "n/a";
-    Console.WriteLine($"{(DateTimeOffset.UtcNow - start).TotalSeconds,4:0}s  {ready,5} {launching,9} {unschedulable,7} {cpu,5}  {run.GetProperty("status").GetString()} in {run.GetProperty("transitions").GetInt32()} transitions — {action}");
-    rows.Add(((DateTimeOffset.UtcNow - start).TotalSeconds, ready, unschedulable, decision.ValueKind == JsonValueKind.Object ? decision.GetProperty("action").GetString()! : "Failed"));
-    try
+if (!cancel.IsCancellationRequested)
+{
+    // The last events' executions end before the summary.
+    await events;
+    Task[] left;
+    lock (gate)
     {
-        await Task.Delay(TimeSpan.FromSeconds(tickSeconds), cancel.Token);
+        left = [.. background];
     }
-    catch (TaskCanceledException)
-    {
-    }
+
+    await Task.WhenAll(left);
+}
+
+await cancel.CancelAsync();
+await pipe;
+List<(double At, string Trigger, int Ready, int Pending, string Action)> done;
+lock (gate)
+{
+    done = [.. rows];
 }
 
 Console.WriteLine();
 Console.WriteLine("Summary");
-Console.WriteLine($"  executions            {rows.Count}");
-Console.WriteLine($"  scale-ups             {rows.Count(r => r.Action == "ScaleUp")}");
-Console.WriteLine($"  scale-downs           {rows.Count(r => r.Action == "ScaleDown")}");
-Console.WriteLine($"  replacements          {rows.Count(r => r.Action == "Replace")}");
-Console.WriteLine($"  most Ready workers    {(rows.Count > 0 ? rows.Max(r => r.Ready) : 0)}");
-Console.WriteLine($"  ticks with pending    {rows.Count(r => r.Pending > 0)} of {rows.Count}");
+Console.WriteLine($"  executions            {done.Count}");
+Console.WriteLine($"  by the schedule       {done.Count(r => r.Trigger == "schedule")}");
+Console.WriteLine($"  by pending pods       {done.Count(r => r.Trigger == "pending pods")} (the fast path)");
+Console.WriteLine($"  by EC2 events         {done.Count(r => r.Trigger == "ec2 event")}");
+Console.WriteLine($"  scale-ups             {done.Count(r => r.Action == "ScaleUp")} ({done.Count(r => r.Action == "ScaleUp" && r.Trigger == "pending pods")} started by pending pods)");
+Console.WriteLine($"  scale-downs           {done.Count(r => r.Action == "ScaleDown")}");
+Console.WriteLine($"  replacements          {done.Count(r => r.Action == "Replace")}");
+Console.WriteLine($"  most Ready workers    {(done.Count > 0 ? done.Max(r => r.Ready) : 0)}");
+Console.WriteLine($"  ticks with pending    {done.Count(r => r.Trigger == "schedule" && r.Pending > 0)} of {done.Count(r => r.Trigger == "schedule")}");
 Console.WriteLine($"  EC2 instances left    {cloud.Instances().Count(i => i.State == "running")} running");
 Console.WriteLine("Stopping every process started...");
 return 0;

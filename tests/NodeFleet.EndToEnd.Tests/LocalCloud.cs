@@ -154,3 +154,26 @@ public sealed class DrainCloudGroup : ICollectionFixture<DrainCloud>
 {
     public const string Name = "drain-cloud";
 }
+
+/// <summary>
+/// A fresh cloud with the fast path on (Prometheus' rule, Alertmanager, SNS, SQS, the local Pipe).
+/// group_wait stays as deployed (1 s); group_interval (2 s) and repeat_interval (4 s) are compressed
+/// from 15 s and 5 min so an alert storm re-notifies several times within seconds, which the deployed
+/// timings would take many minutes to show. Nodes may take a minute to join (the storm holds them back).
+/// </summary>
+public sealed class FastPathCloud : LocalCloud
+{
+    public FastPathCloud()
+    {
+        FastPath = true;
+        AlertGroupInterval = TimeSpan.FromSeconds(2);
+        AlertRepeatInterval = TimeSpan.FromSeconds(4);
+        SettingsOverrides = new Dictionary<string, string> { ["NODEFLEET_NODE_JOIN_TIMEOUT"] = "60s" };
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class FastPathCloudGroup : ICollectionFixture<FastPathCloud>
+{
+    public const string Name = "fast-path-cloud";
+}

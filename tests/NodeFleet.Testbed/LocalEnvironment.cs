@@ -16,6 +16,7 @@ public class LocalEnvironment : IAsyncDisposable
     public const string Cluster = "e2e";
     private ServerProcess? moto;
     private ServerProcess? prometheus;
+    private ServerProcess? alertmanager;
     private MetricsExporter? exporter;
     private readonly List<Process> hosts = [];
     private readonly string directory = Path.Combine(Path.GetTempPath(), "nodefleet-e2e-" + Guid.NewGuid().ToString("N")[..8]);
@@ -60,6 +61,40 @@ public class LocalEnvironment : IAsyncDisposable
     /// <summary>Step settings this environment sets differently from the defaults below (e.g. a longer drain timeout).</summary>
     public IReadOnlyDictionary<string, string> SettingsOverrides { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The fast path (Contracts/FastPath): Prometheus evaluates scripts/alerting/pending-pods.rules.yml
+    /// as is and alerts a real Alertmanager, whose SNS receiver publishes to moto's alerts topic; the
+    /// topic delivers raw to a queue that <see cref="Pipe"/> turns into executions. Off by default.
+    /// </summary>
+    public bool FastPath { get; init; }
+
+    /// <summary>How often Prometheus scrapes the emulated cluster (2 s compressed; scripts/reaction uses 15 s, as deployed).</summary>
+    public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Alertmanager's group_wait; the deployed default unless a fixture compresses it.</summary>
+    public TimeSpan AlertGroupWait { get; init; } = NodeFleet.Core.Settings.SettingsCatalog.FastPathGroupWait.Default;
+
+    /// <summary>Alertmanager's group_interval; the deployed default unless a fixture compresses it.</summary>
+    public TimeSpan AlertGroupInterval { get; init; } = NodeFleet.Core.Settings.SettingsCatalog.FastPathGroupInterval.Default;
+
+    /// <summary>Alertmanager's repeat_interval; the deployed default unless a fixture compresses it.</summary>
+    public TimeSpan AlertRepeatInterval { get; init; } = NodeFleet.Core.Settings.SettingsCatalog.FastPathRepeatInterval.Default;
+
+    /// <summary>With <see cref="FastPath"/>: Alertmanager's API (null once stopped).</summary>
+    public Uri? AlertmanagerUrl { get; private set; }
+
+    /// <summary>With <see cref="FastPath"/>: the topic Alertmanager publishes to.</summary>
+    public string AlertsTopicArn { get; private set; } = "";
+
+    /// <summary>With <see cref="FastPath"/>: the queue subscribed to it (raw message delivery), which the Pipe reads.</summary>
+    public string AlertsQueueUrl { get; private set; } = "";
+
+    /// <summary>With <see cref="FastPath"/> and the hosts: the local Pipe, and every execution it started.</summary>
+    public LocalPipe Pipe { get; private set; } = null!;
+
+    private IDisposable? pipeClient;
+    private int alertmanagerPort;
+
     public static string RepositoryRoot
     {
         get
@@ -93,6 +128,16 @@ public class LocalEnvironment : IAsyncDisposable
         var queueArn = Aws("sqs", "get-queue-attributes", "--queue-url", QueueUrl, "--attribute-names", "QueueArn").GetProperty("Attributes").GetProperty("QueueArn").GetString()!;
         Aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", queueArn);
 
+        if (FastPath)
+        {
+            AlertsTopicArn = Aws("sns", "create-topic", "--name", "e2e-alerts").GetProperty("TopicArn").GetString()!;
+            AlertsQueueUrl = Aws("sqs", "create-queue", "--queue-name", "e2e-fast-path").GetProperty(nameof(QueueUrl)).GetString()!;
+            var alertsQueueArn = Aws("sqs", "get-queue-attributes", "--queue-url", AlertsQueueUrl, "--attribute-names", "QueueArn").GetProperty("Attributes").GetProperty("QueueArn").GetString()!;
+            // Raw delivery: the queue holds Alertmanager's message itself, the body the Pipe's filter reads.
+            Aws("sns", "subscribe", "--topic-arn", AlertsTopicArn, "--protocol", "sqs", "--notification-endpoint", alertsQueueArn, "--attributes", "RawMessageDelivery=true");
+            await StartAlertmanagerAsync();
+        }
+
         Kube = await KubeApiServer.StartAsync(Model);
         var endpoint = new NodeFleet.Aws.AwsEndpoint(Amazon.RegionEndpoint.USEast1, MotoUrl, new Amazon.Runtime.BasicAWSCredentials("test", "test"), NodeFleet.Aws.AwsEndpoint.AttemptTimeout);
         Nodes = new InstanceNodes(NodeFleet.Aws.Ec2.Ec2Api.Create(endpoint), Model, Cluster, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(250), WorkerLabels, WorkerTaints);
@@ -104,8 +149,12 @@ public class LocalEnvironment : IAsyncDisposable
 
         exporter = new MetricsExporter(Model);
         var prometheusPort = Loopback.FreePort();
+        var scrape = Duration(ScrapeInterval);
+        // The rule file sets its own evaluation interval (10 s); the global one applies to nothing else here.
+        var alerting = AlertmanagerUrl is null ? "" :
+            $"rule_files: ['{Path.Combine(RepositoryRoot, "scripts", "alerting", "pending-pods.rules.yml")}']\nalerting:\n  alertmanagers:\n  - static_configs: [{{targets: ['{AlertmanagerUrl.Authority}']}}]\n";
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"),
-            $"global: {{scrape_interval: 2s, evaluation_interval: 2s}}\nscrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
+            $"global: {{scrape_interval: {scrape}, evaluation_interval: {scrape}}}\n{alerting}scrape_configs:\n- job_name: testbed\n  static_configs: [{{targets: ['{exporter.Url.Authority}']}}]\n");
         prometheus = await ServerProcess.StartAsync("prometheus",
             [$"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "tsdb")}", $"--web.listen-address=127.0.0.1:{prometheusPort}", "--log.level=warn"],
             new Uri($"http://127.0.0.1:{prometheusPort}/-/ready"), TimeSpan.FromSeconds(60));
@@ -163,7 +212,75 @@ public class LocalEnvironment : IAsyncDisposable
         HostUrl = await StartHostAsync(environment);
         // Nothing listens here: the "Prometheus down" scenario, and proof that interruptions never ask it.
         DeadMetricsHostUrl = await StartHostAsync(new Dictionary<string, string>(environment) { ["NODEFLEET_PROMETHEUS_URL"] = $"http://127.0.0.1:{Loopback.FreePort()}" });
+        if (FastPath)
+        {
+            var sqs = new Amazon.SQS.AmazonSQSClient(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
+                new Amazon.SQS.AmazonSQSConfig { ServiceURL = MotoUrl.ToString(), AuthenticationRegion = "us-east-1" });
+            pipeClient = sqs;
+            Pipe = new LocalPipe(sqs, AlertsQueueUrl, input => RunAsync(input));
+        }
     }
+
+    /// <summary>
+    /// Alertmanager 0.25 (Debian's prometheus-alertmanager) on a free loopback port with its own
+    /// data dir and no HA gossip, configured by scripts/alerting/alertmanager.yml rendered for moto.
+    /// Started again after <see cref="StopAlertmanager"/>, it listens where Prometheus sends its alerts: the same port.
+    /// </summary>
+    public async Task StartAlertmanagerAsync()
+    {
+        if (alertmanager is not null)
+        {
+            return;
+        }
+
+        var config = Path.Combine(directory, "alertmanager.yml");
+        await File.WriteAllTextAsync(config, RenderAlertmanagerConfig(
+            await File.ReadAllTextAsync(Path.Combine(RepositoryRoot, "scripts", "alerting", "alertmanager.yml")),
+            AlertGroupWait, AlertGroupInterval, AlertRepeatInterval, MotoUrl, AlertsTopicArn, "us-east-1"));
+        var port = alertmanagerPort = alertmanagerPort == 0 ? Loopback.FreePort() : alertmanagerPort;
+        // Its SNS receiver signs with SigV4 from the default credential chain: the environment here, the instance role on the master.
+        alertmanager = await ServerProcess.StartAsync("prometheus-alertmanager",
+            [$"--config.file={config}", $"--storage.path={Path.Combine(directory, "alertmanager")}", $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
+            new Uri($"http://127.0.0.1:{port}/-/ready"), TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "test", ["AWS_SECRET_ACCESS_KEY"] = "test" });
+        AlertmanagerUrl = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    /// <summary>Stops Alertmanager (the fast path down): Prometheus' alerts then go nowhere, and only the schedule starts executions.</summary>
+    public void StopAlertmanager()
+    {
+        alertmanager?.Dispose();
+        alertmanager = null;
+        AlertmanagerUrl = null;
+    }
+
+    /// <summary>
+    /// scripts/alerting/alertmanager.yml with its placeholders filled: the timings as Prometheus
+    /// durations, the message (FastPath.AlertmanagerMessage) inside the file's single quotes (a quote doubled, as YAML escapes it).
+    /// </summary>
+    public static string RenderAlertmanagerConfig(string template, TimeSpan groupWait, TimeSpan groupInterval, TimeSpan repeatInterval, Uri snsApiUrl, string topicArn, string region)
+    {
+        var values = new Dictionary<string, string>
+        {
+            ["__GROUP_WAIT__"] = Duration(groupWait),
+            ["__GROUP_INTERVAL__"] = Duration(groupInterval),
+            ["__REPEAT_INTERVAL__"] = Duration(repeatInterval),
+            ["__SNS_API_URL__"] = snsApiUrl.ToString(),
+            ["__TOPIC_ARN__"] = topicArn,
+            ["__MESSAGE__"] = YamlSingleQuoted(NodeFleet.Core.Contracts.FastPath.AlertmanagerMessage),
+            ["__REGION__"] = region,
+        };
+        var text = values.Aggregate(template, (t, v) => t.Replace(v.Key, v.Value, StringComparison.Ordinal));
+        var left = System.Text.RegularExpressions.Regex.Match(text, "__[A-Z_]+__");
+        return left.Success ? throw new InvalidOperationException($"alertmanager.yml has a placeholder the testbed does not fill: {left.Value}") : text;
+    }
+
+    /// <summary>Text for inside a YAML single-quoted scalar: a quote is written twice, nothing else is escaped.</summary>
+    public static string YamlSingleQuoted(string text) => text.Replace("'", "''", StringComparison.Ordinal);
+
+    /// <summary>A duration as Prometheus and Alertmanager write it: whole seconds, else milliseconds.</summary>
+    public static string Duration(TimeSpan span) =>
+        span.Ticks % TimeSpan.TicksPerSecond == 0 ? $"{(long)span.TotalSeconds}s" : $"{(long)span.TotalMilliseconds}ms";
 
     private async Task<Uri> StartHostAsync(Dictionary<string, string> environment)
     {
@@ -213,7 +330,14 @@ public class LocalEnvironment : IAsyncDisposable
             host.Dispose();
         }
 
+        if (Pipe is not null)
+        {
+            await Pipe.DisposeAsync();
+        }
+
+        pipeClient?.Dispose();
         // The processes first: whatever fails later must not leave them running.
+        alertmanager?.Dispose();
         prometheus?.Dispose();
         moto?.Dispose();
         // A start that failed part-way leaves some of these unset.
@@ -288,9 +412,24 @@ public class LocalEnvironment : IAsyncDisposable
     {
         var input = Path.Combine(directory, $"input-{Guid.NewGuid():N}.json");
         File.WriteAllText(input, JsonSerializer.Serialize(trigger));
-        var output = Tool.Run("node", [Path.Combine(RepositoryRoot, "tests", "workflow", "local-runner.mjs"), "--host", (host ?? HostUrl).ToString(), "--input", input, "--wait-seconds", waitSeconds.ToString(CultureInfo.InvariantCulture)]);
+        var output = Tool.Run("node", RunnerArguments(input, waitSeconds, host));
         return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
     }
+
+    /// <summary>
+    /// One execution started and not awaited by the caller, as StartExecution is: the input as JSON
+    /// text (e.g. the Pipe's array); completes with the runner's report. Executions may overlap.
+    /// </summary>
+    public async Task<JsonElement> RunAsync(string inputJson, int waitSeconds = 1, Uri? host = null)
+    {
+        var input = Path.Combine(directory, $"input-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(input, inputJson);
+        var output = await Tool.RunAsync("node", RunnerArguments(input, waitSeconds, host));
+        return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
+    }
+
+    private string[] RunnerArguments(string input, int waitSeconds, Uri? host) =>
+        [Path.Combine(RepositoryRoot, "tests", "workflow", "local-runner.mjs"), "--host", (host ?? HostUrl).ToString(), "--input", input, "--wait-seconds", waitSeconds.ToString(CultureInfo.InvariantCulture)];
 
     /// <summary>Waits until Prometheus answers <paramref name="promql"/> with <paramref name="expected"/> (what a tick would read).</summary>
     public Task WaitForAsync(string promql, double expected, TimeSpan timeout) => WaitForAsync(promql, () => expected, timeout);

@@ -25,9 +25,15 @@ public sealed class ServerProcess : IDisposable
 
     private ServerProcess(Process process) => this.process = process;
 
-    public static async Task<ServerProcess> StartAsync(string file, IEnumerable<string> args, Uri readyUrl, TimeSpan timeout)
+    public static async Task<ServerProcess> StartAsync(string file, IEnumerable<string> args, Uri readyUrl, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var process = Process.Start(Session.Own(file, args))
+        var info = Session.Own(file, args);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info)
             ?? throw new InvalidOperationException($"{file} did not start");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -107,5 +113,17 @@ public static class Tool
         return process.ExitCode == 0
             ? stdout.Result
             : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {stderr}");
+    }
+
+    /// <summary>As <see cref="Run"/>, without holding a thread while the tool runs.</summary>
+    public static async Task<string> RunAsync(string file, IEnumerable<string> args)
+    {
+        using var process = Process.Start(Session.Own(file, args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        return process.ExitCode == 0
+            ? await stdout.ConfigureAwait(false)
+            : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr.ConfigureAwait(false)}");
     }
 }

@@ -33,6 +33,8 @@ test('every Task sends an explicit request and writes one declared slot that Dec
   for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
     assert.ok(state.Parameters, `${name} has no Parameters`);
     if (name === 'Decide') { assert.equal(state.ResultPath, undefined, 'Decide replaces the state with its ResultSelector'); continue; }
+    // The input may be the fast path's array (the Pipe's batch): no ResultPath merges into an array, so CollectMetrics replaces it with its one slot.
+    if (name === 'CollectMetrics') { assert.equal(state.ResultPath, undefined); assert.deepEqual(state.ResultSelector, { 'observation.$': '$' }); continue; }
     assert.match(state.ResultPath, /^\$\.[a-z]+$/, `${name} writes ${state.ResultPath}`);
     assert.ok(slots.includes(state.ResultPath.slice(2)), `${name} writes ${state.ResultPath}, a slot Decide does not create`);
   }
@@ -383,6 +385,27 @@ test('dry run notifies what would be done and touches nothing', async () => {
   assert.equal(error, undefined);
   assert.equal(calls.AcquireLock, undefined);
   assert.equal(calls.Notify.length, 1);
+});
+
+const pipeBatch = [{ source: 'nodefleet.alertmanager', 'detail-type': 'Pending Pods', time: '2026-11-18T12:00:00.000Z', detail: { firing: 2 } }];
+
+test('the fast path\'s batch (an array input) reaches CollectMetrics whole and the tick goes on as usual', async () => {
+  const { entered, calls, error } = await run({ CollectMetrics: observe, Decide: () => decision('None') }, pipeBatch);
+  assert.equal(error, undefined);
+  assert.deepEqual(calls.CollectMetrics[0].event, pipeBatch);
+  assert.deepEqual(Object.keys(calls.Decide[0]), ['observation']);
+  assert.deepEqual(entered, ['CollectMetrics', 'Decide', 'Act?', 'Done']);
+});
+
+test('the fast path\'s batch: a CollectMetrics failure is notified, not lost to a ResultPath that cannot merge into an array', async () => {
+  const { calls, error, entered } = await run({
+    CollectMetrics: () => { throw named('InvalidInputException', 'Invalid trigger'); },
+    Notify: ok,
+  }, pipeBatch);
+  assert.ok(error);
+  assert.equal(calls.Notify[0].error.Error, 'InvalidInputException');
+  assert.deepEqual(entered.slice(0, 3), ['CollectMetrics', 'PrepareFailure', 'Notify']);
+  assert.equal(entered.at(-1), 'Failed');
 });
 
 test('a malformed trigger fails clearly before anything is touched', async () => {
