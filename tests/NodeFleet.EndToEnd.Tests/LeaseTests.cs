@@ -52,8 +52,12 @@ public class SecondWaveTests(WaveCloud cloud)
     public async Task SecondWave_WhileTheFirstBoots_LaunchesForItsOwnPodsOnly()
     {
         cloud.Model.Add(TestNode.ControlPlane());
-        cloud.AddWorker("w1");
-        cloud.AddWorker("w2");
+        foreach (var worker in new[] { "w1", "w2" })
+        {
+            cloud.AddWorker(worker);
+            cloud.Model.Add(new TestPod { Namespace = "shop", Name = $"api-{worker}", NodeName = worker, OwnerName = "api", CpuMillis = 1000, CpuUsageMillis = 500 });
+        }
+
         // Long enough that the first execution is still waiting for its nodes when the second wave comes.
         cloud.Nodes.BootDelay = TimeSpan.FromSeconds(7);
         Waves.AddPending(cloud, "first", 2);
