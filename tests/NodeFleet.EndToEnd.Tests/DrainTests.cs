@@ -9,23 +9,7 @@ public class DrainTests(DrainCloud cloud)
     [Fact]
     public async Task DrainBlockedByBudget_TimesOut_NodeUncordoned_AbortRecorded()
     {
-        cloud.Model.Add(TestNode.ControlPlane());
-        // Three idle workers, one database replica each; the budget keeps two of three healthy, so
-        // any one worker may be drained when Decide looks.
-        foreach (var worker in new[] { "w1", "w2", "w3" })
-        {
-            cloud.AddWorker(worker);
-            cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
-        }
-
-        cloud.Model.Add(new TestBudget { Namespace = "data", Name = "db", MatchLabels = new() { ["app"] = "db" }, MinAvailable = 2 });
-        // Once the drain has cordoned its node, a replica on another worker stops being Ready:
-        // from then on the budget allows no eviction.
-        cloud.Model.Cordoned = cordoned => cloud.Model.Read((_, pods, _) =>
-        {
-            pods.First(p => p.Labels.GetValueOrDefault("app") == "db" && p.NodeName != cordoned.Name).Phase = "Pending";
-            return 0;
-        });
+        BudgetHeldDrain.Arrange(cloud);
 
         // A fresh Prometheus has not scraped yet: a tick before that fails on missing data, rightly.
         await cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
@@ -53,5 +37,30 @@ public class DrainTests(DrainCloud cloud)
         Assert.Contains("The disruption budget db needs 2 healthy pods", notice, StringComparison.Ordinal);
 
         Invariants.Check(cloud);
+    }
+}
+
+/// <summary>
+/// Three idle workers, one database replica each, and a budget that keeps two of three healthy:
+/// any one worker may be drained when Decide looks, but once the drain has cordoned its node a
+/// replica on another worker stops being Ready, and from then on the budget allows no eviction.
+/// </summary>
+internal static class BudgetHeldDrain
+{
+    public static void Arrange(LocalCloud cloud)
+    {
+        cloud.Model.Add(TestNode.ControlPlane());
+        foreach (var worker in new[] { "w1", "w2", "w3" })
+        {
+            cloud.AddWorker(worker);
+            cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
+        }
+
+        cloud.Model.Add(new TestBudget { Namespace = "data", Name = "db", MatchLabels = new() { ["app"] = "db" }, MinAvailable = 2 });
+        cloud.Model.Cordoned = cordoned => cloud.Model.Read((_, pods, _) =>
+        {
+            pods.First(p => p.Labels.GetValueOrDefault("app") == "db" && p.NodeName != cordoned.Name).Phase = "Pending";
+            return 0;
+        });
     }
 }

@@ -104,20 +104,7 @@ public class DrainPreemptionTests(PreemptCloud cloud)
     [Fact]
     public async Task PendingPods_DuringADrainABudgetHolds_AbortTheDrainAndLaunchInTheSameTick()
     {
-        cloud.Model.Add(TestNode.ControlPlane());
-        foreach (var worker in new[] { "w1", "w2", "w3" })
-        {
-            cloud.AddWorker(worker);
-            cloud.Model.Add(new TestPod { Namespace = "data", Name = $"db-{worker}", NodeName = worker, OwnerKind = "StatefulSet", OwnerName = "db", Labels = { ["app"] = "db" }, CpuUsageMillis = 20 });
-        }
-
-        cloud.Model.Add(new TestBudget { Namespace = "data", Name = "db", MatchLabels = new() { ["app"] = "db" }, MinAvailable = 2 });
-        // Once the drain has cordoned its node, a replica elsewhere stops being Ready: the budget holds the drain.
-        cloud.Model.Cordoned = cordoned => cloud.Model.Read((_, pods, _) =>
-        {
-            pods.First(p => p.Labels.GetValueOrDefault("app") == "db" && p.NodeName != cordoned.Name).Phase = "Pending";
-            return 0;
-        });
+        BudgetHeldDrain.Arrange(cloud);
         await cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
         var scaleDown = Task.Run(() => cloud.TickUntilActionAsync(TimeSpan.FromSeconds(90)));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);

@@ -196,22 +196,13 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
         }
     }
 
-    public async Task<bool> RecordLaunchEndAsync(string launchId, ScalingOutcome outcome, CancellationToken cancellationToken)
+    public Task<bool> RecordLaunchEndAsync(string launchId, ScalingOutcome outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        var recorded = true;
         var guard = new Guard("contains(inFlight, :launchId)", new() { [":launchId"] = S(launchId) });
-        await ChangeAsync("record the launch's end", guard, item =>
-        {
-            if (InFlight(item).Any(l => l.LaunchId == launchId))
-            {
-                return GuardAnswer.Holds;
-            }
-
-            recorded = false;
-            return GuardAnswer.Done;
-        }, item => Recorded(item, outcome, $"launch {launchId}", Long(item, "fence")), cancellationToken).ConfigureAwait(false);
-        return recorded;
+        return ChangeAsync("record the launch's end", guard,
+            item => InFlight(item).Any(l => l.LaunchId == launchId) ? GuardAnswer.Holds : GuardAnswer.Done,
+            item => Recorded(item, outcome, $"launch {launchId}", Long(item, "fence")), cancellationToken);
     }
 
     public Task RecordPreemptedAsync(Lease lease, ScalingOutcome outcome, CancellationToken cancellationToken)
@@ -320,15 +311,16 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
     /// read, so two writers that read the same item never both land (a lease holder and a launch
     /// recording its end without the lease both rewrite the in-flight list). A newer revision means
     /// read again and redo; a guard that fails on the fresh read answers as <paramref name="check"/> says.
+    /// True when the change was written, false when the check found nothing to write.
     /// </summary>
-    private async Task ChangeAsync(string what, Guard guard, Func<Dictionary<string, AttributeValue>, GuardAnswer> check, Func<Dictionary<string, AttributeValue>, Change> build, CancellationToken cancellationToken)
+    private async Task<bool> ChangeAsync(string what, Guard guard, Func<Dictionary<string, AttributeValue>, GuardAnswer> check, Func<Dictionary<string, AttributeValue>, Change> build, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             var item = await GetAsync(cancellationToken).ConfigureAwait(false) ?? [];
             if (check(item) == GuardAnswer.Done)
             {
-                return;
+                return false;
             }
 
             var change = build(item);
@@ -373,7 +365,7 @@ public sealed class DynamoDbFleetStateStore(IAmazonDynamoDB dynamo, string table
             }, cancellationToken).ConfigureAwait(false);
             if (response is not null)
             {
-                return;
+                return true;
             }
 
             if (attempt == MaxWriteAttempts)

@@ -38,10 +38,11 @@ public static class FastPath
     /// The most executions the fast path starts in an hour: one per group interval while the set of
     /// pending pods keeps changing (a pod that stays pending adds nothing after its first notification).
     /// </summary>
-    public static int MaxExecutionsPerHour(TimeSpan groupInterval) =>
-        groupInterval > TimeSpan.Zero ? (int)Math.Ceiling(TimeSpan.FromHours(1) / groupInterval) : throw new ArgumentOutOfRangeException(nameof(groupInterval), "must be positive");
+    public static int MaxExecutionsPerHour(TimeSpan groupInterval) => PerHour(groupInterval, nameof(groupInterval));
 
     /// <summary>The executions an hour costs while the same pods stay pending all hour: the first notification, then one per repeat interval.</summary>
-    public static int ExecutionsPerHourWhilePending(TimeSpan repeatInterval) =>
-        repeatInterval > TimeSpan.Zero ? (int)Math.Ceiling(TimeSpan.FromHours(1) / repeatInterval) : throw new ArgumentOutOfRangeException(nameof(repeatInterval), "must be positive");
+    public static int ExecutionsPerHourWhilePending(TimeSpan repeatInterval) => PerHour(repeatInterval, nameof(repeatInterval));
+
+    private static int PerHour(TimeSpan interval, string name) =>
+        interval > TimeSpan.Zero ? (int)Math.Ceiling(TimeSpan.FromHours(1) / interval) : throw new ArgumentOutOfRangeException(name, "must be positive");
 }

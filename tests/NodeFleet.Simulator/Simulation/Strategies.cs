@@ -197,16 +197,6 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         }
     }
 
-    /// <summary>
-    /// Takes the lease from a drain: a decision to launch for pending pods (NodesForPendingPods counts what the pods
-    /// need beyond the launches in flight; a measured-only ask has none and waits for the drain, as production's lease does).
-    /// </summary>
-    public static bool PreemptsDrain(Decision decision)
-    {
-        ArgumentNullException.ThrowIfNull(decision);
-        return decision.Route == WorkflowRoute.Launch && decision.Figures.NodesForPendingPods > 0;
-    }
-
     /// <summary>The lease is held: by a drain, or (before) by a launch whose nodes are still joining.</summary>
     private bool LeaseHeld => drain is not null || (options.Lease == LeaseModel.HeldWhileBooting && joining.Count > 0);
 
@@ -224,7 +214,7 @@ public sealed class NodeFleetStrategy : IScalingStrategy
 
         if (LeaseHeld)
         {
-            if (options.Lease != LeaseModel.ReleasedAtLaunch || drain is null || !PreemptsDrain(decision))
+            if (options.Lease != LeaseModel.ReleasedAtLaunch || drain is null || !decision.PreemptsDrain)
             {
                 count.LeaseHeld++;
                 return;
