@@ -67,6 +67,7 @@ public sealed class Function
                 ["reasonCode"] = decision.ReasonCode.ToString(),
                 ["dryRun"] = decision.DryRun,
                 ["nodeToRemove"] = decision.NodeToRemove?.Name,
+                ["alsoEmpty"] = decision.AlsoEmpty.Count,
                 ["cpuNow"] = f.CpuNow,
                 ["memoryNow"] = f.MemoryNow,
             });

@@ -53,6 +53,16 @@ public sealed class Function
             throw new InvalidInputException($"Invalid input: $.executionId: a {request.Action} must name its execution (the cordon mark records it)");
         }
 
+        if (request.Also.Count > 0 && request.Interruption is not null)
+        {
+            throw new InvalidInputException("Invalid input: $.also: only a scale-down removes empty workers with its node; an interruption drains one node");
+        }
+
+        if (request.Also.FirstOrDefault(n => string.IsNullOrWhiteSpace(n.Name) || n.Name == request.Node) is { } badAlso)
+        {
+            throw new InvalidInputException($"Invalid input: $.also: '{badAlso.Name}' must name another node than $.node");
+        }
+
         var lease = ContractValidation.RequireLease(request.Lock);
         var now = clock.GetUtcNow();
         // The fence before the side effect: a preempted or expired execution cordons, evicts, uncordons
@@ -71,7 +81,7 @@ public sealed class Function
         }
 
         var progress = await drainer.RunAsync(request, now, CancellationToken.None).ConfigureAwait(false);
-        log.Info($"{request.Action} {request.Node}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
+        log.Info($"{request.Action} {request.Node}{(request.Also.Count > 0 ? $" and {progress.Also.Count} of {request.Also.Count} empty workers ({string.Join(", ", progress.Also.Select(n => n.Name))})" : "")}: {progress.Status}, {progress.Evicted} evicted, {progress.Remaining.Count} left"
                 + (progress.Blockers.Count > 0 ? $" ({string.Join("; ", progress.Blockers.Select(b => $"{b.Pod}: {b.Reason} {b.Detail}".TrimEnd()))})" : "")
                 + (progress.Terminating.Count > 0 ? $", {progress.Terminating.Count} terminating ({string.Join("; ", progress.Terminating.Select(t => $"{t.Pod} until {t.Until:O}"))})" : "")
                 + (progress.Note is { } note ? $"; {note}" : ""),

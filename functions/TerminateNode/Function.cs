@@ -40,13 +40,25 @@ public sealed class Function
     public async Task<Stream> FunctionHandler(Stream input)
     {
         var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.TerminateRequest).ConfigureAwait(false);
-        var bad = request.InstanceIds.Where(id => string.IsNullOrWhiteSpace(id) || !id.StartsWith("i-", StringComparison.Ordinal)).ToList();
+        var bad = request.InstanceIds.Where(id => !IsInstanceId(id)).ToList();
         if (bad.Count > 0)
         {
             throw new InvalidInputException($"Invalid input: $.instanceIds holds values that are not instance ids: {string.Join(", ", bad.Select(b => $"'{b}'"))}");
         }
 
-        var ids = request.InstanceIds.Distinct().ToList();
+        var badAlso = request.Also.Where(n => !IsInstanceId(n.InstanceId)).ToList();
+        if (badAlso.Count > 0)
+        {
+            throw new InvalidInputException($"Invalid input: $.also: {string.Join(", ", badAlso.Select(n => $"{n.Name} has instance id '{n.InstanceId}'"))}, not an instance id");
+        }
+
+        if (request.Also.Count > 0 && request.Launch is not null)
+        {
+            throw new InvalidInputException("Invalid input: $.also: a launch's cleanup terminates only that launch's instances, never a scale-down's empty workers");
+        }
+
+        // The scale-down's empty workers go with the drained node: DrainNode kept only those still cordoned and empty.
+        var ids = request.InstanceIds.Concat(request.Also.Select(n => n.InstanceId)).Distinct().ToList();
         if (request.Launch is { LeaseReleased: true } launch)
         {
             // A scale-up's boot runs without the lease: its own launch record is the fence, and
@@ -70,6 +82,8 @@ public sealed class Function
         log.Info(summary, new Dictionary<string, object?> { ["instanceIds"] = string.Join(",", ids) });
         return StepJson.Write(new StepResult { Summary = summary, Ids = ids }, NodeFleetJsonContext.Default.StepResult);
     }
+
+    private static bool IsInstanceId(string? id) => !string.IsNullOrWhiteSpace(id) && id.StartsWith("i-", StringComparison.Ordinal);
 
     private static (IComputeFleet, IFleetStateStore) RealAdapters()
     {

@@ -44,7 +44,9 @@ public sealed class Function
             Summary = Outcomes.Summarize(request.Decision, derived),
             CompletedLaunches = Outcomes.CompletedLaunches(request),
             DrainAborted = FleetTransitions.BackoffFor(request, derived.Kind, now),
-            RemovedNode = request.Terminated is not null ? request.Decision.NodeToRemove?.Name : null,
+            RemovedNodes = request.Terminated is not null && request.Decision.NodeToRemove is { } removed
+                ? [removed.Name, .. request.Drain?.Also.Select(n => n.Name) ?? []]
+                : [],
             NoScaleUp = request.Decision.NoScaleUp,
         };
         string recorded;

@@ -192,7 +192,7 @@ public class DynamoDbFleetStateStoreTests(MotoServer moto)
         await store.RecordAndReleaseAsync(first, new ScalingOutcome { Kind = OutcomeKind.ScaleDownAborted, At = Now, Summary = "aborted", DrainAborted = backoff }, default);
         var aborted = await store.LoadAsync(default);
         var second = (await store.AcquireAsync(Ask("exec-2", Now.AddMinutes(30)), default)).Lease!;
-        await store.RecordAndReleaseAsync(second, new ScalingOutcome { Kind = OutcomeKind.ScaledDown, At = Now.AddMinutes(30), Summary = "removed", RemovedNode = "w3" }, default);
+        await store.RecordAndReleaseAsync(second, new ScalingOutcome { Kind = OutcomeKind.ScaledDown, At = Now.AddMinutes(30), Summary = "removed", RemovedNodes = ["w3"] }, default);
         var removed = await store.LoadAsync(default);
 
         Assert.Equal(backoff, Assert.Single(aborted.DrainBackoffs));

@@ -53,8 +53,9 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         Assert.Equal("None", noOp.GetProperty("output").GetProperty("decision").GetProperty("action").GetString());
         output.WriteLine($"no-op tick: {noOp.GetProperty("transitions").GetInt32()} state transitions, reason: {noOp.GetProperty("output").GetProperty("decision").GetProperty("reason").GetString()}");
 
-        // Load removed: three of the six pods go, and CPU drops. After the scale-down window one
-        // empty worker is drained and terminated; right after, the scale-down cooldown holds.
+        // Load removed: three of the six pods go, and CPU drops. After the scale-down window the
+        // empty workers are cordoned, re-checked and terminated together, in one execution; right
+        // after, the scale-down cooldown holds.
         cloud.Model.Read((_, pods, _) => { foreach (var pod in pods) { pod.CpuUsageMillis = 50; } return 0; });
         foreach (var name in new[] { "web-3", "web-4", "web-5" })
         {
@@ -67,9 +68,17 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
         var downState = down.GetProperty("output");
         Assert.Equal("ScaleDown", downState.GetProperty("decision").GetProperty("action").GetString());
         Assert.Equal(["DrainStart", "Drained?", "TerminateRemoved", "DeleteNode", "Record", "Notify", "Ended?", "Done"], Runs.Entered(down).SkipWhile(s => s != "DrainStart"));
-        var removed = downState.GetProperty("decision").GetProperty("nodeToRemove");
-        Assert.Null(cloud.Model.Node(removed.GetProperty("name").GetString()!));
-        Assert.DoesNotContain(cloud.Instances(), i => i.Id == removed.GetProperty("instanceId").GetString() && i.State == "running");
+        var decided = downState.GetProperty("decision");
+        var removed = decided.GetProperty("alsoEmpty").EnumerateArray().Prepend(decided.GetProperty("nodeToRemove"))
+            .Select(n => (Name: n.GetProperty("name").GetString()!, InstanceId: n.GetProperty("instanceId").GetString()!)).ToList();
+        Assert.True(removed.Count >= 2, $"one scale-down removes the empty workers together: {decided.GetProperty("reason").GetString()}");
+        Assert.Equal(removed.Count - 1, downState.GetProperty("drain").GetProperty("also").GetArrayLength());
+        Assert.All(removed, r =>
+        {
+            Assert.Null(cloud.Model.Node(r.Name));
+            Assert.DoesNotContain(cloud.Instances(), i => i.Id == r.InstanceId && i.State == "running");
+        });
+        output.WriteLine($"one scale-down removed {removed.Count} empty workers: {decided.GetProperty("reason").GetString()}; notes: {decided.GetProperty("notes").GetRawText()}");
         Assert.True(cloud.StateItem().TryGetProperty("lastScaleDownAt", out _));
 
         var again = cloud.Run(new Dictionary<string, object>());

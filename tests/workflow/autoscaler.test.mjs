@@ -107,7 +107,7 @@ test('every Task after the lock is caught by a path that records the failure and
 
 const routes = { None: 'Done', ScaleUp: 'Launch', ScaleDown: 'Drain' };
 const decision = (action, extra = {}) => {
-  const d = { action, reasonCode: action === 'Replace' ? 'Interrupted' : 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], zones: [], noScaleUp: [], reconcile: null, alert: false, ...extra };
+  const d = { action, reasonCode: action === 'Replace' ? 'Interrupted' : 'X', reason: `${action} because`, dryRun: false, nodesToAdd: 0, cooldown: 'None', decidedAt: '2026-11-18T12:00:00Z', figures: {}, notes: [], zones: [], noScaleUp: [], alsoEmpty: [], reconcile: null, alert: false, ...extra };
   d.reconciles ??= !!(d.reconcile && (d.reconcile.orphans?.length || d.reconcile.ghosts?.length || d.reconcile.strayCordons?.length || d.reconcile.expiredLaunches?.length));
   d.route ??= d.dryRun && (action !== 'None' || d.reconciles) ? 'NotifyOnly' : action === 'Replace' ? (d.nodesToAdd > 0 ? 'Replace' : 'Retire') : action === 'None' && d.reconciles ? 'Reconcile' : routes[action];
   d.preempts ??= action === 'Replace' && d.reasonCode === 'Interrupted' && !d.dryRun;
@@ -216,7 +216,7 @@ test('every side effect carries the lease, so a preempted execution is fenced', 
   const { calls } = await run({
     CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 9 }),
-    DrainNode: (e) => e.action === 'Start' ? { node: 'w3', status: 'Drained', startedAt: 't' } : { node: 'w3', status: 'Deleted', startedAt: 't' },
+    DrainNode: (e) => e.action === 'Start' ? { node: 'w3', status: 'Drained', startedAt: 't', also: e.also } : { node: 'w3', status: 'Deleted', startedAt: 't', also: e.also },
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
   for (const call of [...calls.DrainNode, ...calls.TerminateNode]) assert.equal(call.lock.fence, 9);
@@ -268,7 +268,7 @@ test('a drain whose lease was taken stops as Preempted: no abort, no terminate, 
   const { calls, error, entered } = await run({
     CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, cooldown: 'ScaleDown' }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
-    DrainNode: (e, n) => ({ node: 'w3', status: n === 1 ? 'Draining' : 'Preempted', startedAt: 't0' }),
+    DrainNode: (e, n) => ({ node: 'w3', status: n === 1 ? 'Draining' : 'Preempted', startedAt: 't0', also: e.also }),
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
   assert.equal(error, undefined);
@@ -283,8 +283,8 @@ test('scale down: drain until empty and the evicted pods are gone, terminate, de
   const { calls, error, entered } = await run({
     CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, cooldown: 'ScaleDown' }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
-    DrainNode: (e, n) => e.action === 'Delete' ? { node: 'w3', status: 'Deleted', startedAt: 't' }
-      : { node: 'w3', status: ['Draining', 'Terminating', 'Terminating', 'Drained'][n - 1], startedAt: 't0', terminating: n > 1 ? [{ pod: 'shop/api', until: 't1' }] : [] },
+    DrainNode: (e, n) => e.action === 'Delete' ? { node: 'w3', status: 'Deleted', startedAt: 't', also: e.also }
+      : { node: 'w3', status: ['Draining', 'Terminating', 'Terminating', 'Drained'][n - 1], startedAt: 't0', terminating: n > 1 ? [{ pod: 'shop/api', until: 't1' }] : [], also: e.also },
     TerminateNode: ok, UpdateState: ok, Notify: ok,
   });
   // The instance is terminated only after the last poll said Drained.
@@ -295,18 +295,46 @@ test('scale down: drain until empty and the evicted pods are gone, terminate, de
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Continue', 'Continue', 'Continue', 'Delete']);
   assert.equal(calls.DrainNode[1].startedAt, 't0');
   const execution = 'arn:aws:states:us-east-1:123456789012:execution:nodefleet:exec-1';
-  assert.deepEqual(calls.DrainNode[0], { action: 'Start', node: 'w3', executionId: execution, lock: { acquired: true, owner: 'exec-1', fence: 1 } });
+  assert.deepEqual(calls.DrainNode[0], { action: 'Start', node: 'w3', also: [], executionId: execution, lock: { acquired: true, owner: 'exec-1', fence: 1 } });
   assert.equal(calls.DrainNode[1].executionId, execution);
   assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
   assert.equal(calls.UpdateState[0].drain.status, 'Drained');
   assert.deepEqual(calls.UpdateState[0].terminated, ok());
 });
 
+test('scale down with empty workers: each step of the drain path carries them, the instances go together', async () => {
+  const alsoEmpty = [{ name: 'w4', instanceId: 'i-4' }, { name: 'w5', instanceId: 'i-5' }];
+  const { calls, error } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, alsoEmpty, cooldown: 'ScaleDown' }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    // w5 got a pod before its cordon: the drain keeps only w4.
+    DrainNode: (e, n) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : n === 1 ? 'Draining' : 'Drained', startedAt: 't0', also: e.action === 'Start' ? [alsoEmpty[0]] : e.also }),
+    TerminateNode: ok, UpdateState: ok, Notify: ok,
+  });
+  assert.equal(error, undefined);
+  assert.deepEqual(calls.DrainNode.map(c => [c.action, c.also]), [['Start', alsoEmpty], ['Continue', [alsoEmpty[0]]], ['Delete', [alsoEmpty[0]]]]);
+  assert.deepEqual(calls.TerminateNode[0].instanceIds, ['i-3']);
+  assert.deepEqual(calls.TerminateNode[0].also, [alsoEmpty[0]]);
+  assert.deepEqual(calls.UpdateState[0].drain.also, [alsoEmpty[0]]);
+});
+
+test('a blocked drain with empty workers uncordons all of them', async () => {
+  const alsoEmpty = [{ name: 'w4', instanceId: 'i-4' }];
+  const { calls } = await run({
+    CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' }, alsoEmpty }),
+    AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
+    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Abort' ? 'Aborted' : 'Blocked', startedAt: 't', also: e.also }),
+    UpdateState: ok, Notify: ok,
+  });
+  assert.deepEqual(calls.DrainNode.map(c => [c.action, c.also]), [['Start', alsoEmpty], ['Abort', alsoEmpty]]);
+  assert.equal(calls.TerminateNode, undefined);
+});
+
 test('a blocked drain uncordons and is recorded as aborted', async () => {
   const { calls } = await run({
     CollectMetrics: observe, Decide: () => decision('ScaleDown', { nodeToRemove: { name: 'w3', instanceId: 'i-3' } }),
     AcquireLock: () => ({ acquired: true, owner: 'exec-1', fence: 1 }),
-    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Abort' ? 'Aborted' : 'Blocked', startedAt: 't' }),
+    DrainNode: (e) => ({ node: 'w3', status: e.action === 'Abort' ? 'Aborted' : 'Blocked', startedAt: 't', also: e.also ?? [] }),
     UpdateState: ok, Notify: ok,
   });
   assert.deepEqual(calls.DrainNode.map(c => c.action), ['Start', 'Abort']);
@@ -357,7 +385,7 @@ test('Prometheus down: no lock, no scaling, the failure is notified', async () =
 });
 
 const spot = { kind: 'SpotInterruption', notAfter: '2026-11-18T12:02:00Z' };
-const interrupted = (status) => (e, n) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : typeof status === 'function' ? status(e, n) : status, startedAt: 't' });
+const interrupted = (status) => (e, n) => ({ node: 'w3', status: e.action === 'Delete' ? 'Deleted' : typeof status === 'function' ? status(e, n) : status, startedAt: 't', also: [] });
 
 test('a spot interruption drains at once, launches a replacement, then retires the node once its drain is Drained', async () => {
   const { calls, error } = await run({

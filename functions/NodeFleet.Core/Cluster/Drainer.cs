@@ -30,21 +30,67 @@ public sealed class Drainer(IClusterApi api, TimeSpan drainTimeout, TimeSpan gra
         switch (request.Action)
         {
             case DrainAction.Abort:
+                foreach (var empty in request.Also)
+                {
+                    await AbortAsync(request with { Node = empty.Name }, startedAt, cancellationToken).ConfigureAwait(false);
+                }
+
                 return await AbortAsync(request, startedAt, cancellationToken).ConfigureAwait(false);
             case DrainAction.Delete:
-                await api.DeleteNodeAsync(request.Node, cancellationToken).ConfigureAwait(false);
-                return new DrainProgress { Node = request.Node, Status = DrainStatus.Deleted, StartedAt = startedAt };
+                foreach (var node in request.Also.Select(n => n.Name).Prepend(request.Node))
+                {
+                    await api.DeleteNodeAsync(node, cancellationToken).ConfigureAwait(false);
+                }
+
+                return new DrainProgress { Node = request.Node, Status = DrainStatus.Deleted, StartedAt = startedAt, Also = request.Also };
             case DrainAction.Start:
                 if (await api.GetNodeAsync(request.Node, cancellationToken).ConfigureAwait(false) is null)
                 {
-                    return new DrainProgress { Node = request.Node, Status = DrainStatus.Drained, StartedAt = startedAt };
+                    return new DrainProgress { Node = request.Node, Status = DrainStatus.Drained, StartedAt = startedAt, Also = await KeepEmptyAsync(request, now, cancellationToken).ConfigureAwait(false) };
                 }
 
                 await api.CordonAsync(request.Node, Mark(request, request.Reason, now), cancellationToken).ConfigureAwait(false);
                 break;
         }
 
-        return await EvictPassAsync(request, startedAt, now, cancellationToken).ConfigureAwait(false);
+        var kept = await KeepEmptyAsync(request, now, cancellationToken).ConfigureAwait(false);
+        var progress = await EvictPassAsync(request, startedAt, now, cancellationToken).ConfigureAwait(false);
+        return progress with { Also = kept };
+    }
+
+    /// <summary>
+    /// The empty workers that go with the drained node: each is cordoned (on Start), then kept only if no pod
+    /// that would have to move is on it, read after the cordon so none can land unseen; one that has such a pod
+    /// (scheduled there since the decision) is uncordoned and dropped, and one already gone is dropped.
+    /// </summary>
+    private async Task<IReadOnlyList<NodeRef>> KeepEmptyAsync(DrainRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var kept = new List<NodeRef>();
+        foreach (var also in request.Also)
+        {
+            if (await api.GetNodeAsync(also.Name, cancellationToken).ConfigureAwait(false) is null)
+            {
+                continue;
+            }
+
+            if (request.Action == DrainAction.Start)
+            {
+                await api.CordonAsync(also.Name, Mark(request, request.Reason, now), cancellationToken).ConfigureAwait(false);
+            }
+
+            var movable = (await api.ListPodsOnNodeAsync(also.Name, cancellationToken).ConfigureAwait(false))
+                .Where(p => p.IsActive)
+                .Any(p => !EvictionRules.StaysWithNode(PodFactsMapping.ToFacts(p, [])));
+            if (movable)
+            {
+                await AbortAsync(request with { Node = also.Name }, request.StartedAt ?? now, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            kept.Add(also);
+        }
+
+        return kept;
     }
 
     /// <summary>

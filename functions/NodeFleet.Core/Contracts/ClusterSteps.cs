@@ -108,6 +108,13 @@ public sealed record DrainRequest
     /// <summary>Set for an interruption drain; null for a scale-down.</summary>
     public InterruptionNotice? Interruption { get; init; }
 
+    /// <summary>
+    /// A scale-down's empty workers that go with <see cref="Node"/> (<see cref="Decision.AlsoEmpty"/>, then the
+    /// previous call's <see cref="DrainProgress.Also"/>): each is cordoned and kept only while it stays empty.
+    /// </summary>
+    // A setter, not init: the JSON source generator would overwrite an init-only default with null (dotnet/runtime#84484).
+    public IReadOnlyList<NodeRef> Also { get; set; } = [];
+
     public CordonReason Reason => Interruption is null ? CordonReason.ScaleDown : CordonReason.Interruption;
 }
 
@@ -170,4 +177,8 @@ public sealed record DrainProgress
 
     /// <summary>Why the step did not do what it was asked (e.g. an abort that left another execution's cordon alone).</summary>
     public string? Note { get; init; }
+
+    /// <summary>The empty workers that go with <see cref="Node"/>: cordoned by this drain and still empty (those that were not are uncordoned and dropped).</summary>
+    // A setter, not init, for the same reason as DrainRequest.Also.
+    public IReadOnlyList<NodeRef> Also { get; set; } = [];
 }

@@ -115,6 +115,13 @@ public sealed record Decision
     /// <summary>The node to drain and terminate (ScaleDown only).</summary>
     public NodeRef? NodeToRemove { get; init; }
 
+    /// <summary>
+    /// Empty workers removed with <see cref="NodeToRemove"/> (itself empty) in the same scale-down: nothing has
+    /// to move, so they need not go one per cooldown. DrainNode re-checks each after cordoning it; at most maxEmptyRemovals − 1.
+    /// </summary>
+    // A setter, not init, for the same reason as Notes.
+    public IReadOnlyList<NodeRef> AlsoEmpty { get; set; } = [];
+
     /// <summary>For an interruption (Replace, Retire): what EC2 announced and when it takes the instance; the interruption drain's terms.</summary>
     public InterruptionNotice? Interruption { get; init; }
 

@@ -188,4 +188,8 @@ public sealed record TerminateRequest
     /// its launch record, and only that launch's instances may be terminated.
     /// </summary>
     public LaunchOutcome? Launch { get; init; }
+
+    /// <summary>A scale-down's empty workers that go with the drained node (<see cref="DrainProgress.Also"/>): their instances are terminated too.</summary>
+    // A setter, not init, for the same reason as DrainRequest.Also.
+    public IReadOnlyList<NodeRef> Also { get; set; } = [];
 }

@@ -85,9 +85,11 @@ internal static class DecisionText
         Verdict.NoRemovableNode v => $"{Peaks(v.Peaks)}, but no node can go: {firstNote}",
         Verdict.NoEmptyWorker => $"Within thresholds, and no empty worker can go: {firstNote}",
         Verdict.Underutilized v =>
-            $"Remove {v.Node.Name} ({Percent(v.Node.Utilization)} requested): {Peaks(v.Peaks)}, and its pods fit on the other nodes under {Percent(v.Target)}",
+            $"Remove {v.Node.Name}{AlsoEmpty(v.Also)} ({Percent(v.Node.Utilization)} requested): {Peaks(v.Peaks)}, and {(v.Also.Count > 0 ? "their" : "its")} pods fit on the other nodes under {Percent(v.Target)}",
         Verdict.EmptyNode v =>
-            $"Remove {v.Node.Name}: it runs no pod that would have to move, and worker usage without it stays under {Percent(v.Target)}",
+            v.Also.Count == 0
+                ? $"Remove {v.Node.Name}: it runs no pod that would have to move, and worker usage without it stays under {Percent(v.Target)}"
+                : $"Remove {v.Node.Name}{AlsoEmpty(v.Also)}: they run no pod that would have to move, and worker usage without them stays under {Percent(v.Target)}",
         Verdict.NotManaged v =>
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
@@ -198,6 +200,10 @@ internal static class DecisionText
         TriggerKind.Rebalance => "a rebalance recommendation",
         _ => $"a state change to {trigger.State}",
     };
+
+    /// <summary>" and 2 other empty workers (ip-a, ip-b)", or nothing.</summary>
+    private static string AlsoEmpty(IReadOnlyList<NodeRef> also) =>
+        also.Count == 0 ? "" : $" and {also.Count} other empty worker{(also.Count == 1 ? "" : "s")} ({string.Join(", ", also.Select(n => n.Name))})";
 
     private static string Percent(double? fraction) =>
         fraction is { } f ? (f * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "n/a";

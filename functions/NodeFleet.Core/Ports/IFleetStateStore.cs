@@ -145,8 +145,8 @@ public sealed record ScalingOutcome
     /// <summary>The node whose scale-down drain this execution aborted (blocked, overdue, failed); it is backed off.</summary>
     public DrainBackoff? DrainAborted { get; init; }
 
-    /// <summary>The node this execution removed: any backoff for it is forgotten.</summary>
-    public string? RemovedNode { get; init; }
+    /// <summary>The nodes this execution removed (the drained one and the empty workers that went with it): any backoff for them is forgotten.</summary>
+    public IReadOnlyList<string> RemovedNodes { get; init; } = [];
 
     /// <summary>The decision's pending pods that no new node could host: what operators now know of (null: leave the record as it is).</summary>
     public IReadOnlyList<NoScaleUpPods>? NoScaleUp { get; init; }

@@ -34,6 +34,9 @@ public sealed record ScalingSettings
     public TimeSpan ScaleUpCooldown { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Most empty workers one scale-down removes together (1: one node per scale-down).</summary>
+    public int MaxEmptyRemovals { get; init; } = 10;
+
     /// <summary>How long a node whose scale-down drain was aborted is not chosen again.</summary>
     public TimeSpan DrainBackoff { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan NodeJoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -90,6 +93,7 @@ public sealed record ScalingSettings
         Check(MaxNodes >= 1 && MaxNodes <= SupportedMaxNodes, $"maxNodes: must be between 1 and {SupportedMaxNodes} (got {MaxNodes})");
         Check(MinNodes <= MaxNodes, $"minNodes ({MinNodes}) must not exceed maxNodes ({MaxNodes})");
         Check(MaxStep >= 1, $"maxStep: must be 1 or more (got {MaxStep})");
+        Check(MaxEmptyRemovals >= 1, $"maxEmptyRemovals: must be 1 or more (got {MaxEmptyRemovals})");
         CheckFraction(errors, "scaleUpCpuThreshold", ScaleUpCpuThreshold);
         CheckFraction(errors, "scaleUpMemoryThreshold", ScaleUpMemoryThreshold);
         CheckFraction(errors, "scaleDownCpuThreshold", ScaleDownCpuThreshold);

@@ -83,7 +83,7 @@ public static class FleetTransitions
         // One backoff per node, the latest; a removed node needs none. Newest first, capped: a node
         // that is gone drops off in time, and the state item stays small.
         var backoffs = state.DrainBackoffs
-            .Where(b => b.Node != outcome.DrainAborted?.Node && b.Node != outcome.RemovedNode)
+            .Where(b => b.Node != outcome.DrainAborted?.Node && !outcome.RemovedNodes.Contains(b.Node))
             .Prepend(outcome.DrainAborted)
             .OfType<DrainBackoff>()
             .OrderByDescending(b => b.At)

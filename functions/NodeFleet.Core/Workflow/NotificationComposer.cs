@@ -31,7 +31,7 @@ public static class NotificationComposer
             return recorded.Outcome switch
             {
                 OutcomeKind.ScaledUp => new(NotificationKind.ScaleUp, clusterName, $"Added {launched} worker(s)", reason, before, before + launched, figures),
-                OutcomeKind.ScaledDown => new(NotificationKind.ScaleDown, clusterName, $"Removed {removed ?? "a worker"}", reason, before, Math.Max(0, before - 1), figures),
+                OutcomeKind.ScaledDown => new(NotificationKind.ScaleDown, clusterName, $"Removed {removed ?? "a worker"}{AlsoRemoved(request.Drain)}", reason, before, Math.Max(0, before - 1 - (request.Drain?.Also.Count ?? 0)), figures),
                 OutcomeKind.LaunchFailed => new(NotificationKind.Failure, clusterName,
                     $"Launch failed: {launched} of {request.Launch?.Requested ?? decision?.NodesToAdd} worker(s) launched, those that did not join were removed", detail, before, before, figures),
                 OutcomeKind.Replaced => new(NotificationKind.Interruption, clusterName,
@@ -55,6 +55,10 @@ public static class NotificationComposer
             ? new(NotificationKind.DryRun, clusterName, $"Dry run: would {decision.Action}", reason, before, before, figures)
             : throw new InvalidInputException("Invalid input: nothing to notify: $.recorded, $.error or a dry-run $.decision is required");
     }
+
+    /// <summary>The empty workers that went with the drained node, as the drain kept them.</summary>
+    private static string AlsoRemoved(DrainProgress? drain) =>
+        drain is { Also.Count: > 0 } d ? $" and {d.Also.Count} empty worker{(d.Also.Count == 1 ? "" : "s")} ({string.Join(", ", d.Also.Select(n => n.Name))})" : "";
 
     private static Dictionary<string, string> Figures(NotifyRequest request)
     {

@@ -240,4 +240,71 @@ public class ScalingPolicyScaleDownTests
         Assert.Equal(ScalingAction.None, decision.Action);
         Assert.Equal(DecisionReason.WithinThresholds, decision.ReasonCode);
     }
+
+    /// <summary>Two busy workers and <paramref name="empty"/> workers that run nothing that would move (a burst's nodes after it ended).</summary>
+    private static readonly UtilizationMetrics Quiet = Utilization(cpu: 0.1, memory: 0.1);
+
+    private static List<NodeInfo> AfterBurst(int empty) =>
+        [.. Busy(2), .. Enumerable.Range(1, empty).Select(i => Worker($"e{i}", 0.02, Now.AddMinutes(-30 - i)))];
+
+    [Fact]
+    public void Decide_SeveralEmptyWorkers_RemovesThemInOneScaleDown()
+    {
+        var decision = Decide(Snapshot(AfterBurst(5), Quiet));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Equal(["e1", "e2", "e3", "e4", "e5"], new[] { decision.NodeToRemove!.Name }.Concat(decision.AlsoEmpty.Select(n => n.Name)).Order());
+        Assert.All(decision.AlsoEmpty, n => Assert.StartsWith("i-e", n.InstanceId, StringComparison.Ordinal));
+        Assert.Contains("and 4 other empty workers", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(10, 2, 4)] // all five go: the two busy workers stay, the minimum holds, usage 10 % x 7/2 = 35 %
+    [InlineData(3, 2, 2)]  // maxEmptyRemovals: three in all
+    [InlineData(1, 2, 0)]  // one per scale-down, as before
+    [InlineData(10, 5, 1)] // the minimum of 5 leaves room for two removals of seven workers
+    public void Decide_EmptyWorkersTogether_WithinMaxEmptyRemovalsAndTheMinimum(int maxEmptyRemovals, int minNodes, int alsoExpected)
+    {
+        var settings = Defaults with { MaxEmptyRemovals = maxEmptyRemovals, MinNodes = minNodes };
+
+        var decision = Decide(Snapshot(AfterBurst(5), Quiet), settings: settings);
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Equal(alsoExpected, decision.AlsoEmpty.Count);
+    }
+
+    [Fact]
+    public void Decide_EmptyWorkersTogether_UsageWithoutAllOfThemStaysUnderTheTarget()
+    {
+        // 25 % over five workers: without two it is 42 %, without three 63 %, above the 60 % target.
+        var decision = Decide(Snapshot(AfterBurst(3), Utilization(cpu: 0.25, memory: 0.2)), settings: Defaults with { MinNodes = 1 });
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Single(decision.AlsoEmpty);
+    }
+
+    [Fact]
+    public void Decide_EmptyWorkersTogether_NeverEmptyAZoneWhileAnotherHasMore()
+    {
+        var workers = new[]
+        {
+            Worker("a1", 0.2, null, Pods(2, 200, 768)), Worker("a2", 0.2, null, Pods(2, 200, 768)),
+            Worker("b1", 0.02) with { Zone = "us-east-1b" }, Worker("b2", 0.02) with { Zone = "us-east-1b" },
+        };
+
+        var decision = Decide(Snapshot(workers, Idle));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.StartsWith("b", decision.NodeToRemove!.Name, StringComparison.Ordinal);
+        Assert.Empty(decision.AlsoEmpty);
+    }
+
+    [Fact]
+    public void Decide_LeastUtilizedWorkerHasPodsToMove_GoesAlone()
+    {
+        var decision = Decide(Snapshot(Busy(4), Idle));
+
+        Assert.Equal(ScalingAction.ScaleDown, decision.Action);
+        Assert.Empty(decision.AlsoEmpty);
+    }
 }

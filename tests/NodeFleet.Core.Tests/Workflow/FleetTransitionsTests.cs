@@ -35,7 +35,7 @@ public class FleetTransitionsTests
     {
         { "an aborted drain is remembered", FleetState.Empty, new() { Kind = OutcomeKind.ScaleDownAborted, At = Now, Summary = "s", DrainAborted = Backoff("w1", Now) }, ["w1@12:00"] },
         { "a second abort replaces the node's first", new() { DrainBackoffs = [Backoff("w1", Earlier), Backoff("w2", Earlier)] }, new() { Kind = OutcomeKind.Failed, At = Now, Summary = "s", DrainAborted = Backoff("w1", Now) }, ["w1@12:00", "w2@11:00"] },
-        { "a removed node is forgotten", new() { DrainBackoffs = [Backoff("w1", Earlier), Backoff("w2", Earlier)] }, new() { Kind = OutcomeKind.ScaledDown, At = Now, Summary = "s", RemovedNode = "w2" }, ["w1@11:00"] },
+        { "a removed node is forgotten", new() { DrainBackoffs = [Backoff("w1", Earlier), Backoff("w2", Earlier)] }, new() { Kind = OutcomeKind.ScaledDown, At = Now, Summary = "s", RemovedNodes = ["w2"] }, ["w1@11:00"] },
         { "other outcomes keep them", new() { DrainBackoffs = [Backoff("w1", Earlier)] }, new() { Kind = OutcomeKind.ScaledUp, At = Now, Summary = "s" }, ["w1@11:00"] },
     };
 

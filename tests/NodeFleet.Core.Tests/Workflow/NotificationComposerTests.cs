@@ -27,12 +27,28 @@ public class NotificationComposerTests
         Instances = Enumerable.Range(1, count).Select(i => new LaunchedInstance { InstanceId = $"i-{i}", Zone = "us-east-1a", InstanceType = "t3.large", CapacityType = CapacityType.Spot }).ToList(),
     };
 
+    /// <summary>The drain of w3 that kept two empty workers to go with it.</summary>
+    private static DrainProgress DrainedWithEmpty() => new()
+    {
+        Node = "w3", Status = DrainStatus.Drained, StartedAt = Now,
+        Also = [new NodeRef { Name = "w4", InstanceId = "i-0w4" }, new NodeRef { Name = "w5", InstanceId = "i-0w5" }],
+    };
+
+    [Fact]
+    public void Compose_ScaleDownWithEmptyWorkers_NamesEveryNodeRemoved()
+    {
+        var n = NotificationComposer.Compose(new NotifyRequest { Decision = ScaleDown(), Drain = DrainedWithEmpty(), Recorded = Recorded(OutcomeKind.ScaledDown) }, "prod");
+
+        Assert.Equal("Removed w3 and 2 empty workers (w4, w5)", n.Title);
+    }
+
     private static RecordResult Recorded(OutcomeKind kind, string? detail = null) => new() { Outcome = kind, Detail = detail, Summary = "s" };
 
     public static TheoryData<NotifyRequest, NotificationKind, int, int> Paths() => new()
     {
         { new() { Decision = ScaleUp(), Launch = Launched(2), Recorded = Recorded(OutcomeKind.ScaledUp) }, NotificationKind.ScaleUp, 3, 5 },
         { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.ScaledDown) }, NotificationKind.ScaleDown, 4, 3 },
+        { new() { Decision = ScaleDown(), Drain = DrainedWithEmpty(), Recorded = Recorded(OutcomeKind.ScaledDown) }, NotificationKind.ScaleDown, 4, 1 },
         { new() { Decision = ScaleUp(), Launch = Launched(1), Recorded = Recorded(OutcomeKind.LaunchFailed, "i-1 never joined") }, NotificationKind.Failure, 3, 3 },
         { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.ScaleDownAborted, "PDB web blocks") }, NotificationKind.Failure, 4, 4 },
         { new() { Decision = ScaleDown(), Recorded = Recorded(OutcomeKind.DrainPreempted, "the drain of w3 was preempted") }, NotificationKind.ScaleDown, 4, 4 },

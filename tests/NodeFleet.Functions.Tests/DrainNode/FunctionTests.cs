@@ -58,6 +58,44 @@ public class FunctionTests
         await cluster.DidNotReceive().EvictAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<CancellationToken>());
     }
 
+    private static ClusterNode Node(string name, bool cordoned = false) => new(name, null, true, cordoned, new Dictionary<string, string>(), [], States.Now);
+
+    [Fact]
+    public async Task FunctionHandler_StartWithEmptyWorkers_CordonsEachAndKeepsOnlyThoseStillEmpty()
+    {
+        cluster.GetNodeAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(call => call.Arg<string>() == "e3" ? null : Node(call.Arg<string>()));
+        cluster.ListPodsOnNodeAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns([]);
+        // e2 got a pod since the decision: it is no longer empty.
+        cluster.ListPodsOnNodeAsync("e2", Arg.Any<CancellationToken>()).Returns([Pod("late") with { NodeName = "e2" }]);
+
+        var output = StreamJson.Read(await Create().FunctionHandler(Request("""{"action":"Start","node":"e0","executionId":"exec-1","also":[{"name":"e1","instanceId":"i-e1"},{"name":"e2","instanceId":"i-e2"},{"name":"e3","instanceId":"i-e3"}]}""")));
+
+        Assert.Equal("Drained", output.GetProperty("status").GetString());
+        Assert.Equal(["e1"], output.GetProperty("also").EnumerateArray().Select(n => n.GetProperty("name").GetString()));
+        var mark = new CordonMark { ExecutionId = "exec-1", Reason = CordonReason.ScaleDown, At = States.Now };
+        await cluster.Received(1).CordonAsync("e0", mark, Arg.Any<CancellationToken>());
+        await cluster.Received(1).CordonAsync("e1", mark, Arg.Any<CancellationToken>());
+        await cluster.Received(1).CordonAsync("e2", mark, Arg.Any<CancellationToken>());
+        await cluster.Received(1).UncordonAsync("e2", Arg.Any<CancellationToken>());
+        await cluster.DidNotReceive().CordonAsync("e3", Arg.Any<CordonMark>(), Arg.Any<CancellationToken>());
+        await cluster.DidNotReceive().EvictAsync("shop", "late", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task FunctionHandler_AbortAndDeleteWithEmptyWorkers_ActOnEach()
+    {
+        cluster.GetNodeAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(call => Node(call.Arg<string>(), cordoned: true));
+        const string Also = "\"also\":[{\"name\":\"e1\",\"instanceId\":\"i-e1\"}]";
+
+        await Create().FunctionHandler(Request($$"""{"action":"Abort","node":"e0","executionId":"exec-1",{{Also}}}"""));
+        await Create().FunctionHandler(Request($$"""{"action":"Delete","node":"e0",{{Also}}}"""));
+
+        await cluster.Received(1).UncordonAsync("e0", Arg.Any<CancellationToken>());
+        await cluster.Received(1).UncordonAsync("e1", Arg.Any<CancellationToken>());
+        await cluster.Received(1).DeleteNodeAsync("e0", Arg.Any<CancellationToken>());
+        await cluster.Received(1).DeleteNodeAsync("e1", Arg.Any<CancellationToken>());
+    }
+
     [Fact]
     public async Task FunctionHandler_Abort_Uncordons()
     {
@@ -126,6 +164,8 @@ public class FunctionTests
     [InlineData("""{"action":"Explode","node":"w3"}""", "$.action")]
     [InlineData("""{"node":"w3"}""", "action")]
     [InlineData("""{"action":"Start","node":"w3"}""", "$.executionId")]
+    [InlineData("""{"action":"Start","node":"w3","executionId":"exec-1","also":[{"name":"w3","instanceId":"i-w3"}]}""", "$.also")]
+    [InlineData("""{"action":"Start","node":"w3","executionId":"exec-1","interruption":{"kind":"Rebalance"},"also":[{"name":"w4","instanceId":"i-w4"}]}""", "$.also")]
     public async Task FunctionHandler_BadRequest_TouchesNothing(string input, string expected)
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From(input)));

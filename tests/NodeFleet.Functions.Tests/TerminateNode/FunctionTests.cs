@@ -23,6 +23,26 @@ public class FunctionTests
     }
 
     [Fact]
+    public async Task FunctionHandler_ScaleDownWithEmptyWorkers_TerminatesThemWithTheDrainedNode()
+    {
+        var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From($$"""{"instanceIds":["i-1"],"also":[{"name":"w2","instanceId":"i-2"},{"name":"w3","instanceId":"i-3"}],"lock":{{States.HeldJson}}}""")));
+
+        await fleet.Received(1).TerminateAsync(Arg.Is<IReadOnlyList<string>>(ids => ids.SequenceEqual(new[] { "i-1", "i-2", "i-3" })), Arg.Any<CancellationToken>());
+        Assert.Equal("Terminated i-1, i-2, i-3", output.GetProperty("summary").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"instanceIds":["i-1"],"also":[{"name":"w2","instanceId":"w2"}]}""", "$.also")]
+    [InlineData("""{"instanceIds":["i-1"],"also":[{"name":"w2","instanceId":"i-2"}],"launch":{"launchId":"launch-1","requested":1,"startedAt":"2026-11-18T12:00:00Z","leaseReleased":true,"instances":[{"instanceId":"i-1","zone":"us-east-1a","instanceType":"t3.large","capacityType":"Spot"}]}}""", "$.also")]
+    public async Task FunctionHandler_BadEmptyWorkers_TerminatesNothing(string input, string expected)
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From(input[..input.LastIndexOf('}')] + ",\"lock\":" + States.HeldJson + "}")));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        await fleet.DidNotReceiveWithAnyArgs().TerminateAsync(default!, default);
+    }
+
+    [Fact]
     public async Task FunctionHandler_LeaseLost_TerminatesNothing()
     {
         store.EnsureHeldAsync(Arg.Any<Lease>(), States.Now, Arg.Any<CancellationToken>())

@@ -103,4 +103,21 @@ public class FunctionTests
         await store.DidNotReceiveWithAnyArgs().RecordAndReleaseAsync(default!, default!, default);
         Assert.Equal("DrainPreempted", output.GetProperty("outcome").GetString());
     }
+
+    [Fact]
+    public async Task FunctionHandler_ScaleDownWithEmptyWorkers_RecordsEveryNodeRemoved()
+    {
+        var request = Request(States.ScaleDown()) with
+        {
+            Drain = new DrainProgress { Node = "w3", Status = DrainStatus.Drained, StartedAt = States.Now, Also = [new NodeRef { Name = "w4", InstanceId = "i-w4" }] },
+            Terminated = new StepResult { Summary = "Terminated i-w3, i-w4", Ids = ["i-w3", "i-w4"] },
+        };
+
+        var output = StreamJson.Read(await Create().FunctionHandler(States.Json(request)));
+
+        await store.Received(1).RecordAndReleaseAsync(Arg.Any<Lease>(),
+            Arg.Is<ScalingOutcome>(o => o.Kind == OutcomeKind.ScaledDown && o.RemovedNodes.SequenceEqual(new[] { "w3", "w4" })),
+            Arg.Any<CancellationToken>());
+        Assert.Equal("ScaledDown", output.GetProperty("outcome").GetString());
+    }
 }

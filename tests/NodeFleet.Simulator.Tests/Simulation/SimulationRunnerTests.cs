@@ -72,11 +72,12 @@ public class SimulationRunnerTests
         // The scheduler fits first: both small pods share the first worker, so one 1.5-core pod fits
         // on the existing workers and five wait. One scale-up adds exactly five, started by the fast
         // path within a scrape, an evaluation, group_wait and the delivery (27 s) of 00:10; after the
-        // spike, scale-downs remove one node per cooldown back to the minimum.
+        // spike, the five empty workers leave together in one scale-down, back to the minimum.
         Assert.Matches(@"^2026-11-02 00:10:([01][0-9]|2[0-7]) ScaleUp: Scale up by 5: 5 unschedulable pod\(s\) need 5 more node\(s\).*\[fast path\]$", log[0]);
         Assert.Equal(7, result.Timeline.Max(p => p.Nodes));
         Assert.Contains(result.Timeline, p => p.Minute is > 12 and < 20 && p.Nodes == 7);
-        Assert.Equal(5, log.Count(l => l.Contains(" ScaleDown: ", StringComparison.Ordinal)));
+        Assert.Contains(log, l => l.Contains(" ScaleDown: ", StringComparison.Ordinal) && l.Contains("and 4 other empty workers", StringComparison.Ordinal));
+        Assert.Single(log, l => l.Contains(" ScaleDown: ", StringComparison.Ordinal));
         // Pods wait for the fast path (under 30 s) plus a boot (~90 s, at most twice that).
         Assert.InRange(result.WaitP95Seconds, 45, 210);
         Assert.Equal(2, result.Timeline[^1].Nodes);

@@ -53,7 +53,7 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         public DateTimeOffset NextCheck { get; set; } = nextCheck;
     }
 
-    private sealed record Drain(string InstanceId, DateTimeOffset EndsAt);
+    private sealed record Drain(string InstanceId, IReadOnlyList<string> AlsoEmpty, DateTimeOffset EndsAt);
 
     private sealed class Count
     {
@@ -138,6 +138,11 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         if (drain is { } d && now >= d.EndsAt)
         {
             cluster.Remove(d.InstanceId);
+            foreach (var empty in d.AlsoEmpty)
+            {
+                cluster.Remove(empty);
+            }
+
             drain = null;
             Record(OutcomeKind.ScaledDown, now, []);
         }
@@ -233,8 +238,13 @@ public sealed class NodeFleetStrategy : IScalingStrategy
                 break;
             case WorkflowRoute.Drain when decision.NodeToRemove?.InstanceId is { } id:
                 ScaleActions++;
-                cluster.Cordon(id, cordon: true);
-                drain = new Drain(id, now + options.DrainDuration);
+                var alsoEmpty = decision.AlsoEmpty.Select(n => n.InstanceId).ToList();
+                foreach (var node in alsoEmpty.Prepend(id))
+                {
+                    cluster.Cordon(node, cordon: true);
+                }
+
+                drain = new Drain(id, alsoEmpty, now + options.DrainDuration);
                 break;
         }
     }
@@ -245,7 +255,11 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         var aborted = drain!;
         drain = null;
         DrainsPreempted++;
-        cluster.Cordon(aborted.InstanceId, cordon: false);
+        foreach (var node in aborted.AlsoEmpty.Prepend(aborted.InstanceId))
+        {
+            cluster.Cordon(node, cordon: false);
+        }
+
         Record(OutcomeKind.ScaleDownAborted, cluster.Now, []);
         Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} drain of {aborted.InstanceId} preempted: {why}");
     }

@@ -4,8 +4,14 @@ using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Core.Policy.Rules;
 
-/// <summary>The node a scale-down removes, if any, and why each node tried before it could not go.</summary>
-internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refusals);
+/// <summary>
+/// The node a scale-down removes, if any, the empty workers that go with it (<see cref="AlsoEmpty"/>),
+/// and why each node tried before it could not go.
+/// </summary>
+internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refusals)
+{
+    public IReadOnlyList<NodeRef> AlsoEmpty { get; init; } = [];
+}
 
 /// <summary>
 /// Picks the node a scale-down removes: a managed, Ready, schedulable worker whose pods may all
@@ -17,6 +23,10 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 /// A node whose drain was aborted within <c>drainBackoff</c> is skipped (it would most likely be
 /// refused again, and each try cordons and evicts for nothing); matched by instance id, so a
 /// reused node name on a new instance is not held back.
+/// When the node chosen is empty (no pod to move), further empty workers go with it, up to
+/// <c>maxEmptyRemovals</c> and the minimum, each checked as if those chosen before it were gone already
+/// (its zone, the headroom, usage without all of them): a burst's empty nodes leave in one scale-down
+/// instead of one per cooldown, as Cluster Autoscaler deletes empty nodes in bulk.
 /// </summary>
 internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, IReadOnlyList<DrainBackoff> backoffs, DateTimeOffset now)
 {
@@ -24,38 +34,63 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
     private List<Place>? places;
 
     /// <param name="emptyOnly">Only workers with no pod to move (the utilisation conditions did not hold).</param>
-    public ScaleDownPlan Choose(bool emptyOnly)
+    /// <param name="maxAlso">How many empty workers may go with an empty first choice (the minimum and maxEmptyRemovals allow).</param>
+    public ScaleDownPlan Choose(bool emptyOnly, int maxAlso)
     {
         var candidates = view.ReadyManagedWorkers
-            .Where(n => !n.Unschedulable && (!emptyOnly || n.MovablePods.Count == 0))
+            .Where(n => !n.Unschedulable && (!emptyOnly || IsEmpty(n)))
             .OrderBy(Utilization)
             .ThenByDescending(n => n.CreatedAt ?? DateTimeOffset.MinValue)
-            .ThenBy(n => n.Name, StringComparer.Ordinal);
+            .ThenBy(n => n.Name, StringComparer.Ordinal)
+            .ToList();
 
         var refusals = new List<Refusal>();
+        var chosen = new List<NodeInfo>();
         foreach (var node in candidates)
         {
-            var refusal = WhyNot(node);
-            if (refusal is null)
+            if (chosen.Count > maxAlso)
             {
-                return new ScaleDownPlan(
-                    new NodeRef
-                    {
-                        Name = node.Name,
-                        InstanceId = node.InstanceId!,
-                        Zone = node.Zone,
-                        Utilization = Math.Round(Utilization(node), 4),
-                    },
-                    refusals);
+                break;
             }
 
-            refusals.Add(refusal);
+            if (chosen.Count > 0 && !IsEmpty(node))
+            {
+                continue;
+            }
+
+            var refusal = WhyNot(node, chosen);
+            if (refusal is null)
+            {
+                chosen.Add(node);
+                if (!IsEmpty(node))
+                {
+                    break;
+                }
+            }
+            else if (chosen.Count == 0)
+            {
+                refusals.Add(refusal);
+            }
         }
 
-        return new ScaleDownPlan(null, refusals);
+        return chosen.Count == 0
+            ? new ScaleDownPlan(null, refusals)
+            : new ScaleDownPlan(Ref(chosen[0]), refusals) { AlsoEmpty = chosen.Skip(1).Select(Ref).ToList() };
     }
 
-    private Refusal? WhyNot(NodeInfo node)
+    /// <summary>No pod would have to move, and none forbids the node's removal.</summary>
+    private static bool IsEmpty(NodeInfo node) => node.MovablePods.Count == 0 && node.Blockers.Count == 0;
+
+    private static NodeRef Ref(NodeInfo node) => new()
+    {
+        Name = node.Name,
+        InstanceId = node.InstanceId!,
+        Zone = node.Zone,
+        Utilization = Math.Round(Utilization(node), 4),
+    };
+
+    /// <param name="chosen">Nodes this scale-down removes already (empty ones): the checks count them as gone.</param>
+    private Refusal? WhyNot(NodeInfo node, IReadOnlyList<NodeInfo> chosen)
     {
         if (node.InstanceId is null)
         {
@@ -73,7 +108,7 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return new Refusal.Unevictable(node.Name, node.Blockers[0], node.Blockers.Count - 1);
         }
 
-        if (LastInZone(node) is { } lastInZone)
+        if (LastInZone(node, chosen) is { } lastInZone)
         {
             return lastInZone;
         }
@@ -86,15 +121,15 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
 
         // While the workload grows, a removal that left less room than the headroom keeps would be
         // undone by the next tick: a remove-and-relaunch loop.
-        var roomAfter = view.UnrequestedRoom - FleetView.Room(node) - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
+        var roomAfter = chosen.Aggregate(view.UnrequestedRoom, (room, gone) => room - FleetView.Room(gone)) - FleetView.Room(node) - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
         if (HeadroomRule.Applies(snapshot.RequestedCpuRise, settings) && HeadroomRule.IsShort(roomAfter, settings))
         {
             return new Refusal.HeadroomWouldBreak(node.Name, settings.Headroom);
         }
 
         var u = snapshot.Utilization;
-        var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.AllReadyWorkersCpu, node.Allocatable.CpuMillis);
-        var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.AllReadyWorkersMemory, node.Allocatable.MemoryBytes);
+        var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.AllReadyWorkersCpu, node.Allocatable.CpuMillis + chosen.Sum(n => n.Allocatable.CpuMillis));
+        var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.AllReadyWorkersMemory, node.Allocatable.MemoryBytes + chosen.Sum(n => n.Allocatable.MemoryBytes));
         if (cpuAfter > settings.TargetUtilization || memoryAfter > settings.TargetUtilization)
         {
             return new Refusal.UsageTooHigh(node.Name, cpuAfter, memoryAfter, settings.TargetUtilization);
@@ -107,7 +142,7 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
     /// Removals keep every zone that has workers non-empty while another zone has more than one
     /// (Ready, schedulable workers, managed or not): the zone's spread and volume-bound pods need it.
     /// </summary>
-    private Refusal.LastInZone? LastInZone(NodeInfo node)
+    private Refusal.LastInZone? LastInZone(NodeInfo node, IReadOnlyList<NodeInfo> chosen)
     {
         if (node.Zone is not { } zone)
         {
@@ -119,12 +154,13 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             .GroupBy(n => n.Zone!, StringComparer.Ordinal)
             .Select(g => (Zone: g.Key, Workers: g.Count()))
             .ToList();
-        if (workersByZone.FirstOrDefault(z => z.Zone == zone).Workers != 1)
+        var left = workersByZone.Select(z => (z.Zone, Workers: z.Workers - chosen.Count(n => n.Zone == z.Zone))).ToList();
+        if (left.FirstOrDefault(z => z.Zone == zone).Workers != 1)
         {
             return null;
         }
 
-        var crowded = workersByZone.Where(z => z.Workers > 1).OrderByDescending(z => z.Workers).FirstOrDefault();
+        var crowded = left.Where(z => z.Workers > 1).OrderByDescending(z => z.Workers).FirstOrDefault();
         return crowded.Zone is null ? null : new Refusal.LastInZone(node.Name, zone, crowded.Zone, crowded.Workers);
     }
 

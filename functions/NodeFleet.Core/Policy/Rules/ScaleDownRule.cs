@@ -76,13 +76,15 @@ internal static class ScaleDownRule
             return new(new Verdict.ScaleDownCoolingDown(peaks, cooldownEnds.Value, AfterScaleDown: downEnds == cooldownEnds), []);
         }
 
-        var plan = new ScaleDownPlanner(snapshot, view, settings, fleet.DrainBackoffs, now).Choose(emptyOnly: !utilizationLow);
+        // Every empty worker that goes must leave the minimum standing, as the first one does.
+        var maxAlso = Math.Min(settings.MaxEmptyRemovals - 1, view.WorkersTowardMinimum - 1 - view.EffectiveMin);
+        var plan = new ScaleDownPlanner(snapshot, view, settings, fleet.DrainBackoffs, now).Choose(emptyOnly: !utilizationLow, maxAlso);
         Verdict verdict = (plan.Node, utilizationLow) switch
         {
             (null, true) => new Verdict.NoRemovableNode(peaks),
             (null, false) => new Verdict.NoEmptyWorker(),
-            ({ } node, true) => new Verdict.Underutilized(node, peaks, settings.TargetUtilization),
-            ({ } node, false) => new Verdict.EmptyNode(node, settings.TargetUtilization),
+            ({ } node, true) => new Verdict.Underutilized(node, peaks, settings.TargetUtilization, plan.AlsoEmpty),
+            ({ } node, false) => new Verdict.EmptyNode(node, settings.TargetUtilization, plan.AlsoEmpty),
         };
         return new(verdict, plan.Refusals);
     }

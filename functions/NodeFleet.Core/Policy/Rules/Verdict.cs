@@ -23,6 +23,9 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public virtual NodeRef? NodeToRemove => null;
 
+    /// <summary>Empty workers removed together with <see cref="NodeToRemove"/>.</summary>
+    public virtual IReadOnlyList<NodeRef> AlsoEmpty => [];
+
     public virtual CooldownScope Cooldown => CooldownScope.None;
 
     public virtual InterruptionNotice? Interruption => null;
@@ -41,6 +44,7 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
         Zones = Zones,
         NoScaleUp = noScaleUp ?? [],
         NodeToRemove = NodeToRemove,
+        AlsoEmpty = AlsoEmpty,
         Interruption = Interruption,
         DryRun = dryRun,
         DecidedAt = now,
@@ -102,16 +106,22 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
     /// <summary>Utilisation is not low and no empty worker may go (the notes say why).</summary>
     public sealed record NoEmptyWorker() : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
 
-    public sealed record Underutilized(NodeRef Node, DownWindowPeaks Peaks, double Target) : Verdict(ScalingAction.ScaleDown, DecisionReason.Underutilized)
+    /// <param name="Also">Empty workers that go with <paramref name="Node"/> (itself empty).</param>
+    public sealed record Underutilized(NodeRef Node, DownWindowPeaks Peaks, double Target, IReadOnlyList<NodeRef> Also) : Verdict(ScalingAction.ScaleDown, DecisionReason.Underutilized)
     {
         public override NodeRef? NodeToRemove => Node;
+
+        public override IReadOnlyList<NodeRef> AlsoEmpty => Also;
 
         public override CooldownScope Cooldown => CooldownScope.ScaleDown;
     }
 
-    public sealed record EmptyNode(NodeRef Node, double Target) : Verdict(ScalingAction.ScaleDown, DecisionReason.EmptyNode)
+    /// <param name="Also">Empty workers that go with <paramref name="Node"/>.</param>
+    public sealed record EmptyNode(NodeRef Node, double Target, IReadOnlyList<NodeRef> Also) : Verdict(ScalingAction.ScaleDown, DecisionReason.EmptyNode)
     {
         public override NodeRef? NodeToRemove => Node;
+
+        public override IReadOnlyList<NodeRef> AlsoEmpty => Also;
 
         public override CooldownScope Cooldown => CooldownScope.ScaleDown;
     }
