@@ -62,6 +62,31 @@ public sealed class SettingsFileTests : IDisposable
         Assert.Contains("unknown setting(s) scaleDownWindw", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Apply_ValuesOverAFilesValues_TheGivenValueWins()
+    {
+        File.WriteAllText(path, """{"context": {"nodefleet:headroom": "10%", "nodefleet:minNodes": "3", "nodefleet:keyPairName": "ops"}}""");
+        var values = new Dictionary<string, string>(SettingsFile.Read(path), StringComparer.Ordinal) { ["headroom"] = "50%" };
+
+        var options = SettingsFile.Apply(values, new SimulationOptions(), "--sweep headroom=50%");
+
+        Assert.Equal(0.5, options.Settings.Headroom);
+        Assert.Equal(3, options.Settings.MinNodes);
+    }
+
+    [Theory]
+    [InlineData("headroom", "2x", "--sweep headroom=2x: headroom: '2x' is not a number")]
+    [InlineData("scheduleRate", "90s", "--sweep scheduleRate=90s: scheduleRate '90s' is not a whole number of minutes")]
+    [InlineData("headroomm", "1%", "--sweep headroomm=1%: unknown setting(s) headroomm")]
+    public void Apply_BadValue_NamesTheSourceAndTheSetting(string key, string value, string expected)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal) { [key] = value };
+
+        var error = Assert.ThrowsAny<Exception>(() => SettingsFile.Apply(values, new SimulationOptions(), $"--sweep {key}={value}"));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"minNodes": "12"}""", "minNodes (12) must not exceed maxNodes (10)")]
     [InlineData("""{"scheduleRate": "90s"}""", "scheduleRate '90s' is not a whole number of minutes")]

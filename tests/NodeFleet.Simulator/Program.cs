@@ -7,17 +7,27 @@ using NodeFleet.Simulator.Traces;
 
 // scripts/simulate: see Usage below and the README's "Simulator" section.
 const string Usage = """
-usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--seed N] [--interruptions PER_NODE_DAY]
+usage: scripts/simulate [--trace NAME|FILE[@CONDITION]]... [--settings FILE] [--out DIR] [--seed N | --seeds N,N,...]
+                        [--sweep SETTING=V1,V2,...|SETTING=FROM:TO:STEP] [--interruptions PER_NODE_DAY]
                         [--boot-delay DURATION] [--boot-spread DURATION] [--on-demand-price USD] [--spot-price USD] [--verbose]
                         [--detection fast-path|schedule] [--lease launch|booting] [--schedule-offset DURATION]
                         [--group-wait DURATION] [--group-interval DURATION] [--repeat-interval DURATION] [--delivery-delay DURATION]
                         [--no-before] [--no-scenarios]
-  --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week, flash-sale-two-waves), a scenario
-                   (pending-hour-at-max, pending-hour-unplaceable, quiet-hour), a CSV trace file,
-                   or a Prometheus query_range JSON export (*.json); repeat for several; default: all built-ins
+  --trace          a built-in trace (ramp, flash-sale, sustained, diurnal-week, flash-sale-two-waves, batch-bursts, random-jobs,
+                   nightly-batch, memory-bound, tiny-pods), a scenario (pending-hour-at-max, pending-hour-unplaceable, quiet-hour),
+                   a CSV trace file, or a Prometheus query_range JSON export (*.json), each optionally under a condition:
+                   NAME@slow-boots (boots of 240 s on average, σ 50 s) or NAME@spot-storm (6 spot interruptions per spot node
+                   per day); repeat for several. Default: the suite, every built-in trace as given, @slow-boots and @spot-storm.
+                   A condition sets only its own options, over the command line's: --boot-delay shapes the other conditions,
+                   not slow-boots; --interruptions the other conditions, not spot-storm.
   --settings       a JSON file of NodeFleet settings: cdk.json (its "nodefleet:*" context) or {"minNodes": "2", ...}
-  --out            where results.json and one SVG per trace go (default .artifacts/simulation)
-  --seed           random seed for boot delays and interruptions (default 42)
+  --out            where results.json and one SVG per trace and condition go (default .artifacts/simulation)
+  --seed           random seed for boot delays, interruptions and phases (default 42)
+  --seeds          run everything at each of these seeds (e.g. 42,7,99); the tables come one block per seed
+  --sweep          run NodeFleet (and the oracle) over the selected traces at each value of one setting, any key --settings
+                   takes, as it parses it: headroom=0%,25%,50% or a range scaleDownCooldown=1m:5m:1m (percentages, numbers or
+                   durations); prints per value, summed over the runs, node-hours vs the oracle, pending pod-minutes, the worst
+                   p95 wait and scale actions, and writes sweep.json and sweep.svg (waiting against node-hours) instead of the rest
   --interruptions  spot interruptions per spot node per day (default 0)
   --boot-delay     mean time from launch to a Ready node (default 90s); --boot-spread its standard deviation (default 20s)
   --on-demand-price, --spot-price
@@ -35,12 +45,15 @@ usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--
   --delivery-delay from Alertmanager's notification to StartExecution through SNS, SQS and the Pipe (default 1s)
   --no-before      do not also run "nodefleet-before" (the schedule alone, the lease held while nodes boot)
   --no-scenarios   do not run the one-hour scenarios that measure executions per hour
-Per trace, the table has NodeFleet as configured ("nodefleet"), NodeFleet before issue 13 ("nodefleet-before"),
+Per trace and condition, the table has NodeFleet as configured ("nodefleet"), NodeFleet before issue 13 ("nodefleet-before"),
 the seed and the oracle; then each wave's waits (traces with waves), executions per hour by trigger, and the scenarios.
+Progress goes to stderr: rewritten in place on a terminal, one line per run when stderr is a file or a pipe.
 """;
 
 var traces = new List<string>();
 string? settingsFile = null;
+string? sweepSpec = null;
+var seeds = new List<int>();
 var outDir = Path.Combine(".artifacts", "simulation");
 var options = new SimulationOptions();
 var verbose = false;
@@ -57,6 +70,8 @@ try
             case "--settings": settingsFile = Value(); break;
             case "--out": outDir = Value(); break;
             case "--seed": options = options with { RandomSeed = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--seeds": seeds = Seeds(Value()); break;
+            case "--sweep": sweepSpec = Value(); break;
             case "--interruptions": options = options with { SpotInterruptionsPerNodeDay = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
             case "--boot-delay": options = options with { BootDelayMean = Positive(SettingValue.Duration(Value()), "--boot-delay") }; break;
             case "--boot-spread": options = options with { BootDelaySpread = SettingValue.Duration(Value()) }; break;
@@ -77,68 +92,140 @@ try
         }
     }
 
+    var commandLine = options;
+    var fileValues = settingsFile is null ? new Dictionary<string, string>() : SettingsFile.Read(settingsFile);
     if (settingsFile is not null)
     {
-        options = SettingsFile.Apply(settingsFile, options);
+        options = SettingsFile.Apply(fileValues, commandLine, settingsFile);
     }
 
-    var loaded = (traces.Count == 0 ? BuiltInTraces.Names : traces).Select(LoadTrace).ToList();
-    Directory.CreateDirectory(outDir);
-    var results = new List<RunResult>();
-    foreach (var trace in loaded)
+    if (seeds.Count == 0)
     {
-        Console.Error.WriteLine(Invariant($"[simulate] {trace.Name}: {trace.Duration.TotalHours:0.#} h of load, {trace.Points.Count} points"));
-        var runs = new List<RunResult>();
-        foreach (var (strategy, strategyOptions) in Strategies(trace.Name, withSeed: true))
+        seeds.Add(options.RandomSeed);
+    }
+
+    // Every value of a sweep is applied before anything runs: a bad one stops here, with nothing written.
+    var sweep = sweepSpec is null ? null : Sweep.Parse(sweepSpec);
+    var sweepOptions = sweep?.Values.Select(value => (Value: value, Options: SweepValue(sweep.Setting, value))).ToList();
+    var entries = traces.Count == 0
+        ? BuiltInTraces.Names.Select(BuiltInTraces.Get).SelectMany(trace => RunConditions.All.Select(condition => new SuiteEntry(trace, condition))).ToList()
+        : traces.Select(LoadEntry).ToList();
+    var progress = new ProgressLog(Console.Error, interactive: !Console.IsErrorRedirected);
+    var wallClock = System.Diagnostics.Stopwatch.StartNew();
+    Directory.CreateDirectory(outDir);
+    if (sweep is not null)
+    {
+        var points = new List<SweepPoint>();
+        foreach (var (value, valueOptions) in sweepOptions!)
         {
-            var started = DateTime.UtcNow;
-            runs.Add(SimulationRunner.Run(trace, strategy, strategyOptions, done => Console.Error.Write(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-16} {done,4:P0}"))));
-            Console.Error.WriteLine(Invariant($"\r[simulate] {trace.Name} {strategy.Name,-16} done in {(DateTime.UtcNow - started).TotalSeconds:0.0} s"));
+            var nodeFleet = new List<RunResult>();
+            var oracle = new List<RunResult>();
+            foreach (var entry in entries)
+            {
+                foreach (var seed in seeds)
+                {
+                    var runOptions = entry.Condition.Apply(valueOptions with { RandomSeed = seed });
+                    var run = progress.Start(Invariant($"{sweep.Setting}={value} {entry.Name} seed {seed}"));
+                    nodeFleet.Add(SimulationRunner.Run(Named(entry), new NodeFleetStrategy(runOptions, new Random(seed)), runOptions, run.Report));
+                    run.Done();
+                    oracle.Add(SimulationRunner.Oracle(Named(entry), runOptions));
+                }
+            }
+
+            points.Add(Sweep.Summarize(value, nodeFleet, oracle));
         }
 
-        runs.Add(SimulationRunner.Oracle(trace, options));
-        results.AddRange(runs);
-        await File.WriteAllTextAsync(Path.Combine(outDir, trace.Name + ".svg"), Report.Svg(trace.Name, runs));
+        await File.WriteAllTextAsync(Path.Combine(outDir, "sweep.json"), Sweep.Json(sweep.Setting, points));
+        await File.WriteAllTextAsync(Path.Combine(outDir, "sweep.svg"), Sweep.Svg(sweep.Setting, points));
+        Console.WriteLine(Invariant($"{sweep.Setting} over {entries.Count} trace(s) at {seeds.Count} seed(s), each value summed over its runs (oracle: the same runs' perfect-foresight bound)"));
+        Console.WriteLine(Sweep.Table(sweep.Setting, points));
+        Console.WriteLine(Invariant($"Wrote {Path.Combine(outDir, "sweep.json")} and sweep.svg in {wallClock.Elapsed.TotalSeconds:0} s."));
+        return 0;
+    }
+
+    var results = new List<RunResult>();
+    foreach (var entry in entries)
+    {
+        Console.Error.WriteLine(Invariant($"[simulate] {entry.Name}: {entry.Trace.Duration.TotalHours:0.#} h of load, {entry.Trace.Points.Count} points, {entry.Condition.Description}"));
+        foreach (var seed in seeds)
+        {
+            var seedOptions = entry.Condition.Apply(options with { RandomSeed = seed });
+            var runs = new List<RunResult>();
+            foreach (var (strategy, strategyOptions) in Strategies(entry.Name, seedOptions, withSeed: true))
+            {
+                var run = progress.Start(Invariant($"{entry.Name} {strategy.Name} seed {seed}"));
+                runs.Add(SimulationRunner.Run(Named(entry), strategy, strategyOptions, run.Report));
+                run.Done();
+            }
+
+            runs.Add(SimulationRunner.Oracle(Named(entry), seedOptions));
+            results.AddRange(runs.Select(r => r with { Seed = seed, Condition = entry.Condition.Name }));
+            if (seed == seeds[0])
+            {
+                await File.WriteAllTextAsync(Path.Combine(outDir, entry.Name + ".svg"), Report.Svg(entry.Name, runs));
+            }
+        }
     }
 
     var scenarioResults = !scenarios ? [] : BuiltInTraces.Scenarios.Select(BuiltInTraces.Get)
-        .SelectMany(trace => Strategies(trace.Name, withSeed: false).Select(s => SimulationRunner.Run(trace, s.Strategy, s.Options)))
+        .SelectMany(trace => Strategies(trace.Name, options with { RandomSeed = seeds[0] }, withSeed: false)
+            .Select(s => SimulationRunner.Run(trace, s.Strategy, s.Options) with { Seed = seeds[0] }))
         .ToList();
     await File.WriteAllTextAsync(Path.Combine(outDir, "results.json"), Report.Json(results));
-    Console.WriteLine(Report.Table(results));
-    Console.WriteLine("NodeFleet relative to the seed and the oracle (goals: pending ≤ 25 % of the seed's, node-hours ≤ +5 % over the seed and ≤ +15 % over the oracle)");
-    Console.WriteLine(Report.Goals(results));
-    if (results.Any(r => r.Waves.Count > 0))
+    foreach (var seed in seeds)
     {
-        Console.WriteLine("Waves: each wave's pods that waited, from unschedulable to running");
-        Console.WriteLine(Report.Waves(results));
+        var ofSeed = results.Where(r => r.Seed == seed).ToList();
+        Console.WriteLine(Invariant($"=== seed {seed} ==="));
+        Console.WriteLine(Report.Table(ofSeed));
+        Console.WriteLine("NodeFleet relative to the seed and the oracle (goals: pending ≤ 25 % of the seed's, node-hours ≤ +5 % over the seed and ≤ +15 % over the oracle)");
+        Console.WriteLine(Report.Goals(ofSeed));
+        if (ofSeed.Any(r => r.Waves.Count > 0))
+        {
+            Console.WriteLine("Waves: each wave's pods that waited, from unschedulable to running");
+            Console.WriteLine(Report.Waves(ofSeed));
+        }
+
+        Console.WriteLine("NodeFleet's executions by trigger, for the whole run (acted: took the lease and launched, drained or replaced)");
+        Console.WriteLine(Report.Executions(ofSeed));
     }
 
-    Console.WriteLine("NodeFleet's executions by trigger, for the whole run (acted: took the lease and launched, drained or replaced)");
-    Console.WriteLine(Report.Executions(results));
     if (scenarioResults.Count > 0)
     {
         await File.WriteAllTextAsync(Path.Combine(outDir, "scenarios.json"), Report.Json(scenarioResults));
-        Console.WriteLine("Scenarios, one hour each: executions by trigger while pods stay pending, and in a quiet hour");
+        Console.WriteLine(Invariant($"Scenarios, one hour each (seed {seeds[0]}): executions by trigger while pods stay pending, and in a quiet hour"));
         Console.WriteLine(Report.Executions(scenarioResults));
     }
 
-    Console.WriteLine($"Wrote {Path.Combine(outDir, "results.json")}{(scenarioResults.Count > 0 ? " and scenarios.json" : "")} and one SVG per trace.");
+    Console.WriteLine(Invariant($"Wrote {Path.Combine(outDir, "results.json")}{(scenarioResults.Count > 0 ? " and scenarios.json" : "")} and one SVG per trace and condition ({entries.Count} trace(s) and condition(s) at {seeds.Count} seed(s), in {wallClock.Elapsed.TotalSeconds:0} s)."));
     return 0;
 
     // NodeFleet as configured, NodeFleet before issue 13 (unless --no-before), and the seed.
-    IEnumerable<(IScalingStrategy Strategy, SimulationOptions Options)> Strategies(string traceName, bool withSeed)
+    IEnumerable<(IScalingStrategy Strategy, SimulationOptions Options)> Strategies(string traceName, SimulationOptions runOptions, bool withSeed)
     {
-        yield return (new NodeFleetStrategy(options, new Random(options.RandomSeed)) { Log = verbose ? line => Console.Error.WriteLine($"[nodefleet] {traceName} {line}") : null }, options);
+        yield return (new NodeFleetStrategy(runOptions, new Random(runOptions.RandomSeed)) { Log = verbose ? line => Console.Error.WriteLine($"[nodefleet] {traceName} {line}") : null }, runOptions);
         if (before)
         {
-            var old = options.Before();
+            var old = runOptions.Before();
             yield return (new NodeFleetStrategy(old, new Random(old.RandomSeed)) { Name = "nodefleet-before", Log = verbose ? line => Console.Error.WriteLine($"[nodefleet-before] {traceName} {line}") : null }, old);
         }
 
         if (withSeed)
         {
-            yield return (new SeedStrategy(options, new Random(options.RandomSeed)), options);
+            yield return (new SeedStrategy(runOptions, new Random(runOptions.RandomSeed)), runOptions);
+        }
+    }
+
+    // The command line's options with the settings file's values and the swept setting at this value, parsed as --settings parses them.
+    SimulationOptions SweepValue(string setting, string value)
+    {
+        var source = $"--sweep {setting}={value}";
+        try
+        {
+            return SettingsFile.Apply(new Dictionary<string, string>(fileValues, StringComparer.Ordinal) { [setting] = value }, commandLine, source);
+        }
+        catch (FormatException e) when (!e.Message.StartsWith(source, StringComparison.Ordinal))
+        {
+            throw new FormatException($"{source}: {e.Message}", e);
         }
     }
 }
@@ -147,6 +234,23 @@ catch (Exception e) when (e is ArgumentException or FormatException or TraceForm
     Console.Error.WriteLine($"simulate: {e.Message}");
     Console.Error.WriteLine(Usage);
     return 2;
+}
+
+// The trace as the suite names it (TRACE@CONDITION), so its rows and chart carry the condition.
+static Trace Named(SuiteEntry entry) => entry.Trace with { Name = entry.Name };
+
+static SuiteEntry LoadEntry(string text)
+{
+    var (trace, condition) = RunConditions.Split(text, File.Exists);
+    return new SuiteEntry(LoadTrace(trace), condition);
+}
+
+static List<int> Seeds(string text)
+{
+    var seeds = text.Split(',', StringSplitOptions.TrimEntries).Select(s => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed) ? seed : (int?)null).ToList();
+    return seeds.Count > 0 && seeds.All(s => s is not null) && seeds.Distinct().Count() == seeds.Count
+        ? seeds.Select(s => s!.Value).ToList()
+        : throw new ArgumentException($"--seeds '{text}' is not a comma-separated list of distinct whole numbers (e.g. 42,7,99)");
 }
 
 static Trace LoadTrace(string nameOrFile)

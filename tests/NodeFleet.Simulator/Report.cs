@@ -29,12 +29,12 @@ public static class Report
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-20} {"policy",-16} {"wave",-8} {"pods",5} {"pending pod-s",13} {"wait p50 s",10} {"wait p95 s",10}"));
+        text.AppendLine(Invariant($"{"trace",-32} {"policy",-16} {"wave",-8} {"pods",5} {"pending pod-s",13} {"wait p50 s",10} {"wait p95 s",10}"));
         foreach (var r in results.Where(r => r.Policy != "oracle"))
         {
             foreach (var w in r.Waves)
             {
-                text.AppendLine(Invariant($"{r.Trace,-20} {r.Policy,-16} {w.Wave,-8} {w.Pods,5} {w.PendingPodSeconds,13:0} {w.WaitP50Seconds,10:0} {w.WaitP95Seconds,10:0}"));
+                text.AppendLine(Invariant($"{r.Trace,-32} {r.Policy,-16} {w.Wave,-8} {w.Pods,5} {w.PendingPodSeconds,13:0} {w.WaitP50Seconds,10:0} {w.WaitP95Seconds,10:0}"));
             }
         }
 
@@ -46,12 +46,12 @@ public static class Report
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-24} {"policy",-16} {"trigger",-12} {"started/h",9} {"acted/h",8} {"lease held/h",12} {"started",8} {"acted",6}"));
+        text.AppendLine(Invariant($"{"trace",-32} {"policy",-16} {"trigger",-12} {"started/h",9} {"acted/h",8} {"lease held/h",12} {"started",8} {"acted",6}"));
         foreach (var r in results.Where(r => r.Executions.Count > 0))
         {
             foreach (var e in r.Executions)
             {
-                text.AppendLine(Invariant($"{r.Trace,-24} {r.Policy,-16} {e.Trigger,-12} {e.Started / r.Hours,9:0.0} {e.Acted / r.Hours,8:0.00} {e.LeaseHeld / r.Hours,12:0.00} {e.Started,8} {e.Acted,6}"));
+                text.AppendLine(Invariant($"{r.Trace,-32} {r.Policy,-16} {e.Trigger,-12} {e.Started / r.Hours,9:0.0} {e.Acted / r.Hours,8:0.00} {e.LeaseHeld / r.Hours,12:0.00} {e.Started,8} {e.Acted,6}"));
             }
         }
 
@@ -84,7 +84,9 @@ public static class Report
     public static string Json(IReadOnlyList<RunResult> results) =>
         JsonSerializer.Serialize(results.Select(r => new
         {
-            trace = r.Trace, policy = r.Policy, nodeHours = Math.Round(r.NodeHours, 3), costUsd = Math.Round(r.CostUsd, 4),
+            trace = r.Trace, policy = r.Policy,
+            condition = r.Condition, seed = r.Seed,
+            nodeHours = Math.Round(r.NodeHours, 3), costUsd = Math.Round(r.CostUsd, 4),
             pendingPodMinutes = Math.Round(r.PendingPodMinutes, 2), waitP50Seconds = r.WaitP50Seconds, waitP95Seconds = r.WaitP95Seconds,
             scaleActions = r.ScaleActions, hours = r.Hours,
             waves = r.Waves.Select(w => new { wave = w.Wave, pods = w.Pods, pendingPodSeconds = Math.Round(w.PendingPodSeconds, 1), waitP50Seconds = w.WaitP50Seconds, waitP95Seconds = w.WaitP95Seconds }),

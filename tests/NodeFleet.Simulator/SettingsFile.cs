@@ -16,9 +16,17 @@ public static class SettingsFile
 {
     private const string Prefix = "nodefleet:";
 
-    public static SimulationOptions Apply(string path, SimulationOptions options)
+    /// <summary>Every key a settings file (and <c>--sweep</c>) may set.</summary>
+    public static IReadOnlySet<string> Known { get; } = SettingsCatalog.Scaling.Select(d => d.Key)
+        .Concat(["scheduleRate", "spotShare"])
+        .Concat(new[] { SettingsCatalog.FastPathGroupWait, SettingsCatalog.FastPathGroupInterval, SettingsCatalog.FastPathRepeatInterval }.Select(s => s.ContextKey!))
+        .ToHashSet(StringComparer.Ordinal);
+
+    public static SimulationOptions Apply(string path, SimulationOptions options) => Apply(Read(path), options, path);
+
+    /// <summary>The settings the file gives, by key without the prefix (cdk.json: only the known <c>nodefleet:*</c> ones).</summary>
+    public static IReadOnlyDictionary<string, string> Read(string path)
     {
-        ArgumentNullException.ThrowIfNull(options);
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         var root = document.RootElement;
         var fromCdk = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("context", out _);
@@ -36,32 +44,44 @@ public static class SettingsFile
                 continue;
             }
 
-            values[property.Name.StartsWith(Prefix, StringComparison.Ordinal) ? property.Name[Prefix.Length..] : property.Name] =
-                property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+            var key = property.Name.StartsWith(Prefix, StringComparison.Ordinal) ? property.Name[Prefix.Length..] : property.Name;
+            if (!fromCdk || Known.Contains(key))
+            {
+                values[key] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+            }
         }
 
-        var fastPath = new[] { SettingsCatalog.FastPathGroupWait, SettingsCatalog.FastPathGroupInterval, SettingsCatalog.FastPathRepeatInterval };
-        var known = SettingsCatalog.Scaling.Select(d => d.Key).Concat(["scheduleRate", "spotShare"]).Concat(fastPath.Select(s => s.ContextKey!)).ToHashSet(StringComparer.Ordinal);
-        var unknown = values.Keys.Where(k => !known.Contains(k)).ToList();
-        if (!fromCdk && unknown.Count > 0)
+        return values;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="values"/> (keys of <see cref="Known"/>) over the catalog's defaults; errors name
+    /// <paramref name="source"/> and the key. An unknown key is an error.
+    /// </summary>
+    public static SimulationOptions Apply(IReadOnlyDictionary<string, string> values, SimulationOptions options, string source)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(options);
+        var unknown = values.Keys.Where(k => !Known.Contains(k)).ToList();
+        if (unknown.Count > 0)
         {
-            throw new FormatException($"{path}: unknown setting(s) {string.Join(", ", unknown)}; known: {string.Join(", ", known.Order(StringComparer.Ordinal))}");
+            throw new FormatException($"{source}: unknown setting(s) {string.Join(", ", unknown)}; known: {string.Join(", ", Known.Order(StringComparer.Ordinal))}");
         }
 
-        var settings = SettingsCatalog.Load(d => values.GetValueOrDefault(d.Key), d => $"{path}: {d.Key}");
+        var settings = SettingsCatalog.Load(d => values.GetValueOrDefault(d.Key), d => $"{source}: {d.Key}");
         options = options with { Settings = settings };
         if (values.TryGetValue("scheduleRate", out var rate))
         {
             var tick = SettingValue.Duration(rate);
             options = tick >= TimeSpan.FromMinutes(1) && tick.Seconds == 0
                 ? options with { NodeFleetTick = tick }
-                : throw new FormatException($"{path}: scheduleRate '{rate}' is not a whole number of minutes, at least 1m");
+                : throw new FormatException($"{source}: scheduleRate '{rate}' is not a whole number of minutes, at least 1m");
         }
 
         if (values.TryGetValue("spotShare", out var share))
         {
             var fraction = SettingValue.Fraction(share);
-            options = fraction is >= 0 and <= 1 ? options with { SpotShare = fraction } : throw new FormatException($"{path}: spotShare '{share}' is not between 0% and 100%");
+            options = fraction is >= 0 and <= 1 ? options with { SpotShare = fraction } : throw new FormatException($"{source}: spotShare '{share}' is not between 0% and 100%");
         }
 
         TimeSpan FastPathValue(Setting<TimeSpan> setting, TimeSpan current)
@@ -77,7 +97,7 @@ public static class SettingsFile
             }
             catch (FormatException e)
             {
-                throw new FormatException($"{path}: {setting.ContextKey}: {e.Message}", e);
+                throw new FormatException($"{source}: {setting.ContextKey}: {e.Message}", e);
             }
         }
 

@@ -12,6 +12,13 @@ public sealed record RunResult
 {
     public required string Trace { get; init; }
     public required string Policy { get; init; }
+
+    /// <summary>The random seed of the run (boot delays, interruptions, phases).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>The condition the trace ran under (<c>normal</c>, <c>slow-boots</c>, <c>spot-storm</c>).</summary>
+    public string Condition { get; init; } = "normal";
+
     public required double NodeHours { get; init; }
     public required double CostUsd { get; init; }
     public required double PendingPodMinutes { get; init; }
