@@ -1,5 +1,6 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy;
+using NodeFleet.Core.Settings;
 using NodeFleet.Simulator.Traces;
 
 namespace NodeFleet.Simulator.Simulation;
@@ -25,11 +26,20 @@ public sealed record RunResult
     /// <summary>Hours of load the run covered (the trace's duration): executions per hour divide by it.</summary>
     public double Hours { get; init; }
 
+    /// <summary>The instances the policy launched, with their capacity type, launch and termination (none for the bounds).</summary>
+    public IReadOnlyList<SimInstance> Instances { get; init; } = [];
+
+    /// <summary>Every pod's wait in seconds, ascending (the reactive bound's; empty for the others).</summary>
+    public IReadOnlyList<double> PodWaits { get; init; } = [];
+
     /// <summary>The trace's waves (<see cref="Trace.Waves"/>), each with its pods' waits.</summary>
     public IReadOnlyList<WaveResult> Waves { get; init; } = [];
 
     /// <summary>NodeFleet's executions by what started them (none for the seed and the oracle).</summary>
     public IReadOnlyList<ExecutionCount> Executions { get; init; } = [];
+
+    /// <summary>The run's mean boot delay (<see cref="SimulationOptions.BootDelayMean"/>): the wait goal is one boot delay plus 30 s.</summary>
+    public double BootDelaySeconds { get; init; }
 }
 
 /// <summary>One wave's pods that waited: how many, their pending pod-seconds, and their waits from unschedulable to running.</summary>
@@ -131,6 +141,8 @@ public static class SimulationRunner
             Hours = trace.Duration.TotalHours,
             Waves = waves,
             Executions = strategy.Executions,
+            BootDelaySeconds = options.BootDelayMean.TotalSeconds,
+            Instances = cluster.Instances,
         };
     }
 
@@ -161,7 +173,7 @@ public static class SimulationRunner
         var timeline = new List<TimelinePoint>();
         var sampleEvery = SampleInterval(trace);
         var nextSample = TimeSpan.Zero;
-        var needed = new Dictionary<TracePoint, (int Nodes, double Cores)>(ReferenceEqualityComparer.Instance);
+        var needed = new Dictionary<TracePoint, Demand>(ReferenceEqualityComparer.Instance);
         double nodeHours = 0;
         var launches = 0;
         var actions = 0;
@@ -171,12 +183,7 @@ public static class SimulationRunner
             var point = trace.At(at);
             if (!needed.TryGetValue(point, out var need))
             {
-                var groups = point.Deployments.Where(d => d.Replicas > 0).Select(d => new PodGroup
-                {
-                    Owner = d.Deployment, Count = d.Replicas, CpuMillis = d.CpuRequestMillis, MemoryBytes = d.MemoryRequestMiB * 1024 * 1024,
-                }).ToList();
-                var bins = BinPacker.PackWithNewBins(groups, [], VirtualCluster.WorkerShape).NewBins;
-                need = (Math.Max(options.Settings.MinNodes, bins), groups.Sum(g => g.CpuMillis * g.Count) / 1000.0);
+                need = Demand.Of(point, options.Settings.MinNodes);
                 needed[point] = need;
             }
 
@@ -206,7 +213,179 @@ public static class SimulationRunner
         {
             Trace = trace.Name, Policy = "oracle", NodeHours = nodeHours, CostUsd = nodeHours * price, PendingPodMinutes = 0,
             WaitP50Seconds = 0, WaitP95Seconds = 0, ScaleActions = actions, Timeline = timeline, Hours = trace.Duration.TotalHours,
+            BootDelaySeconds = options.BootDelayMean.TotalSeconds,
         };
+    }
+
+    /// <summary>
+    /// The reactive bound: what a perfect autoscaler without foresight would wait. It sees a pod the instant it is pending
+    /// and launches then exactly the nodes the demand needs (no max step), each joining one boot delay later
+    /// (<see cref="SimulationOptions.BootDelayMean"/>, no spread), and releases nodes the instant they are not needed
+    /// (booting ones first, billed from launch to release), repacking for free. On the model grid: need(t) is the
+    /// oracle's count (first-fit-decreasing bins of the demand, at least the minimum); the pods the joined nodes cannot
+    /// take when the smallest go first (<see cref="Unplaced"/>) are pending. Per-pod waits come from an anonymous FIFO: a rise of pending pods
+    /// arrives at t; when the demand falls, pending pods go first (newest first, not counted as waits, as a ReplicaSet
+    /// scales in); any other fall of the pending pods places the oldest, whose wait ends at t.
+    /// <para>
+    /// What it bounds: no policy without foresight that keeps no spare capacity waits less (pending pod-minutes), and no
+    /// pod of it waits longer than one boot delay (plus a grid step when the boot delay is not a multiple of it).
+    /// </para>
+    /// </summary>
+    public static RunResult Reactive(Trace trace, SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        ArgumentNullException.ThrowIfNull(options);
+        var timeline = new List<TimelinePoint>();
+        var sampleEvery = SampleInterval(trace);
+        var nextSample = TimeSpan.Zero;
+        var demands = new Dictionary<TracePoint, Demand>(ReferenceEqualityComparer.Instance);
+        var nodes = new List<(TimeSpan LaunchedAt, TimeSpan JoinsAt, CapacityType Capacity)>(); // in launch order: the booting ones last
+        var billed = new List<(TimeSpan Hours, CapacityType Capacity)>();
+        var queue = new LinkedList<(TimeSpan Since, int Pods)>(); // pending pods by arrival, oldest first
+        var waits = new List<double>();
+        double pendingPodMinutes = 0;
+        var actions = 0;
+        var pending = 0;
+        var previousPods = 0;
+        Launch(options.Settings.MinNodes, TimeSpan.Zero, TimeSpan.Zero);
+        for (var at = TimeSpan.Zero; at <= trace.Duration; at += options.Step)
+        {
+            if (at > TimeSpan.Zero)
+            {
+                pendingPodMinutes += pending * options.Step.TotalMinutes;
+            }
+
+            var point = trace.At(at);
+            if (!demands.TryGetValue(point, out var demand))
+            {
+                demand = Demand.Of(point, options.Settings.MinNodes);
+                demands[point] = demand;
+            }
+
+            var joined = nodes.Count(n => n.JoinsAt <= at);
+            if (demand.Nodes > nodes.Count)
+            {
+                Launch(demand.Nodes - nodes.Count, at, at + options.BootDelayMean);
+                actions++;
+            }
+            else if (nodes.Count > demand.Nodes)
+            {
+                foreach (var released in nodes.Skip(demand.Nodes))
+                {
+                    billed.Add((at - released.LaunchedAt, released.Capacity));
+                }
+
+                nodes.RemoveRange(demand.Nodes, nodes.Count - demand.Nodes);
+                joined = Math.Min(joined, nodes.Count);
+                actions++;
+            }
+
+            pending = joined >= demand.Nodes ? 0 : Unplaced(demand.Groups, joined);
+            Queue(demand.Pods, at);
+            previousPods = demand.Pods;
+            if (at >= nextSample)
+            {
+                timeline.Add(new TimelinePoint(at.TotalMinutes, demand.Cores, nodes.Count, pending));
+                nextSample += sampleEvery;
+            }
+        }
+
+        billed.AddRange(nodes.Select(n => (trace.Duration - n.LaunchedAt, n.Capacity)));
+        var all = waits.Concat(queue.SelectMany(q => Enumerable.Repeat((trace.Duration - q.Since).TotalSeconds, q.Pods))).Order().ToList();
+        return new RunResult
+        {
+            Trace = trace.Name, Policy = "reactive", NodeHours = billed.Sum(b => b.Hours.TotalHours),
+            CostUsd = billed.Sum(b => b.Hours.TotalHours * (b.Capacity == CapacityType.Spot ? options.SpotPricePerHour : options.OnDemandPricePerHour)),
+            PendingPodMinutes = pendingPodMinutes, WaitP50Seconds = Percentile(all, 0.50), WaitP95Seconds = Percentile(all, 0.95),
+            ScaleActions = actions, Timeline = timeline, Hours = trace.Duration.TotalHours, BootDelaySeconds = options.BootDelayMean.TotalSeconds,
+            PodWaits = all,
+        };
+
+        void Launch(int count, TimeSpan now, TimeSpan joinsAt)
+        {
+            var spot = CapacitySplit.SpotCount(count, options.SpotShare);
+            nodes.AddRange(Enumerable.Range(0, count).Select(i => (now, joinsAt, i < spot ? CapacityType.Spot : CapacityType.OnDemand)));
+        }
+
+        // The FIFO of pending pods: scale-ins take the newest pending first; other falls place the oldest.
+        void Queue(int pods, TimeSpan now)
+        {
+            var removed = Math.Max(0, previousPods - pods);
+            while (removed > 0 && queue.Last is { } newest)
+            {
+                var take = Math.Min(removed, newest.Value.Pods);
+                removed -= take;
+                if (take == newest.Value.Pods)
+                {
+                    queue.RemoveLast();
+                }
+                else
+                {
+                    newest.Value = newest.Value with { Pods = newest.Value.Pods - take };
+                }
+            }
+
+            var change = pending - queue.Sum(q => q.Pods);
+            if (change > 0)
+            {
+                queue.AddLast((now, change));
+            }
+
+            while (change < 0 && queue.First is { } oldest)
+            {
+                var take = Math.Min(-change, oldest.Value.Pods);
+                change += take;
+                waits.AddRange(Enumerable.Repeat((now - oldest.Value.Since).TotalSeconds, take));
+                if (take == oldest.Value.Pods)
+                {
+                    queue.RemoveFirst();
+                }
+                else
+                {
+                    oldest.Value = oldest.Value with { Pods = oldest.Value.Pods - take };
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The fewest pods that stay pending on <paramref name="nodes"/> workers with free repacking: smallest first, first fit,
+    /// which places the most pods. (First-fit-decreasing, which counts bins, would leave the small pods out and count pods
+    /// that already run as pending: six 1-core pods arriving beside six running 0.5-core ones on two workers would be
+    /// eight pending, where five are.)
+    /// </summary>
+    private static int Unplaced(IReadOnlyList<PodGroup> groups, int nodes)
+    {
+        var free = Enumerable.Repeat(VirtualCluster.WorkerShape, nodes).ToList();
+        var unplaced = 0;
+        foreach (var group in groups.OrderBy(g => g.PerPod.DominantShareOf(VirtualCluster.WorkerShape)))
+        {
+            var remaining = group.Count;
+            for (var i = 0; i < free.Count && remaining > 0; i++)
+            {
+                var take = Math.Min(remaining, group.PerPod.CopiesThatFit(free[i]));
+                free[i] -= group.PerPod.Times(take);
+                remaining -= take;
+            }
+
+            unplaced += remaining;
+        }
+
+        return unplaced;
+    }
+
+    /// <summary>One trace point's demand as the bounds see it: its pods by size, how many, their cores, and the workers they need.</summary>
+    private sealed record Demand(IReadOnlyList<PodGroup> Groups, int Pods, double Cores, int Nodes)
+    {
+        public static Demand Of(TracePoint point, int minNodes)
+        {
+            var groups = point.Deployments.Where(d => d.Replicas > 0).Select(d => new PodGroup
+            {
+                Owner = d.Deployment, Count = d.Replicas, CpuMillis = d.CpuRequestMillis, MemoryBytes = d.MemoryRequestMiB * 1024 * 1024,
+            }).ToList();
+            var bins = BinPacker.PackWithNewBins(groups, [], VirtualCluster.WorkerShape).NewBins;
+            return new Demand(groups, groups.Sum(g => g.Count), groups.Sum(g => g.CpuMillis * g.Count) / 1000.0, Math.Max(minNodes, bins));
+        }
     }
 
     /// <summary>Timeline resolution: every minute, or coarser so that a chart gets about 1,500 points; the same for every policy.</summary>
