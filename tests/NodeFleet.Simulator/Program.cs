@@ -36,7 +36,7 @@ usage: scripts/simulate [--trace NAME|FILE]... [--settings FILE] [--out DIR] [--
   --no-before      do not also run "nodefleet-before" (the schedule alone, the lease held while nodes boot)
   --no-scenarios   do not run the one-hour scenarios that measure executions per hour
 Per trace, the table has NodeFleet as configured ("nodefleet"), NodeFleet before issue 13 ("nodefleet-before"),
-the seed and the oracle; then each wave's waits (traces with waves), executions per hour by trigger, and the scenarios.
+the seed, the oracle and the reactive bound; then the goals, each wave's waits (traces with waves), executions per hour by trigger, and the scenarios.
 """;
 
 var traces = new List<string>();

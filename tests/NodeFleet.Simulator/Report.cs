@@ -8,7 +8,7 @@ namespace NodeFleet.Simulator;
 /// <summary>The simulator's outputs: a text table, the same as JSON, and one SVG chart per trace.</summary>
 public static class Report
 {
-    private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static string Table(IReadOnlyList<RunResult> results)
