@@ -92,6 +92,31 @@ public class FidelityTests
         });
     }
 
+    [Fact]
+    public void Run_Replacement_KeepsTheLeaseWhileItBoots_AndStampsNoScaleUpAtLaunch()
+    {
+        // LaunchNodes on the Replace route records the launch (RecordLaunchAsync: LaunchStarted) and keeps the lease.
+        var options = new SimulationOptions { SpotInterruptionsPerNodeDay = 24, SpotShare = 1 };
+        var steady = new Trace("steady", [new TracePoint(TimeSpan.Zero, [new DeploymentDemand("web", 4, 1500, 512, 900)])], TimeSpan.FromHours(6));
+        var replacements = new List<(string Line, DateTimeOffset? LastScaleUpAt, int InFlight)>();
+        NodeFleetStrategy? strategy = null;
+        strategy = new NodeFleetStrategy(options, new Random(1))
+        {
+            Log = line => replacements.Add((line, strategy!.Fleet.LastScaleUpAt, strategy.Fleet.InFlight.Count)),
+        };
+
+        var result = SimulationRunner.Run(steady, strategy, options);
+
+        var replaced = replacements.Where(r => r.Line.Contains(" Replace: ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(replaced);
+        Assert.All(replaced, r =>
+        {
+            Assert.NotEqual(r.Line[..19], r.LastScaleUpAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
+            Assert.True(r.InFlight >= 1, r.Line);
+        });
+        Assert.Contains(result.Executions, e => e.Trigger == "interruption" && e.Acted == replaced.Count);
+    }
+
     [Theory]
     [InlineData(30, 40)]
     [InlineData(40, 40)]

@@ -208,6 +208,8 @@ public sealed class NodeFleetStrategy : IScalingStrategy
             {
                 Record(OutcomeKind.Replaced, cluster.Now, []);
             }
+
+            Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason} [{TriggerName(trigger.Kind)}]");
         }
     }
 
