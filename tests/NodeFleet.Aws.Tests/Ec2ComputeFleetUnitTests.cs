@@ -38,6 +38,29 @@ public class Ec2ComputeFleetUnitTests
             Arg.Any<CancellationToken>());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(10)]
+    public async Task LaunchAsync_OneZone_AsksTheSpotCountCapacitySplitGives_TheSimulatorsSplit(int count)
+    {
+        // The simulator launches with CapacitySplit.SpotCount: this fails if LaunchNodes' split ever differs from it.
+        var asked = new List<FleetLaunchRequest>();
+        ec2.DescribeInstancesAsync(default!, default!, default).ReturnsForAnyArgs([]);
+        ec2.CreateInstantFleetAsync(Arg.Any<FleetLaunchRequest>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            asked.Add(call.Arg<FleetLaunchRequest>());
+            return Fill(call.Arg<FleetLaunchRequest>());
+        });
+
+        await new Ec2ComputeFleet(ec2, Settings with { SpotShare = 0.7 }).LaunchAsync(new LaunchRequest("launch-1", count), default);
+
+        Assert.Equal(CapacitySplit.SpotCount(count, 0.7), asked.Sum(r => r.SpotCount));
+        Assert.Equal(count - CapacitySplit.SpotCount(count, 0.7), asked.Sum(r => r.OnDemandCount));
+    }
+
     private static readonly FleetSettings TwoZones = Settings with { Subnets = [("us-east-1a", "subnet-a"), ("us-east-1b", "subnet-b")], SpotShare = 0.5 };
 
     private static FleetLaunch NoCapacity(FleetLaunchRequest r) =>

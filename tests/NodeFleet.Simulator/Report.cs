@@ -8,17 +8,17 @@ namespace NodeFleet.Simulator;
 /// <summary>The simulator's outputs: a text table, the same as JSON, and one SVG chart per trace.</summary>
 public static class Report
 {
-    private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static string Table(IReadOnlyList<RunResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-20} {"policy",-16} {"node-hours",10} {"cost $",8} {"pending pod-min",15} {"wait p50 s",10} {"wait p95 s",10} {"actions",7}"));
+        text.AppendLine(Invariant($"{"trace",-32} {"policy",-16} {"node-hours",10} {"cost $",8} {"pending pod-min",15} {"wait p50 s",10} {"wait p95 s",10} {"actions",7} {"replaced",8}"));
         foreach (var r in results)
         {
-            text.AppendLine(Invariant($"{r.Trace,-20} {r.Policy,-16} {r.NodeHours,10:0.0} {r.CostUsd,8:0.00} {r.PendingPodMinutes,15:0.0} {r.WaitP50Seconds,10:0} {r.WaitP95Seconds,10:0} {r.ScaleActions,7}"));
+            text.AppendLine(Invariant($"{r.Trace,-32} {r.Policy,-16} {r.NodeHours,10:0.0} {r.CostUsd,8:0.00} {r.PendingPodMinutes,15:0.0} {r.WaitP50Seconds,10:0} {r.WaitP95Seconds,10:0} {r.ScaleActions,7} {r.Replacements,8}"));
         }
 
         return text.ToString();
@@ -58,40 +58,78 @@ public static class Report
         return text.ToString();
     }
 
-    /// <summary>NodeFleet against the seed and the oracle, per trace, as the goals are stated.</summary>
+    /// <summary>The goals' figures, one row per trace with NodeFleet and the oracle: each goal with whether it holds.</summary>
+    public static IReadOnlyList<GoalRow> GoalRows(IReadOnlyList<RunResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        return results.GroupBy(r => r.Trace).Select(trace =>
+        {
+            var ours = trace.FirstOrDefault(r => r.Policy == "nodefleet");
+            var oracle = trace.FirstOrDefault(r => r.Policy == "oracle");
+            if (ours is null || oracle is null)
+            {
+                return null;
+            }
+
+            double? Share(RunResult? baseline) => baseline is null ? null : ours.PendingPodMinutes == 0 ? 0 : ours.PendingPodMinutes / baseline.PendingPodMinutes;
+            return new GoalRow(trace.Key, ours.WaitP95Seconds, ours.BootDelaySeconds + GoalRow.WaitMarginSeconds, (ours.NodeHours / oracle.NodeHours) - 1,
+                ours.ScaleActions, oracle.ScaleActions, Share(trace.FirstOrDefault(r => r.Policy == "seed")), Share(trace.FirstOrDefault(r => r.Policy == "reactive")));
+        }).OfType<GoalRow>().ToList();
+    }
+
+    /// <summary>NodeFleet against the issue's goals, per trace: ✓ or ✗ for each; pending pod-minutes beside them against the seed and the reactive bound.</summary>
     public static string Goals(IReadOnlyList<RunResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"{"trace",-20} {"pending vs seed",15} {"node-hours vs seed",18} {"node-hours vs oracle",20}"));
-        foreach (var trace in results.GroupBy(r => r.Trace))
+        text.AppendLine(Invariant($"{"trace",-32} {"wait p95 s (goal)",19} {"node-hours vs oracle",22} {"actions (goal)",16} {"pending vs seed",15} {"pending vs reactive",19}"));
+        foreach (var g in GoalRows(results))
         {
-            var ours = trace.FirstOrDefault(r => r.Policy == "nodefleet");
-            var seed = trace.FirstOrDefault(r => r.Policy == "seed");
-            var oracle = trace.FirstOrDefault(r => r.Policy == "oracle");
-            if (ours is null || seed is null || oracle is null)
-            {
-                continue;
-            }
-
-            var pending = seed.PendingPodMinutes == 0 ? (ours.PendingPodMinutes == 0 ? "0 of 0" : "∞") : Invariant($"{ours.PendingPodMinutes / seed.PendingPodMinutes:P0}");
-            text.AppendLine(Invariant($"{trace.Key,-20} {pending,15} {ours.NodeHours / seed.NodeHours - 1,18:+0.0%;-0.0%} {ours.NodeHours / oracle.NodeHours - 1,20:+0.0%;-0.0%}"));
+            var wait = Invariant($"{g.WaitP95Seconds:0} ({g.WaitGoalSeconds:0}) {Mark(g.WaitHolds)}");
+            var hours = Invariant($"{g.NodeHoursOverOracle:+0.0%;-0.0%} (+20%) {Mark(g.NodeHoursHold)}");
+            var actions = Invariant($"{g.ScaleActions} ({g.ActionsGoal:0}) {Mark(g.ActionsHold)}");
+            text.AppendLine(Invariant($"{g.Trace,-32} {wait,19} {hours,22} {actions,16} {Ratio(g.PendingVsSeed, "P0"),15} {Ratio(g.PendingVsReactive, "0.00×"),19}"));
         }
 
         return text.ToString();
+
+        static string Mark(bool holds) => holds ? "✓" : "✗";
+
+        // 0 of 0 counts as 0; a share of nothing is infinite; no baseline run prints a dash.
+        static string Ratio(double? value, string format) => value switch
+        {
+            null => "-",
+            double.PositiveInfinity => "∞",
+            { } v => v.ToString(format, CultureInfo.InvariantCulture),
+        };
     }
 
-    public static string Json(IReadOnlyList<RunResult> results) =>
-        JsonSerializer.Serialize(results.Select(r => new
+    /// <summary>The runs (each policy on each trace) and, per trace with NodeFleet and the oracle, the goals (<see cref="GoalRows"/>).</summary>
+    public static string Json(IReadOnlyList<RunResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var runs = results.Select(r => new
         {
             trace = r.Trace, policy = r.Policy,
             condition = r.Condition, seed = r.Seed,
             nodeHours = Math.Round(r.NodeHours, 3), costUsd = Math.Round(r.CostUsd, 4),
             pendingPodMinutes = Math.Round(r.PendingPodMinutes, 2), waitP50Seconds = r.WaitP50Seconds, waitP95Seconds = r.WaitP95Seconds,
-            scaleActions = r.ScaleActions, hours = r.Hours,
+            scaleActions = r.ScaleActions, replacements = r.Replacements, hours = r.Hours, bootDelaySeconds = r.BootDelaySeconds,
             waves = r.Waves.Select(w => new { wave = w.Wave, pods = w.Pods, pendingPodSeconds = Math.Round(w.PendingPodSeconds, 1), waitP50Seconds = w.WaitP50Seconds, waitP95Seconds = w.WaitP95Seconds }),
             executions = r.Executions.Select(e => new { trigger = e.Trigger, started = e.Started, acted = e.Acted, leaseHeld = e.LeaseHeld }),
-        }), Indented);
+        });
+        var goals = GoalRows(results).Select(g => new
+        {
+            trace = g.Trace, waitP95Seconds = g.WaitP95Seconds, waitGoalSeconds = g.WaitGoalSeconds, waitHolds = g.WaitHolds,
+            nodeHoursOverOracle = Math.Round(g.NodeHoursOverOracle, 4), nodeHoursHold = g.NodeHoursHold,
+            scaleActions = g.ScaleActions, oracleChanges = g.OracleChanges, scaleActionsHold = g.ActionsHold,
+            pendingVsSeed = Finite(g.PendingVsSeed), pendingVsReactive = Finite(g.PendingVsReactive),
+        });
+        return JsonSerializer.Serialize(new { runs, goals }, Indented);
+
+        // JSON has no infinity: a share of nothing is written as null, like a missing baseline.
+        static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? Math.Round(v, 4) : null;
+    }
 
     /// <summary>Three panels over time: demand (requested cores), nodes, pending pods; one line per policy.</summary>
     public static string Svg(string trace, IReadOnlyList<RunResult> runs)
@@ -136,4 +174,21 @@ public static class Report
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// The issue's goals on one trace (default settings): NodeFleet's p95 wait at most one boot delay plus 30 s, its node-hours
+/// at most 20 % over the oracle's, its scale actions at most 1.5 times the oracle's changes; beside them its pending
+/// pod-minutes as a share of the seed's and of the reactive bound's (null: that run is missing).
+/// </summary>
+public sealed record GoalRow(string Trace, double WaitP95Seconds, double WaitGoalSeconds, double NodeHoursOverOracle, int ScaleActions, int OracleChanges, double? PendingVsSeed, double? PendingVsReactive)
+{
+    public const double WaitMarginSeconds = 30;
+    public const double NodeHoursMargin = 0.20;
+    public const double ActionsFactor = 1.5;
+
+    public double ActionsGoal => ActionsFactor * OracleChanges;
+    public bool WaitHolds => WaitP95Seconds <= WaitGoalSeconds;
+    public bool NodeHoursHold => NodeHoursOverOracle <= NodeHoursMargin;
+    public bool ActionsHold => ScaleActions <= ActionsGoal;
 }

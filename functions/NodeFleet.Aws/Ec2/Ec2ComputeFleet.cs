@@ -4,6 +4,7 @@ using System.Text;
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy;
 using NodeFleet.Core.Ports;
+using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Aws.Ec2;
 
@@ -109,7 +110,7 @@ public sealed class Ec2ComputeFleet(IEc2Api ec2, FleetSettings settings, TimePro
         return new LaunchResult(launch.Launched, launch.Errors) { FailedPools = launch.Failures };
     }
 
-    private int Spot(int count) => (int)Math.Round(count * settings.SpotShare, MidpointRounding.AwayFromZero);
+    private int Spot(int count) => CapacitySplit.SpotCount(count, settings.SpotShare);
 
     /// <summary>One launch's requests: what it holds, the pools that refused it, and what it still may ask.</summary>
     private sealed class Attempt(FleetSettings settings, Func<FleetLaunchRequest, CancellationToken, Task<FleetLaunch>> create, LaunchRequest request, IReadOnlyList<ManagedInstance> mine)

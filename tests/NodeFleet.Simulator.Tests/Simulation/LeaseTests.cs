@@ -19,17 +19,23 @@ public class LeaseTests
     ], TimeSpan.FromHours(1));
 
     /// <summary>
-    /// Six pods of 1.5 cores from 10 to 40 minutes; the first scale-down after them starts at 00:43:25 (seed 1) and, with
-    /// a drain of 10 minutes (a PodDisruptionBudget holding it), runs until 00:53:25; at 48 minutes six more such pods come,
-    /// of which the five empty workers that are not draining take five.
+    /// Six pods of 1.5 cores from 10 to 40 minutes, eight small <c>side</c> pods from 20 minutes (one on every worker the
+    /// sale added, two beside <c>web</c>): every drain after the sale evicts a pod, and with a pod that takes
+    /// <see cref="SlowShutdown"/> to shut down the first one holds the lease past 48 minutes, when six more pods of 1.5 cores come.
     /// </summary>
     private static Trace RushDuringADrain() => new("rush",
     [
-        new TracePoint(TimeSpan.Zero, [Web, Pods("sale", 0), Pods("rush", 0)]),
-        new TracePoint(TimeSpan.FromMinutes(10), [Web, Pods("sale", 6), Pods("rush", 0)]),
-        new TracePoint(TimeSpan.FromMinutes(40), [Web, Pods("sale", 0), Pods("rush", 0)]),
-        new TracePoint(TimeSpan.FromMinutes(48), [Web, Pods("sale", 0), Pods("rush", 6)]),
+        new TracePoint(TimeSpan.Zero, [Web, Pods("sale", 0), Side(0), Pods("rush", 0)]),
+        new TracePoint(TimeSpan.FromMinutes(10), [Web, Pods("sale", 6), Side(0), Pods("rush", 0)]),
+        new TracePoint(TimeSpan.FromMinutes(20), [Web, Pods("sale", 6), Side(8), Pods("rush", 0)]),
+        new TracePoint(TimeSpan.FromMinutes(40), [Web, Pods("sale", 0), Side(8), Pods("rush", 0)]),
+        new TracePoint(TimeSpan.FromMinutes(48), [Web, Pods("sale", 0), Side(8), Pods("rush", 6)]),
     ], TimeSpan.FromHours(2));
+
+    /// <summary>A pod that shuts down slowly (a long terminationGracePeriodSeconds): the drain waits for it, the lease held.</summary>
+    private static readonly TimeSpan SlowShutdown = TimeSpan.FromMinutes(8);
+
+    private static DeploymentDemand Side(int replicas) => new("side", replicas, 400, 256, 200);
 
     private static readonly DeploymentDemand Web = new("web", 2, 500, 256, 200);
 
@@ -77,14 +83,14 @@ public class LeaseTests
     [Fact]
     public void Run_PendingPodsDuringADrain_PreemptTheDrainAndLaunchAtOnce()
     {
-        var options = new SimulationOptions { DrainDuration = TimeSpan.FromMinutes(10) };
+        var options = new SimulationOptions { PodShutdown = SlowShutdown };
 
         var (result, log) = Run(RushDuringADrain(), options);
 
         var drainStarted = TimesOf(log, " ScaleDown: ")[0];
         var preempted = Assert.Single(TimesOf(log, " preempted: "));
         var launch = TimesOf(log, " ScaleUp: ")[1];
-        Assert.InRange(preempted, drainStarted, drainStarted + options.DrainDuration);
+        Assert.InRange(preempted, drainStarted, drainStarted + SlowShutdown);
         Assert.Equal(preempted, launch);
         Assert.InRange(launch - TimeSpan.FromMinutes(48), TimeSpan.Zero, TimeSpan.FromSeconds(27));
         // The preempted drain's node was kept: the first node to go after the rush is another one.
@@ -97,13 +103,13 @@ public class LeaseTests
     [Fact]
     public void Run_PendingPodsDuringADrain_Before_WaitForTheDrainToEnd()
     {
-        var options = new SimulationOptions { DrainDuration = TimeSpan.FromMinutes(10) }.Before();
+        var options = new SimulationOptions { PodShutdown = SlowShutdown }.Before();
 
         var (result, log) = Run(RushDuringADrain(), options);
 
         var drainStarted = TimesOf(log, " ScaleDown: ")[0];
         Assert.Empty(TimesOf(log, " preempted: "));
-        Assert.True(TimesOf(log, " ScaleUp: ")[1] >= drainStarted + options.DrainDuration, string.Join(" | ", log));
+        Assert.True(TimesOf(log, " ScaleUp: ")[1] >= drainStarted + SlowShutdown, string.Join(" | ", log));
         Assert.Contains(result.Executions, e => e.Trigger == "schedule" && e.LeaseHeld > 0);
     }
 

@@ -8,7 +8,7 @@ public class SimulationRunnerTests
     private static readonly SimulationOptions Options = new();
 
     /// <summary>Two small pods, then at 10 minutes six pods of 1.5 cores (one per worker) for an hour, then two hours quiet.</summary>
-    private static Trace Spike() => new("spike",
+    internal static Trace Spike() => new("spike",
     [
         new TracePoint(TimeSpan.Zero, [new DeploymentDemand("web", 2, 500, 256, 200), new DeploymentDemand("sale", 0, 1500, 512, 900)]),
         new TracePoint(TimeSpan.FromMinutes(10), [new DeploymentDemand("web", 2, 500, 256, 200), new DeploymentDemand("sale", 6, 1500, 512, 900)]),
@@ -117,37 +117,9 @@ public class SimulationRunnerTests
 
         // About one interruption per node-hour: each is a replacement launched at once, so a
         // displaced pod waits about one boot, and the fleet ends at the four the pods need.
-        Assert.True(result.ScaleActions > 10, $"{result.ScaleActions} actions");
+        Assert.True(result.Replacements > 10, $"{result.Replacements} replacements");
+        Assert.True(result.ScaleActions < result.Replacements, $"{result.ScaleActions} scale actions beside the replacements: EC2 forced those");
         Assert.InRange(result.WaitP95Seconds, 30, 240);
         Assert.Equal(4, result.Timeline[^1].Nodes);
-    }
-}
-
-/// <summary>The oracle against both policies on every built-in trace (a week of load takes a few seconds).</summary>
-public class OracleBoundTests
-{
-    public static TheoryData<string> Traces() => new(BuiltInTraces.Names);
-
-    [Theory]
-    [MemberData(nameof(Traces))]
-    public void Oracle_BuiltInTrace_IsALowerBoundForEveryMomentNoPodWaits(string name)
-    {
-        var options = new SimulationOptions();
-        var trace = BuiltInTraces.Get(name);
-
-        var oracle = SimulationRunner.Oracle(trace, options);
-        var policies = new[]
-        {
-            SimulationRunner.Run(trace, new NodeFleetStrategy(options, new Random(1)), options),
-            SimulationRunner.Run(trace, new SeedStrategy(options, new Random(1)), options),
-        };
-
-        // Whenever a policy had every pod placed, it ran at least the oracle's workers.
-        var needed = oracle.Timeline.ToDictionary(p => p.Minute, p => p.Nodes);
-        Assert.All(policies.SelectMany(p => p.Timeline.Select(t => (p.Policy, t))).Where(x => x.t.PendingPods == 0), x =>
-            Assert.True(x.t.Nodes >= needed[x.t.Minute], $"{x.Policy} ran {x.t.Nodes} workers at minute {x.t.Minute} with no pod waiting; the oracle needs {needed[x.t.Minute]}"));
-        // And the oracle is a real count, not an underestimate: never below the cores requested.
-        Assert.All(oracle.Timeline, p => Assert.True(p.Nodes * 2.0 >= p.DemandCores, $"minute {p.Minute}: {p.Nodes} workers for {p.DemandCores} cores"));
-        Assert.Equal(0, oracle.PendingPodMinutes);
     }
 }

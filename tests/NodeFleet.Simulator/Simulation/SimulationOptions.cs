@@ -29,10 +29,22 @@ public sealed record SimulationOptions
     public TimeSpan BootDelaySpread { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>How often a NodeFleet execution waiting for nodes asks again (deployment setting readyPollInterval).</summary>
-    public TimeSpan ReadyPoll { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ReadyPoll { get; init; } = TimeSpan.FromSeconds(SettingsCatalog.ReadyPollSeconds.Default);
 
-    /// <summary>Cordon, evict and terminate: how long a scale-down execution holds the lease.</summary>
-    public TimeSpan DrainDuration { get; init; } = TimeSpan.FromSeconds(40);
+    /// <summary>How often a draining execution asks whether the evicted pods are gone (deployment setting drainPollInterval).</summary>
+    public TimeSpan DrainPoll { get; init; } = TimeSpan.FromSeconds(SettingsCatalog.DrainPollSeconds.Default);
+
+    /// <summary>
+    /// From eviction until an evicted pod is gone. Default 30 s: Kubernetes' default terminationGracePeriodSeconds, the worst
+    /// case of a pod that ignores SIGTERM and is killed at the end of its grace period (the drain never waits longer for it).
+    /// </summary>
+    public TimeSpan PodShutdown { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// From the drain's last poll to the instance terminated and the lease released: TerminateRemoved, DeleteNode and Record,
+    /// one Lambda invocation of about a second each.
+    /// </summary>
+    public TimeSpan DrainEndLatency { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>t3.large on demand, us-east-1, USD per hour.</summary>
     public double OnDemandPricePerHour { get; init; } = 0.0832;
@@ -40,8 +52,11 @@ public sealed record SimulationOptions
     /// <summary>t3.large spot, us-east-1, a typical recent price, USD per hour.</summary>
     public double SpotPricePerHour { get; init; } = 0.0301;
 
-    /// <summary>Share of NodeFleet's launches on spot (deployment setting spotShare). The seed launches on demand only.</summary>
-    public double SpotShare { get; init; } = 0.7;
+    /// <summary>
+    /// Share of each launch on spot (deployment setting spotShare), split per launch as LaunchNodes does
+    /// (<see cref="CapacitySplit.SpotCount"/>); the seed's launches too, 70 % spot as its documents say.
+    /// </summary>
+    public double SpotShare { get; init; } = SettingsCatalog.SpotShare.Default;
 
     /// <summary>Spot interruptions per spot node per day (0: none).</summary>
     public double SpotInterruptionsPerNodeDay { get; init; }

@@ -1,6 +1,7 @@
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Policy;
 using NodeFleet.Core.Ports;
+using NodeFleet.Core.Settings;
 using NodeFleet.Core.Workflow;
 
 namespace NodeFleet.Simulator.Simulation;
@@ -10,8 +11,11 @@ public interface IScalingStrategy
 {
     string Name { get; }
 
-    /// <summary>Scale-ups plus scale-downs (replacements count as one).</summary>
+    /// <summary>Scale-ups plus scale-downs: what the policy chose to change (replacements are counted apart).</summary>
     int ScaleActions { get; }
+
+    /// <summary>Interrupted nodes replaced or retired: changes EC2 forced, which no bound without interruptions makes.</summary>
+    int Replacements => 0;
 
     /// <summary>Brings the fleet to the minimum before the trace starts (both policies start there).</summary>
     void Prepare(VirtualCluster cluster);
@@ -36,24 +40,37 @@ public interface IScalingStrategy
 /// An execution that decides to act takes the lease; the lease is modelled so that two executions never both
 /// act (<see cref="LeaseModel"/>): one that finds it held stops early, except that interruptions preempt, and
 /// (as built now) a scale-up for pending pods preempts a drain. What it remembers changes through the same
-/// <see cref="FleetTransitions"/> production's store applies: a launch is in flight from the moment it starts
-/// (as built now, LaunchNodes' one write also stamps the scale-up: <see cref="FleetTransitions.LaunchStarted"/>
-/// and <see cref="FleetTransitions.Recorded"/> with the launch as the one still joining), and a path's outcome
-/// (ScaledUp, LaunchFailed, ScaledDown, Replaced, ScaleDownAborted) is recorded when the path ends, as UpdateState does.
+/// <see cref="FleetTransitions"/> production's store applies, step by step as the workflow applies them: a scale-up's
+/// LaunchNodes releases the lease with <see cref="FleetTransitions.LaunchReleased"/> (ReleaseAfterLaunchAsync: in flight,
+/// the scale-up stamped at launch), a replacement's (and, before issue 13, every launch's) with
+/// <see cref="FleetTransitions.LaunchStarted"/> (RecordLaunchAsync, the lease kept); UpdateState records
+/// <see cref="FleetTransitions.Recorded"/> when the path ends: ScaledUp or LaunchFailed completing the launch, ScaledDown
+/// with the removed node, Replaced. A preempted drain records only a history line (RecordPreemptedAsync): no transition.
+/// A drain runs as the workflow's: DrainStart cordons and evicts at once, DrainContinue polls every
+/// <see cref="SimulationOptions.DrainPoll"/> until the evicted pods are gone (<see cref="SimulationOptions.PodShutdown"/>,
+/// at most drainTimeout), then TerminateRemoved, DeleteNode and Record (<see cref="SimulationOptions.DrainEndLatency"/>);
+/// an empty node is drained at once.
 /// </summary>
 public sealed class NodeFleetStrategy : IScalingStrategy
 {
-    private sealed class Joining(InFlightLaunch launch, IReadOnlyList<SimInstance> instances, OutcomeKind ifJoined, DateTimeOffset nextCheck)
+    private sealed class Joining(InFlightLaunch launch, IReadOnlyList<SimInstance> instances, OutcomeKind ifJoined, bool holdsLease, DateTimeOffset nextCheck)
     {
         public InFlightLaunch Launch { get; } = launch;
         public IReadOnlyList<SimInstance> Instances { get; } = instances;
         public OutcomeKind IfJoined { get; } = ifJoined;
 
+        /// <summary>The launch's execution still holds the lease while its nodes join (a replacement, or any launch before issue 13).</summary>
+        public bool HoldsLease { get; } = holdsLease;
+
         /// <summary>The launch's own readiness loop: its next CheckNodesReady.</summary>
         public DateTimeOffset NextCheck { get; set; } = nextCheck;
     }
 
-    private sealed record Drain(string InstanceId, IReadOnlyList<string> AlsoEmpty, DateTimeOffset EndsAt);
+    /// <summary>
+    /// A drain in progress, with the empty workers that go with its node (<see cref="Decision.AlsoEmpty"/>): it ends (the
+    /// instances terminated, the outcome recorded, the lease released) at <paramref name="EndsAt"/>.
+    /// </summary>
+    private sealed record Drain(string InstanceId, string Node, IReadOnlyList<NodeRef> AlsoEmpty, DateTimeOffset EndsAt);
 
     private sealed class Count
     {
@@ -87,6 +104,11 @@ public sealed class NodeFleetStrategy : IScalingStrategy
     public string Name { get; init; } = "nodefleet";
 
     public int ScaleActions { get; private set; }
+
+    public int Replacements { get; private set; }
+
+    /// <summary>What NodeFleet remembers now (the state item's fields), for tests.</summary>
+    internal FleetState Fleet => fleet;
 
     /// <summary>Drains aborted because a scale-up for pending pods or an interruption took the lease.</summary>
     public int DrainsPreempted { get; private set; }
@@ -126,7 +148,7 @@ public sealed class NodeFleetStrategy : IScalingStrategy
     public void Prepare(VirtualCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        cluster.Launch(options.Settings.MinNodes, Capacity, () => TimeSpan.Zero);
+        cluster.Launch(options.Settings.MinNodes, options.SpotShare, () => TimeSpan.Zero);
         nextTick = cluster.Start + (options.ScheduleOffset ?? FastPathModel.Uniform(phases, options.NodeFleetTick));
         fastPath = options.Detection == Detection.FastPathAndSchedule ? new FastPathModel(options, cluster.Start, phases) : null;
     }
@@ -140,11 +162,11 @@ public sealed class NodeFleetStrategy : IScalingStrategy
             cluster.Remove(d.InstanceId);
             foreach (var empty in d.AlsoEmpty)
             {
-                cluster.Remove(empty);
+                cluster.Remove(empty.InstanceId);
             }
 
             drain = null;
-            Record(OutcomeKind.ScaledDown, now, []);
+            Record(OutcomeKind.ScaledDown, now, [], [d.Node, .. d.AlsoEmpty.Select(n => n.Name)]);
         }
 
         foreach (var launch in joining.Where(j => now >= j.NextCheck).ToList())
@@ -189,21 +211,23 @@ public sealed class NodeFleetStrategy : IScalingStrategy
                 AbortDrain(cluster, "an interruption took the lease");
             }
 
-            ScaleActions++;
+            Replacements++;
             cluster.Remove(id);
             if (decision.NodesToAdd > 0)
             {
-                Launch(cluster, decision.NodesToAdd, OutcomeKind.Replaced);
+                Launch(cluster, decision.NodesToAdd, decision.Route, OutcomeKind.Replaced);
             }
             else
             {
                 Record(OutcomeKind.Replaced, cluster.Now, []);
             }
+
+            Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason} [{TriggerName(trigger.Kind)}]");
         }
     }
 
-    /// <summary>The lease is held: by a drain, or (before) by a launch whose nodes are still joining.</summary>
-    private bool LeaseHeld => drain is not null || (options.Lease == LeaseModel.HeldWhileBooting && joining.Count > 0);
+    /// <summary>The lease is held: by a drain, or by a launch that keeps it while its nodes join (a replacement; before issue 13, every launch).</summary>
+    private bool LeaseHeld => drain is not null || joining.Any(j => j.HoldsLease);
 
     /// <summary>One execution: CollectMetrics and Decide on the cluster now; an acting decision takes the lease or stops early.</summary>
     private void Execute(VirtualCluster cluster, Trigger trigger)
@@ -229,38 +253,55 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         }
 
         count.Acted++;
-        Log?.Invoke($"{now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason} [{TriggerName(trigger.Kind)}]");
         switch (decision.Route)
         {
             case WorkflowRoute.Launch:
                 ScaleActions++;
-                Launch(cluster, decision.NodesToAdd, OutcomeKind.ScaledUp);
+                Launch(cluster, decision.NodesToAdd, decision.Route, OutcomeKind.ScaledUp);
                 break;
-            case WorkflowRoute.Drain when decision.NodeToRemove?.InstanceId is { } id:
+            case WorkflowRoute.Drain when decision.NodeToRemove is { InstanceId: { } id } node:
                 ScaleActions++;
-                var alsoEmpty = decision.AlsoEmpty.Select(n => n.InstanceId).ToList();
-                foreach (var node in alsoEmpty.Prepend(id))
-                {
-                    cluster.Cordon(node, cordon: true);
-                }
-
-                drain = new Drain(id, alsoEmpty, now + options.DrainDuration);
+                // DrainStart cordons the node and the empty workers that go with it; those have nothing to evict.
+                var alsoEmpty = decision.AlsoEmpty;
+                var evicted = alsoEmpty.Sum(n => cluster.Evict(n.InstanceId)) + cluster.Evict(id);
+                drain = new Drain(id, node.Name, alsoEmpty, now + DrainLength(evicted) + options.DrainEndLatency);
                 break;
         }
+
+        // Logged once the step acted, so that a reader of the log sees the state after it.
+        Log?.Invoke($"{now:yyyy-MM-dd HH:mm:ss} {decision.Action}: {decision.Reason} [{TriggerName(trigger.Kind)}]");
     }
 
-    /// <summary>The preempted drain ends: its node is uncordoned and keeps its pods; the outcome stamps no cooldown and backs no node off.</summary>
+    /// <summary>
+    /// From DrainStart to the poll that finds the node drained: at once for an empty node, else the first DrainContinue
+    /// at or after the evicted pods are gone (the drain waits for them at most drainTimeout).
+    /// </summary>
+    private TimeSpan DrainLength(int evicted)
+    {
+        if (evicted == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // DrainStart finds the evicted pods terminating, so at least one DrainContinue follows.
+        var waited = options.PodShutdown < SettingsCatalog.DrainTimeout.Default ? options.PodShutdown : SettingsCatalog.DrainTimeout.Default;
+        return options.DrainPoll * Math.Max(1, Math.Ceiling(waited / options.DrainPoll));
+    }
+
+    /// <summary>
+    /// The preempted drain ends: its node is uncordoned, the pods already evicted stay evicted; its UpdateState writes only
+    /// a history line (RecordPreemptedAsync), so what NodeFleet remembers does not change.
+    /// </summary>
     private void AbortDrain(VirtualCluster cluster, string why)
     {
         var aborted = drain!;
         drain = null;
         DrainsPreempted++;
-        foreach (var node in aborted.AlsoEmpty.Prepend(aborted.InstanceId))
+        foreach (var node in aborted.AlsoEmpty.Select(n => n.InstanceId).Prepend(aborted.InstanceId))
         {
             cluster.Cordon(node, cordon: false);
         }
 
-        Record(OutcomeKind.ScaleDownAborted, cluster.Now, []);
         Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} drain of {aborted.InstanceId} preempted: {why}");
     }
 
@@ -283,24 +324,19 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         Record(allJoined ? launch.IfJoined : OutcomeKind.LaunchFailed, now, [launch.Launch.LaunchId]);
     }
 
-    private void Launch(VirtualCluster cluster, int count, OutcomeKind ifJoined)
+    /// <summary>LaunchNodes: the instances, split as it splits them, and its one write (releasing the lease on a scale-up as built now).</summary>
+    private void Launch(VirtualCluster cluster, int count, WorkflowRoute route, OutcomeKind ifJoined)
     {
         var now = cluster.Now;
-        var launched = cluster.Launch(count, Capacity, BootDelay);
+        var launched = cluster.Launch(count, options.SpotShare, BootDelay);
         var launch = new InFlightLaunch { LaunchId = $"launch-{++launches}", StartedAt = now, InstanceIds = launched.Select(i => i.Id).ToList() };
-        fleet = FleetTransitions.LaunchStarted(fleet, launch);
-        if (options.Lease == LeaseModel.ReleasedAtLaunch && ifJoined == OutcomeKind.ScaledUp)
-        {
-            // LaunchNodes' one write as built now: the launch in flight, the scale-up stamped at launch, the lease released.
-            // The readiness outcome (ScaledUp or LaunchFailed) is recorded again when the launch joins or times out.
-            fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = OutcomeKind.ScaledUp, At = now, Summary = "launch started", Launch = launch });
-        }
-
-        joining.Add(new Joining(launch, launched, ifJoined, now + options.ReadyPoll));
+        var releases = options.Lease == LeaseModel.ReleasedAtLaunch && FleetTransitions.ReleasesLeaseAtLaunch(route);
+        fleet = releases ? FleetTransitions.LaunchReleased(fleet, launch) : FleetTransitions.LaunchStarted(fleet, launch);
+        joining.Add(new Joining(launch, launched, ifJoined, holdsLease: !releases, now + options.ReadyPoll));
     }
 
-    private void Record(OutcomeKind kind, DateTimeOffset at, IReadOnlyList<string> completedLaunches) =>
-        fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = kind, At = at, Summary = kind.ToString(), CompletedLaunches = completedLaunches });
+    private void Record(OutcomeKind kind, DateTimeOffset at, IReadOnlyList<string> completedLaunches, IReadOnlyList<string>? removedNodes = null) =>
+        fleet = FleetTransitions.Recorded(fleet, new ScalingOutcome { Kind = kind, At = at, Summary = kind.ToString(), CompletedLaunches = completedLaunches, RemovedNodes = removedNodes ?? [] });
 
     private Count CountOf(TriggerKind kind) => counts.TryGetValue(kind, out var count) ? count : counts[kind] = new Count();
 
@@ -312,8 +348,6 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         _ => "interruption",
     };
 
-    private CapacityType Capacity() => random.NextDouble() < options.SpotShare ? CapacityType.Spot : CapacityType.OnDemand;
-
     private TimeSpan BootDelay() => Draw.BootDelay(options, random);
 }
 
@@ -322,7 +356,9 @@ public sealed class NodeFleetStrategy : IScalingStrategy
 /// scale up by 1 (by 2 when CPU is above 85 % or more than 5 pods are pending) once CPU above
 /// 70 % or pending pods held for 3 readings in a row; scale down by 1 (the least requested worker)
 /// after 10 readings in a row of CPU below 30 % with nothing pending; 5 minutes between scale-ups,
-/// 10 between scale-downs; 2 to 10 workers, all on demand. It does not wait for nodes to join.
+/// 10 between scale-downs; 2 to 10 workers, 70 % spot as its documents say (<see cref="SpotShare"/>, split per launch
+/// as NodeFleet's launches are). It does not wait for nodes to join, and it removes a
+/// worker at once (its pods are rescheduled); it does not listen to EC2's interruption warnings.
 /// </summary>
 public sealed class SeedStrategy(SimulationOptions options, Random random) : IScalingStrategy
 {
@@ -330,6 +366,7 @@ public sealed class SeedStrategy(SimulationOptions options, Random random) : ISc
     public const int DownReadings = 10;
     public const int MinWorkers = 2;
     public const int MaxWorkers = 10;
+    public const double SpotShare = 0.7;
     public static readonly TimeSpan UpCooldown = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DownCooldown = TimeSpan.FromMinutes(10);
 
@@ -346,7 +383,7 @@ public sealed class SeedStrategy(SimulationOptions options, Random random) : ISc
     public void Prepare(VirtualCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        cluster.Launch(MinWorkers, () => CapacityType.OnDemand, () => TimeSpan.Zero);
+        cluster.Launch(MinWorkers, SpotShare, () => TimeSpan.Zero);
         nextTick = cluster.Start;
     }
 
@@ -363,7 +400,7 @@ public sealed class SeedStrategy(SimulationOptions options, Random random) : ISc
         switch (Decide(cluster.CpuNow, cluster.UnschedulablePods, workers, cluster.Now))
         {
             case > 0 and var add:
-                cluster.Launch(add, () => CapacityType.OnDemand, () => Draw.BootDelay(options, random));
+                cluster.Launch(add, SpotShare, () => Draw.BootDelay(options, random));
                 ScaleActions++;
                 break;
             case < 0:

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NodeFleet.Core.Contracts;
+using NodeFleet.Core.Settings;
 using NodeFleet.Simulator.Traces;
 using NodeFleet.Testbed;
 
@@ -93,18 +94,47 @@ public sealed class VirtualCluster
 
     public long DemandCpuMillis => model.Read((_, pods, _) => pods.Sum(p => p.CpuMillis));
 
-    /// <summary>Launches <paramref name="count"/> instances now, each joining after its own boot delay.</summary>
-    public IReadOnlyList<SimInstance> Launch(int count, Func<CapacityType> capacity, Func<TimeSpan> bootDelay)
+    /// <summary>
+    /// Launches <paramref name="count"/> instances now, each joining after its own boot delay: the first
+    /// <see cref="CapacitySplit.SpotCount"/> of them spot, the rest on demand, as LaunchNodes splits a launch (one zone).
+    /// </summary>
+    public IReadOnlyList<SimInstance> Launch(int count, double spotShare, Func<TimeSpan> bootDelay)
     {
-        var launched = Enumerable.Range(0, count).Select(_ => new SimInstance
+        ArgumentNullException.ThrowIfNull(bootDelay);
+        var spot = CapacitySplit.SpotCount(count, spotShare);
+        var launched = Enumerable.Range(0, count).Select(i => new SimInstance
         {
             Id = $"i-{++nextInstance:x17}",
             LaunchedAt = Now,
             JoinsAt = Now + bootDelay(),
-            Capacity = capacity(),
+            Capacity = i < spot ? CapacityType.Spot : CapacityType.OnDemand,
         }).ToList();
         instances.AddRange(launched);
         return launched;
+    }
+
+    /// <summary>
+    /// DrainStart: cordons the worker and evicts its pods. Their ReplicaSets recreate them at once, pending, so the
+    /// scheduler places them elsewhere now or they wait; the evicted pods shut down on the cordoned node, which
+    /// nothing else uses. Returns how many pods were evicted (none: the node is drained at once).
+    /// </summary>
+    public int Evict(string instanceId)
+    {
+        Cordon(instanceId, cordon: true);
+        var evicted = model.Read((_, pods, _) => pods.Where(p => p.NodeName == NodeName(instanceId)).ToList());
+        foreach (var pod in evicted)
+        {
+            model.RemovePod(pod.Namespace, pod.Name);
+        }
+
+        if (evicted.Count > 0)
+        {
+            ApplyDemand(trace.At(Now - Start));
+            model.Schedule();
+            TrackWaits();
+        }
+
+        return evicted.Count;
     }
 
     /// <summary>Evicts the node's pods (they go back to their deployments as pending), removes it, terminates its instance.</summary>
@@ -269,6 +299,8 @@ public sealed class VirtualCluster
                     CapacityType = master ? null : instances.First(i => i.Id == "i-" + n.Name[3..]).Capacity,
                     Ready = true,
                     Unschedulable = n.Unschedulable,
+                    // CollectMetrics reads the taints: without them the master's NoSchedule looks like room for evicted pods.
+                    Taints = n.Taints.Select(t => new NodeTaint { Key = t.Key, Value = t.Value, Effect = t.Effect }).ToList(),
                     ControlPlane = master,
                     Managed = !master,
                     CreatedAt = n.Created,
