@@ -58,11 +58,11 @@ public static class Report
         return text.ToString();
     }
 
-    /// <summary>The goals' figures, one row per trace with NodeFleet and the oracle: each goal with whether it holds.</summary>
+    /// <summary>The goals' figures, one row per trace and seed with NodeFleet and the oracle: each goal with whether it holds.</summary>
     public static IReadOnlyList<GoalRow> GoalRows(IReadOnlyList<RunResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        return results.GroupBy(r => r.Trace).Select(trace =>
+        return results.GroupBy(r => (r.Trace, r.Seed)).Select(trace =>
         {
             var ours = trace.FirstOrDefault(r => r.Policy == "nodefleet");
             var oracle = trace.FirstOrDefault(r => r.Policy == "oracle");
@@ -72,8 +72,8 @@ public static class Report
             }
 
             double? Share(RunResult? baseline) => baseline is null ? null : ours.PendingPodMinutes == 0 ? 0 : ours.PendingPodMinutes / baseline.PendingPodMinutes;
-            return new GoalRow(trace.Key, ours.WaitP95Seconds, ours.BootDelaySeconds + GoalRow.WaitMarginSeconds, (ours.NodeHours / oracle.NodeHours) - 1,
-                ours.ScaleActions, oracle.ScaleActions, Share(trace.FirstOrDefault(r => r.Policy == "seed")), Share(trace.FirstOrDefault(r => r.Policy == "reactive")));
+            return new GoalRow(trace.Key.Trace, ours.WaitP95Seconds, ours.BootDelaySeconds + GoalRow.WaitMarginSeconds, (ours.NodeHours / oracle.NodeHours) - 1,
+                ours.ScaleActions, oracle.ScaleActions, Share(trace.FirstOrDefault(r => r.Policy == "seed")), Share(trace.FirstOrDefault(r => r.Policy == "reactive"))) { Seed = trace.Key.Seed };
         }).OfType<GoalRow>().ToList();
     }
 
@@ -120,7 +120,7 @@ public static class Report
         });
         var goals = GoalRows(results).Select(g => new
         {
-            trace = g.Trace, waitP95Seconds = g.WaitP95Seconds, waitGoalSeconds = g.WaitGoalSeconds, waitHolds = g.WaitHolds,
+            trace = g.Trace, seed = g.Seed, waitP95Seconds = g.WaitP95Seconds, waitGoalSeconds = g.WaitGoalSeconds, waitHolds = g.WaitHolds,
             nodeHoursOverOracle = Math.Round(g.NodeHoursOverOracle, 4), nodeHoursHold = g.NodeHoursHold,
             scaleActions = g.ScaleActions, oracleChanges = g.OracleChanges, scaleActionsHold = g.ActionsHold,
             pendingVsSeed = Finite(g.PendingVsSeed), pendingVsReactive = Finite(g.PendingVsReactive),
@@ -183,6 +183,9 @@ public static class Report
 /// </summary>
 public sealed record GoalRow(string Trace, double WaitP95Seconds, double WaitGoalSeconds, double NodeHoursOverOracle, int ScaleActions, int OracleChanges, double? PendingVsSeed, double? PendingVsReactive)
 {
+    /// <summary>The run's random seed: the goals hold per trace and seed.</summary>
+    public int Seed { get; init; }
+
     public const double WaitMarginSeconds = 30;
     public const double NodeHoursMargin = 0.20;
     public const double ActionsFactor = 1.5;
