@@ -173,4 +173,26 @@ public class FidelityTests
         Assert.Equal(2, nodes.Single(n => n.InstanceId != loaded.InstanceId).Requested.Pods);
         Assert.All(workers, w => Assert.True(w.Running));
     }
+
+    [Fact]
+    public void Interrupted_SpotWarning_EvictsAtOnceAndTheInstanceRunsUntilEC2TakesIt()
+    {
+        // Two workers hold four 1-core pods; at 10 minutes the spot worker gets its two-minute warning.
+        var trace = new Trace("steady", [new TracePoint(TimeSpan.Zero, [new DeploymentDemand("web", 4, 1000, 512, 500)])], TimeSpan.FromMinutes(30));
+        var options = Exact with { SpotInterruptionsPerNodeDay = 0 };
+        var cluster = new VirtualCluster(trace, Start);
+        var strategy = new NodeFleetStrategy(options, new Random(1));
+        strategy.Prepare(cluster);
+        cluster.AdvanceTo(Start.AddMinutes(10));
+        var spot = cluster.Instances.Single(i => i.Capacity == CapacityType.Spot);
+
+        strategy.Interrupted(cluster, spot);
+
+        // DrainInterrupted cordoned it and evicted its pods (pending now, or placed elsewhere); EC2, not the policy, ends the instance.
+        var node = cluster.Snapshot(options.Settings).Nodes.Single(n => n.InstanceId == spot.Id);
+        Assert.True(node.Unschedulable);
+        Assert.Equal(0, node.Requested.Pods);
+        Assert.True(spot.Running);
+        Assert.Equal(1, strategy.Replacements);
+    }
 }
