@@ -202,8 +202,11 @@ internal static class DecisionText
     };
 
     /// <summary>" and 2 other empty workers (ip-a, ip-b)", or nothing.</summary>
-    private static string AlsoEmpty(IReadOnlyList<NodeRef> also) =>
-        also.Count == 0 ? "" : $" and {also.Count} other empty worker{(also.Count == 1 ? "" : "s")} ({string.Join(", ", also.Select(n => n.Name))})";
+    private static string AlsoEmpty(IReadOnlyList<NodeRef> also) => also.Count == 0 ? "" : $" and {Workers(also, "other empty")}";
+
+    /// <summary>"2 empty workers (ip-a, ip-b)": how many, of what kind, and their names.</summary>
+    public static string Workers(IReadOnlyList<NodeRef> nodes, string kind) =>
+        $"{nodes.Count} {kind} worker{(nodes.Count == 1 ? "" : "s")} ({string.Join(", ", nodes.Select(n => n.Name))})";
 
     private static string Percent(double? fraction) =>
         fraction is { } f ? (f * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "n/a";

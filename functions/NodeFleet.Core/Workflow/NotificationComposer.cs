@@ -58,7 +58,7 @@ public static class NotificationComposer
 
     /// <summary>The empty workers that went with the drained node, as the drain kept them.</summary>
     private static string AlsoRemoved(DrainProgress? drain) =>
-        drain is { Also.Count: > 0 } d ? $" and {d.Also.Count} empty worker{(d.Also.Count == 1 ? "" : "s")} ({string.Join(", ", d.Also.Select(n => n.Name))})" : "";
+        drain is { Also.Count: > 0 } d ? $" and {Policy.DecisionText.Workers(d.Also, "empty")}" : "";
 
     private static Dictionary<string, string> Figures(NotifyRequest request)
     {

@@ -240,8 +240,7 @@ public static class SimulationRunner
     /// <item>Waiting: counted as if no node were ever released, so that a pod waits only when the demand exceeds every
     /// node launched so far, and then one boot. No policy that launches only for pending pods (one whose capacity never
     /// runs ahead of what pending pods asked for) and whose boots take at least as long waits less: it cannot hold more
-    /// nodes at any moment. The pods the joined nodes cannot take when the smallest go first (<see cref="Unplaced"/>) are
-    /// pending.</item>
+    /// nodes at any moment. The pods the joined nodes cannot take (<see cref="Unplaced"/>) are pending.</item>
     /// </list>
     /// Per-pod waits come from one FIFO: new pods join the back; a deployment's scale-in takes its newest pods not yet
     /// placed first (not counted as waits, as a ReplicaSet scales in); the oldest are placed first (repacking is free),

@@ -70,7 +70,10 @@ public sealed class NodeFleetStrategy : IScalingStrategy
     /// A drain in progress, with the empty workers that go with its node (<see cref="Decision.AlsoEmpty"/>): it ends (the
     /// instances terminated, the outcome recorded, the lease released) at <paramref name="EndsAt"/>.
     /// </summary>
-    private sealed record Drain(string InstanceId, string Node, IReadOnlyList<NodeRef> AlsoEmpty, DateTimeOffset EndsAt);
+    private sealed record Drain(NodeRef Node, IReadOnlyList<NodeRef> AlsoEmpty, DateTimeOffset EndsAt)
+    {
+        public IEnumerable<NodeRef> Nodes => AlsoEmpty.Prepend(Node);
+    }
 
     private sealed class Count
     {
@@ -159,14 +162,13 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         var now = cluster.Now;
         if (drain is { } d && now >= d.EndsAt)
         {
-            cluster.Remove(d.InstanceId);
-            foreach (var empty in d.AlsoEmpty)
+            foreach (var node in d.Nodes)
             {
-                cluster.Remove(empty.InstanceId);
+                cluster.Remove(node.InstanceId);
             }
 
             drain = null;
-            Record(OutcomeKind.ScaledDown, now, [], [d.Node, .. d.AlsoEmpty.Select(n => n.Name)]);
+            Record(OutcomeKind.ScaledDown, now, [], d.Nodes.Select(n => n.Name).ToList());
         }
 
         foreach (var launch in joining.Where(j => now >= j.NextCheck).ToList())
@@ -263,12 +265,12 @@ public sealed class NodeFleetStrategy : IScalingStrategy
                 ScaleActions++;
                 Launch(cluster, decision.NodesToAdd, decision.Route, OutcomeKind.ScaledUp);
                 break;
-            case WorkflowRoute.Drain when decision.NodeToRemove is { InstanceId: { } id } node:
+            case WorkflowRoute.Drain when decision.NodeToRemove is { } node:
                 ScaleActions++;
                 // DrainStart cordons the node and the empty workers that go with it; those have nothing to evict.
-                var alsoEmpty = decision.AlsoEmpty;
-                var evicted = alsoEmpty.Sum(n => cluster.Evict(n.InstanceId)) + cluster.Evict(id);
-                drain = new Drain(id, node.Name, alsoEmpty, now + DrainLength(evicted) + options.DrainEndLatency);
+                var removing = new Drain(node, decision.AlsoEmpty, now);
+                var evicted = removing.Nodes.Sum(n => cluster.Evict(n.InstanceId));
+                drain = removing with { EndsAt = now + DrainLength(evicted) + options.DrainEndLatency };
                 break;
         }
 
@@ -301,12 +303,12 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         var aborted = drain!;
         drain = null;
         DrainsPreempted++;
-        foreach (var node in aborted.AlsoEmpty.Select(n => n.InstanceId).Prepend(aborted.InstanceId))
+        foreach (var node in aborted.Nodes)
         {
-            cluster.Cordon(node, cordon: false);
+            cluster.Cordon(node.InstanceId, cordon: false);
         }
 
-        Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} drain of {aborted.InstanceId} preempted: {why}");
+        Log?.Invoke($"{cluster.Now:yyyy-MM-dd HH:mm:ss} drain of {aborted.Node.InstanceId} preempted: {why}");
     }
 
     /// <summary>CheckNodesReady for one launch: done when all joined, or at the join timeout (the unjoined are terminated).</summary>

@@ -78,8 +78,8 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             : new ScaleDownPlan(Ref(chosen[0]), refusals) { AlsoEmpty = chosen.Skip(1).Select(Ref).ToList() };
     }
 
-    /// <summary>No pod would have to move, and none forbids the node's removal.</summary>
-    private static bool IsEmpty(NodeInfo node) => node.MovablePods.Count == 0 && node.Blockers.Count == 0;
+    /// <summary>An empty worker: no pod would have to move, and none forbids the node's removal.</summary>
+    public static bool IsEmpty(NodeInfo node) => node.MovablePods.Count == 0 && node.Blockers.Count == 0;
 
     private static NodeRef Ref(NodeInfo node) => new()
     {

@@ -41,7 +41,7 @@ internal static class ScaleDownRule
         snapshot.RequestedCpuSwing is < 1
         && OptionalSignalsAllow(snapshot, view.AllReadyWorkers.Count, settings)
         && snapshot.Utilization is { CpuMaxOverDownWindow: not null, MemoryMaxOverDownWindow: not null }
-        && view.ReadyManagedWorkers.Any(n => !n.Unschedulable && n.MovablePods.Count == 0 && n.Blockers.Count == 0);
+        && view.ReadyManagedWorkers.Any(n => !n.Unschedulable && ScaleDownPlanner.IsEmpty(n));
 
     public static ScaleDownAnswer Decide(ClusterSnapshot snapshot, FleetState fleet, FleetView view, ScalingSettings settings, DateTimeOffset now)
     {
