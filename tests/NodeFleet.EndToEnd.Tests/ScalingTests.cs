@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NodeFleet.Cluster.Prometheus;
 using NodeFleet.Testbed;
 using Xunit.Abstractions;
 
@@ -62,7 +63,9 @@ public class ScalingTests(ScalingCloud cloud, ITestOutputHelper output)
             Assert.True(cloud.Model.RemovePod("shop", name));
         }
 
-        // Ticks are no-ops until the CPU rate (8 s) has fallen and stayed low for the scale-down window (12 s).
+        // The removal checks usage without the nodes against the peak over the scale-down window (12 s):
+        // until the old load has left that window, only one empty worker may go. Tick once it has.
+        await cloud.WaitUntilAsync(PromQl.MaxOver(PromQl.WorkerCpu(TimeSpan.FromSeconds(8)), TimeSpan.FromSeconds(12)), cpu => cpu < 0.2, () => "< 0.2", TimeSpan.FromSeconds(60));
         var down = await cloud.TickUntilActionAsync(TimeSpan.FromSeconds(60));
 
         var downState = down.GetProperty("output");
