@@ -1,3 +1,5 @@
+using NodeFleet.Cluster.Prometheus;
+using NodeFleet.Core.Settings;
 using NodeFleet.Testbed;
 
 namespace NodeFleet.EndToEnd.Tests;
@@ -50,6 +52,18 @@ public abstract class ReconcileScenario(LocalCloud cloud)
             Cloud.AddWorker(w, TimeSpan.FromHours(1));
             Cloud.Model.Add(pod(w));
         }
+    }
+
+    /// <summary>
+    /// Waits until Prometheus has the worker CPU CollectMetrics requires once workers are established. The
+    /// testbed's workers are born an hour old but their series start now, so a tick before the second
+    /// scrape fails with MetricsUnavailable; a real worker that old has an hour of series.
+    /// </summary>
+    protected Task WorkerCpuScrapedAsync()
+    {
+        var rate = SettingValue.Duration(Cloud.StepEnvironment["NODEFLEET_CPU_RATE_WINDOW"]);
+        var window = SettingValue.Duration(Cloud.StepEnvironment["NODEFLEET_SCALE_UP_CPU_WINDOW"]);
+        return Cloud.WaitUntilAsync(PromQl.MinOver(PromQl.WorkerCpu(rate), window), _ => true, () => "with a value", TimeSpan.FromSeconds(60));
     }
 
     protected List<string> LiveInstances() => Cloud.Instances().Where(i => i.State is "pending" or "running").Select(i => i.Id).ToList();
@@ -204,6 +218,7 @@ public class DynamoFaultTests(DynamoFaultCloud cloud) : ReconcileScenario(cloud)
         Cloud.Model.Add(new TestPod { Namespace = "shop", Name = "big-0", OwnerName = "big", Phase = "Pending", CpuMillis = 1500 });
         Cloud.Model.Schedule();
         await Cloud.WaitForAsync("sum(kube_pod_status_unschedulable)", 1, TimeSpan.FromSeconds(60));
+        await WorkerCpuScrapedAsync();
         var before = LiveInstances();
 
         // Once CreateFleet has gone through, DynamoDB answers 500 to everything.
@@ -245,6 +260,7 @@ public class DrainFaultTests(DrainFaultCloud cloud) : ReconcileScenario(cloud)
         Cluster(["c1", "c2", "c3"], w => new TestPod { Namespace = "shop", Name = $"web-{w}", NodeName = w, OwnerName = "web", CpuUsageMillis = 20 });
 
         await Cloud.WaitForAsync("count(kube_node_info)", 4, TimeSpan.FromSeconds(60));
+        await WorkerCpuScrapedAsync();
 
         // The cordon goes through; from then on the API answers 503 to everything (evictions, the abort's uncordon).
         var cordoned = false;
