@@ -6,7 +6,9 @@ namespace NodeFleet.Cluster.Tests;
 /// <summary>
 /// Forty minutes of node-exporter and kube-state-metrics series, as OpenMetrics for promtool to
 /// backfill. Workers w1 and w2 (2 CPUs, 8 GiB each) run at 20 % CPU and 30 % memory until minute
-/// 25, then at 80 % and 80 %; the master runs at 90 % throughout and must not count.
+/// 25, then at 80 % and 80 %; the master runs at 90 % throughout and must not count. Four pending
+/// <c>batch/grow-N</c> pods of 100m arrive one every two minutes (minutes 1.5, 3.5, 5.5 and 7.5), a
+/// trend in the requests that is over before minute 10.
 /// </summary>
 internal static class ClusterSeries
 {
@@ -18,6 +20,9 @@ internal static class ClusterSeries
 
     private static double WorkerCpu(DateTimeOffset t) => t < StepAt ? 0.2 : 0.8;
     private static double WorkerMemory(DateTimeOffset t) => t < StepAt ? 0.3 : 0.8;
+
+    /// <summary>When each <c>batch/grow-N</c> pod arrives; before that its request reads 0.</summary>
+    public static IReadOnlyList<DateTimeOffset> GrowArrivals { get; } = [.. new[] { 1.5, 3.5, 5.5, 7.5 }.Select(Start.AddMinutes)];
 
     public static string OpenMetrics()
     {
@@ -84,8 +89,11 @@ internal static class ClusterSeries
             ("namespace=\"shop\",pod=\"api\",phase=\"Running\"", 1), ("namespace=\"shop\",pod=\"done\",phase=\"Succeeded\"", 1),
             ("namespace=\"shop\",pod=\"done\",phase=\"Running\"", 0), ("namespace=\"shop\",pod=\"cache\",phase=\"Running\"", 1),
             ("namespace=\"shop\",pod=\"puller\",phase=\"Pending\"", 1), ("namespace=\"shop\",pod=\"web-1\",phase=\"Pending\"", 1),
-            ("namespace=\"shop\",pod=\"web-2\",phase=\"Pending\"", 1), ("namespace=\"batch\",pod=\"solo\",phase=\"Pending\"", 1));
-        Constant(text, "kube_pod_container_resource_requests", times,
+            ("namespace=\"shop\",pod=\"web-2\",phase=\"Pending\"", 1), ("namespace=\"batch\",pod=\"solo\",phase=\"Pending\"", 1),
+            ("namespace=\"batch\",pod=\"grow-1\",phase=\"Pending\"", 1), ("namespace=\"batch\",pod=\"grow-2\",phase=\"Pending\"", 1),
+            ("namespace=\"batch\",pod=\"grow-3\",phase=\"Pending\"", 1), ("namespace=\"batch\",pod=\"grow-4\",phase=\"Pending\"", 1));
+        Family(text, "kube_pod_container_resource_requests", times, new (string Labels, double Value)[]
+        {
             ("namespace=\"shop\",pod=\"api\",container=\"app\",node=\"w1\",resource=\"cpu\",unit=\"core\"", 0.5),
             ("namespace=\"shop\",pod=\"api\",container=\"app\",node=\"w1\",resource=\"memory\",unit=\"byte\"", GiB),
             ("namespace=\"shop\",pod=\"done\",container=\"app\",node=\"w1\",resource=\"cpu\",unit=\"core\"", 1.0),
@@ -97,7 +105,10 @@ internal static class ClusterSeries
             ("namespace=\"shop\",pod=\"web-2\",container=\"app\",node=\"\",resource=\"cpu\",unit=\"core\"", 0.4),
             ("namespace=\"shop\",pod=\"web-2\",container=\"sidecar\",node=\"\",resource=\"cpu\",unit=\"core\"", 0.1),
             ("namespace=\"shop\",pod=\"web-2\",container=\"app\",node=\"\",resource=\"memory\",unit=\"byte\"", 512 * 1024 * 1024.0),
-            ("namespace=\"batch\",pod=\"solo\",container=\"app\",node=\"\",resource=\"cpu\",unit=\"core\"", 1.0));
+            ("namespace=\"batch\",pod=\"solo\",container=\"app\",node=\"\",resource=\"cpu\",unit=\"core\"", 1.0),
+        }.Select(s => (s.Labels, (Func<DateTimeOffset, double>)(_ => s.Value)))
+            .Concat(GrowArrivals.Select((arrival, i) => ($"namespace=\"batch\",pod=\"grow-{i + 1}\",container=\"app\",node=\"\",resource=\"cpu\",unit=\"core\"",
+                (Func<DateTimeOffset, double>)(t => t >= arrival ? 0.1 : 0)))));
         Constant(text, "kube_pod_status_unschedulable", times,
             ("namespace=\"shop\",pod=\"web-1\"", 1), ("namespace=\"shop\",pod=\"web-2\"", 1), ("namespace=\"batch\",pod=\"solo\"", 1));
         Constant(text, "kube_pod_owner", times,

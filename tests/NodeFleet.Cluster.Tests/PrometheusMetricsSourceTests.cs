@@ -135,7 +135,23 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         var snapshot = await Source().CollectAsync(ClusterSeries.End, default);
 
         Assert.Equal(0, snapshot.RequestedCpuRise);
+        Assert.Equal(0, snapshot.RequestedCpuRisingQuarters);
         Assert.Equal(0, snapshot.RequestedCpuSwing);
+    }
+
+    [Theory]
+    [InlineData(8, 8, 400, 4)]   // the four arrivals, one in each quarter: a trend
+    [InlineData(11, 4, 100, 1)]  // only the last arrival within the window: a single step
+    [InlineData(8, 16, 400, 2)]  // the window reaches back before the data: those quarters do not count as rising
+    [InlineData(20, 8, 0, 0)]    // nothing arrives any more
+    public async Task CollectAsync_RequestsRisingInSteps_CountsTheQuartersThatRose(int minute, int windowMinutes, double rise, int quarters)
+    {
+        var settings = ScalingSettings.Defaults with { HeadroomWindow = TimeSpan.FromMinutes(windowMinutes) };
+
+        var snapshot = await Source(settings).CollectAsync(ClusterSeries.Start.AddMinutes(minute), default);
+
+        Assert.Equal(rise, snapshot.RequestedCpuRise);
+        Assert.Equal(quarters, snapshot.RequestedCpuRisingQuarters);
     }
 
     [Fact]
@@ -144,6 +160,7 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         var snapshot = await Source(ScalingSettings.Defaults with { Headroom = 0 }).CollectAsync(ClusterSeries.End, default);
 
         Assert.Null(snapshot.RequestedCpuRise);
+        Assert.Null(snapshot.RequestedCpuRisingQuarters);
         Assert.Equal(0, snapshot.RequestedCpuSwing);
     }
 

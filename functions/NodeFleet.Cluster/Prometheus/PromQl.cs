@@ -70,6 +70,19 @@ public static class PromQl
     public const string RequestedCpu =
         """sum(kube_pod_container_resource_requests{resource="cpu"} * on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"} == 1))""";
 
+    /// <summary><see cref="RequestedCpu"/> as it was <paramref name="ago"/> before the evaluation time (offset goes on each selector).</summary>
+    public static string RequestedCpuAgo(TimeSpan ago) => ago <= TimeSpan.Zero
+        ? RequestedCpu
+        : RequestedCpu.Replace("{resource=\"cpu\"}", $"{{resource=\"cpu\"}} offset {Seconds(ago)}", StringComparison.Ordinal)
+            .Replace("{phase=~\"Pending|Running\"}", $"{{phase=~\"Pending|Running\"}} offset {Seconds(ago)}", StringComparison.Ordinal);
+
+    /// <summary>
+    /// In how many of <paramref name="window"/>'s four quarters <see cref="RequestedCpu"/> ended above
+    /// where it started; a quarter with no data at its start (a younger cluster) counts as not rising.
+    /// </summary>
+    public static string RequestedCpuRisingQuarters(TimeSpan window) => string.Join(" + ", Enumerable.Range(0, 4).Select(q =>
+        $"(({RequestedCpuAgo(window * q / 4)} >bool {RequestedCpuAgo(window * (q + 1) / 4)}) or vector(0))"));
+
     /// <summary>How far <see cref="RequestedCpu"/> is above its lowest point over <paramref name="window"/> (cores).</summary>
     public static string RequestedCpuRise(TimeSpan window) => $"{RequestedCpu} - min_over_time(({RequestedCpu})[{Seconds(window)}:{Step(window, 30, 60)}])";
 

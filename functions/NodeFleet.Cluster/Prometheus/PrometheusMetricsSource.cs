@@ -44,9 +44,10 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
             : null;
         var customQ = settings.CustomMetricQuery is { } custom ? Q("customMetricValue", custom) : null;
         var riseQ = settings.Headroom > 0 ? Q("requestedCpuRise", PromQl.RequestedCpuRise(settings.HeadroomWindow)) : null;
+        var quartersQ = settings.Headroom > 0 ? Q("requestedCpuRisingQuarters", PromQl.RequestedCpuRisingQuarters(settings.HeadroomWindow)) : null;
         var swingQ = Q("requestedCpuSwing", PromQl.RequestedCpuSwing(settings.HeadroomWindow));
         await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
-            .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ]).Append(swingQ)).ConfigureAwait(false);
+            .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ, quartersQ!]).Append(swingQ)).ConfigureAwait(false);
 
         var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result,
             controlPlaneQ.Result, labelsQ.Result, createdQ.Result, requestedQ.Result, podCountQ.Result);
@@ -73,6 +74,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
             CustomMetricValue = customQ is null ? null : Scalar("customMetricValue", customQ.Result, required: true),
             // Without it headroom is simply not kept: a missing rise never launches anything.
             RequestedCpuRise = riseQ is null ? null : Millicores(Scalar("requestedCpuRise", riseQ.Result, required: false)),
+            RequestedCpuRisingQuarters = quartersQ is null || Scalar("requestedCpuRisingQuarters", quartersQ.Result, required: false) is not { } quarters ? null : (int)Math.Round(quarters),
             RequestedCpuSwing = Millicores(Scalar("requestedCpuSwing", swingQ.Result, required: false)),
         };
     }

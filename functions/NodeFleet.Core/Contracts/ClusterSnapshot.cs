@@ -38,9 +38,15 @@ public sealed record ClusterSnapshot
 
     /// <summary>
     /// How far the CPU requested by Pending and Running pods rose above its lowest point within
-    /// the headroom window, in millicores: above 0 means the workload is growing.
+    /// the headroom window, in millicores: above 0 means the workload rose.
     /// </summary>
     public double? RequestedCpuRise { get; init; }
+
+    /// <summary>
+    /// In how many of the headroom window's four quarters the requested CPU ended above where it
+    /// started (0 to 4): a trend rises in several, a single step (a burst arriving) in one.
+    /// </summary>
+    public int? RequestedCpuRisingQuarters { get; init; }
 
     /// <summary>Highest minus lowest requested CPU within the headroom window, in millicores: 0 means a flat workload.</summary>
     public double? RequestedCpuSwing { get; init; }

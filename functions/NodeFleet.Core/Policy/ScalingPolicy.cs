@@ -155,7 +155,7 @@ public static class ScalingPolicy
             return new Asks(
                 pods,
                 MinimumRule.Ask(view.WorkersTowardMinimum, view.EffectiveMin, settings.MinNodes),
-                HeadroomRule.Ask(snapshot.RequestedCpuRise, pods.PlaceablePods, view.UnrequestedRoom, view.ReadyManagedWorkers.Count, view.Launching, view.WorkersTowardMaximum, settings),
+                HeadroomRule.Ask(snapshot, pods.PlaceablePods, view.UnrequestedRoom, view.ReadyManagedWorkers.Count, view.Launching, view.WorkersTowardMaximum, settings),
                 utilizationKnown ? UtilizationRules.Cpu(u.CpuMinOverUpWindow, view.AllReadyWorkersCpu, view.Launching, settings) : null,
                 utilizationKnown ? UtilizationRules.Memory(u.MemoryNow, view.AllReadyWorkersMemory, view.Launching, settings) : null,
                 utilizationKnown ? UtilizationRules.CustomMetric(snapshot.CustomMetricValue, view.AllReadyWorkers.Count, view.Launching, settings) : null,

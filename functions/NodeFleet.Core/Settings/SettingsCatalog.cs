@@ -71,7 +71,7 @@ public static partial class SettingsCatalog
             (s, v) => s with { Headroom = SettingValue.Fraction(v) },
             s => Invariant(s.Headroom)),
         new("headroomWindow", "NODEFLEET_HEADROOM_WINDOW", "30m",
-            "The workload counts as growing, and headroom is kept, while the CPU requested by pods rose within this window.",
+            "The workload counts as growing, and headroom is kept, while the CPU requested by pods rose within this window, in at least two of its four quarters (one step, such as a burst arriving, is not growth).",
             (s, v) => s with { HeadroomWindow = SettingValue.Duration(v) },
             s => SettingValue.FormatDuration(s.HeadroomWindow)),
         new("scaleUpCooldown", "NODEFLEET_SCALE_UP_COOLDOWN", "5m",

@@ -5,8 +5,8 @@ namespace NodeFleet.Core.Tests.Policy;
 
 public class ScalingPolicyHeadroomTests
 {
-    /// <summary>Requested CPU rose within the headroom window: the workload grows.</summary>
-    private static ClusterSnapshot Growing(ClusterSnapshot snapshot) => snapshot with { RequestedCpuRise = 500 };
+    /// <summary>Requested CPU rose within the headroom window, in every quarter of it: the workload grows.</summary>
+    private static ClusterSnapshot Growing(ClusterSnapshot snapshot) => snapshot with { RequestedCpuRise = 500, RequestedCpuRisingQuarters = 4 };
 
     [Theory]
     [InlineData(null)] // unknown: never launches on missing data

@@ -195,4 +195,44 @@ public class FidelityTests
         Assert.True(spot.Running);
         Assert.Equal(1, strategy.Replacements);
     }
+
+    /// <summary>One 0.5-core pod, then one more at each of <paramref name="arrivals"/> (minutes), on two idle workers, sampled every 15 s for 31 minutes.</summary>
+    private static VirtualCluster Arriving(int[] arrivals, long useMillisPerPod = 200)
+    {
+        var points = new List<TracePoint> { new(TimeSpan.Zero, [new DeploymentDemand("web", 1, 500, 256, useMillisPerPod)]) };
+        points.AddRange(arrivals.Select((minute, i) => new TracePoint(TimeSpan.FromMinutes(minute), [new DeploymentDemand("web", i + 2, 500, 256, useMillisPerPod)])));
+        var cluster = new VirtualCluster(new Trace("arrivals", points, TimeSpan.FromHours(1)), Start);
+        cluster.Launch(2, 0.7, () => TimeSpan.Zero);
+        for (var at = Start; at <= Start.AddMinutes(31); at += TimeSpan.FromSeconds(15))
+        {
+            cluster.AdvanceTo(at);
+        }
+
+        return cluster;
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 9, 17, 24 }, 4)] // one arrival in each quarter of the 30-minute headroom window: a trend
+    [InlineData(new[] { 20, 21 }, 1)]       // two arrivals a minute apart: one step, as a burst arrives
+    [InlineData(new[] { 5, 20 }, 2)]        // two quarters apart
+    public void Snapshot_RequestsRisingInSteps_CountsTheQuartersThatRoseAsTheQueryDoes(int[] arrivals, int quarters)
+    {
+        var snapshot = Arriving(arrivals).Snapshot(ScalingSettings.Defaults);
+
+        Assert.Equal(quarters, snapshot.RequestedCpuRisingQuarters);
+        Assert.Equal(500 * arrivals.Length, snapshot.RequestedCpuRise);
+    }
+
+    [Fact]
+    public void Snapshot_PredictiveHorizonSet_ExtrapolatesTheRisingCpuAsPredictLinearDoes()
+    {
+        var settings = ScalingSettings.Defaults with { PredictiveHorizon = TimeSpan.FromMinutes(10), PredictiveLookback = TimeSpan.FromMinutes(20) };
+
+        var rising = Arriving([12, 16, 20, 24, 28], useMillisPerPod: 400).Snapshot(settings);
+        var flat = Arriving([], useMillisPerPod: 400).Snapshot(settings);
+
+        Assert.True(rising.PredictedCpuUtilization > rising.Utilization.CpuNow, $"predicted {rising.PredictedCpuUtilization} against {rising.Utilization.CpuNow} now");
+        Assert.Equal(flat.Utilization.CpuNow!.Value, flat.PredictedCpuUtilization!.Value, 6);
+        Assert.Null(Arriving([]).Snapshot(ScalingSettings.Defaults).PredictedCpuUtilization);
+    }
 }

@@ -327,7 +327,9 @@ public sealed class VirtualCluster
             Nodes = nodes,
             UnschedulablePods = pending,
             RequestedCpuRise = DemandCpuMillis - requested.Min(),
+            RequestedCpuRisingQuarters = RisingQuarters(settings.HeadroomWindow),
             RequestedCpuSwing = requested.Max() - requested.Min(),
+            PredictedCpuUtilization = settings.PredictiveHorizon > TimeSpan.Zero ? PredictLinear(settings.PredictiveLookback, settings.PredictiveHorizon) : null,
             Utilization = new UtilizationMetrics
             {
                 CpuNow = rate.Count == 0 ? null : rate.Average(),
@@ -337,6 +339,38 @@ public sealed class VirtualCluster
                 MemoryMaxOverDownWindow = Window(u => u.Memory, settings.ScaleDownWindow, lowest: false),
             },
         };
+    }
+
+    /// <summary>
+    /// In how many of <paramref name="window"/>'s four quarters requested CPU ended above where it
+    /// started, as the requestedCpuRisingQuarters query reads it: a quarter that starts before the
+    /// first sample counts as not rising.
+    /// </summary>
+    private int RisingQuarters(TimeSpan window)
+    {
+        long? At(TimeSpan ago) => ago == TimeSpan.Zero ? DemandCpuMillis
+            : samples.Count > 0 && samples[0].At <= Now - ago ? Recent(window + TimeSpan.FromMinutes(1)).First(s => s.At <= Now - ago).RequestedCpu : null;
+        return Enumerable.Range(0, 4).Count(q => At(window * q / 4) is { } end && At(window * (q + 1) / 4) is { } start && end > start);
+    }
+
+    /// <summary>
+    /// Worker CPU <paramref name="horizon"/> ahead by a least-squares line through the samples of
+    /// <paramref name="lookback"/>, as Prometheus' predict_linear computes it; null with fewer than two.
+    /// </summary>
+    private double? PredictLinear(TimeSpan lookback, TimeSpan horizon)
+    {
+        var points = Recent(lookback).Where(s => !double.IsNaN(s.Cpu)).Select(s => (Seconds: (s.At - Now).TotalSeconds, s.Cpu)).ToList();
+        if (points.Count < 2)
+        {
+            return null;
+        }
+
+        var meanT = points.Average(p => p.Seconds);
+        var meanV = points.Average(p => p.Cpu);
+        var covariance = points.Sum(p => (p.Seconds - meanT) * (p.Cpu - meanV));
+        var variance = points.Sum(p => (p.Seconds - meanT) * (p.Seconds - meanT));
+        var slope = variance == 0 ? 0 : covariance / variance;
+        return meanV + (slope * (horizon.TotalSeconds - meanT));
     }
 
     /// <summary>The samples within <paramref name="window"/> of now, newest first (a week holds 40,000: never scan them all).</summary>

@@ -122,7 +122,7 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         // While the workload grows, a removal that left less room than the headroom keeps would be
         // undone by the next tick: a remove-and-relaunch loop.
         var roomAfter = chosen.Aggregate(view.UnrequestedRoom, (room, gone) => room - FleetView.Room(gone)) - FleetView.Room(node) - node.MovablePods.Aggregate(Resources.Zero, (sum, g) => sum + g.PerPod.Times(g.Count));
-        if (HeadroomRule.Applies(snapshot.RequestedCpuRise, settings) && HeadroomRule.IsShort(roomAfter, settings))
+        if (HeadroomRule.Applies(snapshot, settings) && HeadroomRule.IsShort(roomAfter, settings))
         {
             return new Refusal.HeadroomWouldBreak(node.Name, settings.Headroom);
         }
