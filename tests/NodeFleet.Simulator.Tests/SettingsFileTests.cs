@@ -44,6 +44,18 @@ public sealed class SettingsFileTests : IDisposable
     }
 
     [Fact]
+    public void Apply_CdkJsonWithTheWorkflowsWaits_PollsAndTimesOutDrainsAsDeployed()
+    {
+        var options = Apply("""
+            {"context": {"nodefleet:readyPollInterval": "10s", "nodefleet:drainPollInterval": "5s", "nodefleet:drainTimeout": "2m"}}
+            """);
+
+        Assert.Equal(TimeSpan.FromSeconds(10), options.ReadyPoll);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.DrainPoll);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.DrainTimeout);
+    }
+
+    [Fact]
     public void Apply_NoFastPathTimings_KeepsTheCatalogDefaults()
     {
         var options = Apply("""{"minNodes": "3"}""");
@@ -52,6 +64,8 @@ public sealed class SettingsFileTests : IDisposable
         Assert.Equal(SettingsCatalog.FastPathGroupInterval.Default, options.FastPathGroupInterval);
         Assert.Equal(SettingsCatalog.FastPathRepeatInterval.Default, options.FastPathRepeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(15), options.FastPathGroupInterval);
+        Assert.Equal(TimeSpan.FromSeconds(SettingsCatalog.DrainPollSeconds.Default), options.DrainPoll);
+        Assert.Equal(SettingsCatalog.DrainTimeout.Default, options.DrainTimeout);
     }
 
     [Fact]
@@ -93,6 +107,7 @@ public sealed class SettingsFileTests : IDisposable
     [InlineData("""{"spotShare": "150%"}""", "spotShare '150%' is not between 0% and 100%")]
     [InlineData("""["minNodes"]""", "expected a JSON object of settings")]
     [InlineData("""{"fastPathGroupInterval": "2s"}""", "fastPathGroupInterval: '2s' must be at least 5s")]
+    [InlineData("""{"drainPollInterval": "1.5s"}""", "drainPollInterval: ")]
     public void Apply_BadValue_IsRefusedNamingIt(string json, string expected)
     {
         var error = Assert.ThrowsAny<Exception>(() => Apply(json));

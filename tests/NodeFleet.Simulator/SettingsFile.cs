@@ -8,9 +8,10 @@ namespace NodeFleet.Simulator;
 /// Reads NodeFleet settings for a simulation in the format the deployment uses: either cdk.json
 /// itself (its <c>nodefleet:*</c> context entries; deployment-only keys the simulator does not
 /// model are skipped) or a flat JSON object of the same keys, with or without the prefix, where an
-/// unknown key is an error. Besides the scaling settings, <c>scheduleRate</c>, <c>spotShare</c> and
-/// Alertmanager's timings (<c>fastPathGroupWait</c>, <c>fastPathGroupInterval</c>, <c>fastPathRepeatInterval</c>,
-/// parsed by the catalog's own validators) shape the run.
+/// unknown key is an error. Besides the scaling settings, <c>scheduleRate</c>, <c>spotShare</c>,
+/// Alertmanager's timings (<c>fastPathGroupWait</c>, <c>fastPathGroupInterval</c>, <c>fastPathRepeatInterval</c>)
+/// and the workflow's waits (<c>readyPollInterval</c>, <c>drainPollInterval</c>, <c>drainTimeout</c>), each
+/// parsed by the catalog's own validator, shape the run.
 /// </summary>
 public static class SettingsFile
 {
@@ -19,7 +20,11 @@ public static class SettingsFile
     /// <summary>Every key a settings file (and <c>--sweep</c>) may set.</summary>
     public static IReadOnlySet<string> Known { get; } = SettingsCatalog.Scaling.Select(d => d.Key)
         .Concat(["scheduleRate", "spotShare"])
-        .Concat(new[] { SettingsCatalog.FastPathGroupWait, SettingsCatalog.FastPathGroupInterval, SettingsCatalog.FastPathRepeatInterval }.Select(s => s.ContextKey!))
+        .Concat(new ISetting[]
+        {
+            SettingsCatalog.FastPathGroupWait, SettingsCatalog.FastPathGroupInterval, SettingsCatalog.FastPathRepeatInterval,
+            SettingsCatalog.ReadyPollSeconds, SettingsCatalog.DrainPollSeconds, SettingsCatalog.DrainTimeout,
+        }.Select(s => s.ContextKey!))
         .ToHashSet(StringComparer.Ordinal);
 
     public static SimulationOptions Apply(string path, SimulationOptions options) => Apply(Read(path), options, path);
@@ -84,7 +89,7 @@ public static class SettingsFile
             options = fraction is >= 0 and <= 1 ? options with { SpotShare = fraction } : throw new FormatException($"{source}: spotShare '{share}' is not between 0% and 100%");
         }
 
-        TimeSpan FastPathValue(Setting<TimeSpan> setting, TimeSpan current)
+        T Value<T>(Setting<T> setting, T current)
         {
             if (!values.TryGetValue(setting.ContextKey!, out var text))
             {
@@ -103,9 +108,12 @@ public static class SettingsFile
 
         return options with
         {
-            FastPathGroupWait = FastPathValue(SettingsCatalog.FastPathGroupWait, options.FastPathGroupWait),
-            FastPathGroupInterval = FastPathValue(SettingsCatalog.FastPathGroupInterval, options.FastPathGroupInterval),
-            FastPathRepeatInterval = FastPathValue(SettingsCatalog.FastPathRepeatInterval, options.FastPathRepeatInterval),
+            FastPathGroupWait = Value(SettingsCatalog.FastPathGroupWait, options.FastPathGroupWait),
+            FastPathGroupInterval = Value(SettingsCatalog.FastPathGroupInterval, options.FastPathGroupInterval),
+            FastPathRepeatInterval = Value(SettingsCatalog.FastPathRepeatInterval, options.FastPathRepeatInterval),
+            ReadyPoll = TimeSpan.FromSeconds(Value(SettingsCatalog.ReadyPollSeconds, (int)options.ReadyPoll.TotalSeconds)),
+            DrainPoll = TimeSpan.FromSeconds(Value(SettingsCatalog.DrainPollSeconds, (int)options.DrainPoll.TotalSeconds)),
+            DrainTimeout = Value(SettingsCatalog.DrainTimeout, options.DrainTimeout),
         };
     }
 }

@@ -34,6 +34,9 @@ public sealed record SimulationOptions
     /// <summary>How often a draining execution asks whether the evicted pods are gone (deployment setting drainPollInterval).</summary>
     public TimeSpan DrainPoll { get; init; } = TimeSpan.FromSeconds(SettingsCatalog.DrainPollSeconds.Default);
 
+    /// <summary>How long a drain waits for evicted pods before it stops waiting (deployment setting drainTimeout).</summary>
+    public TimeSpan DrainTimeout { get; init; } = SettingsCatalog.DrainTimeout.Default;
+
     /// <summary>
     /// From eviction until an evicted pod is gone. Default 30 s: Kubernetes' default terminationGracePeriodSeconds, the worst
     /// case of a pod that ignores SIGTERM and is killed at the end of its grace period (the drain never waits longer for it).

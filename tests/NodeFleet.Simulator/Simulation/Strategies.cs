@@ -290,7 +290,7 @@ public sealed class NodeFleetStrategy : IScalingStrategy
         }
 
         // DrainStart finds the evicted pods terminating, so at least one DrainContinue follows.
-        var waited = options.PodShutdown < SettingsCatalog.DrainTimeout.Default ? options.PodShutdown : SettingsCatalog.DrainTimeout.Default;
+        var waited = options.PodShutdown < options.DrainTimeout ? options.PodShutdown : options.DrainTimeout;
         return options.DrainPoll * Math.Max(1, Math.Ceiling(waited / options.DrainPoll));
     }
 
