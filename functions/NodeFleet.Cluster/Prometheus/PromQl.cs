@@ -67,14 +67,14 @@ public static class PromQl
     public const string PodCount = $$"""count by (node) (kube_pod_info{node!=""} * {{Active}})""";
 
     /// <summary>CPU (cores) requested by every Pending or Running pod, placed or not.</summary>
-    public const string RequestedCpu =
-        """sum(kube_pod_container_resource_requests{resource="cpu"} * on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"} == 1))""";
+    public static readonly string RequestedCpu = RequestedCpuAgo(TimeSpan.Zero);
 
-    /// <summary><see cref="RequestedCpu"/> as it was <paramref name="ago"/> before the evaluation time (offset goes on each selector).</summary>
-    public static string RequestedCpuAgo(TimeSpan ago) => ago <= TimeSpan.Zero
-        ? RequestedCpu
-        : RequestedCpu.Replace("{resource=\"cpu\"}", $"{{resource=\"cpu\"}} offset {Seconds(ago)}", StringComparison.Ordinal)
-            .Replace("{phase=~\"Pending|Running\"}", $"{{phase=~\"Pending|Running\"}} offset {Seconds(ago)}", StringComparison.Ordinal);
+    /// <summary><see cref="RequestedCpu"/> as it was <paramref name="ago"/> before the evaluation time (the offset goes on each selector).</summary>
+    public static string RequestedCpuAgo(TimeSpan ago)
+    {
+        var offset = ago > TimeSpan.Zero ? $" offset {Seconds(ago)}" : "";
+        return $$"""sum(kube_pod_container_resource_requests{resource="cpu"}{{offset}} * on(namespace, pod) group_left() (kube_pod_status_phase{phase=~"Pending|Running"}{{offset}} == 1))""";
+    }
 
     /// <summary>
     /// In how many of <paramref name="window"/>'s four quarters <see cref="RequestedCpu"/> ended above
