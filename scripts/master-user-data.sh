@@ -114,6 +114,7 @@ kind: ClusterRole
 metadata: {name: nodefleet-prometheus}
 rules:
 - {apiGroups: [""], resources: [nodes, pods, endpoints, services], verbs: [get, list, watch]}
+- {apiGroups: [""], resources: [nodes/proxy], verbs: [get]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -199,6 +200,20 @@ data:
       relabel_configs:
       - {source_labels: [__meta_kubernetes_pod_label_app], regex: kube-state-metrics, action: keep}
       - {source_labels: [__address__], regex: '([^:]+)(:.*)?', replacement: '\$1:8080', target_label: __address__}
+    # The pods' working set against their requests (memoryUseOfRequests): each kubelet's cAdvisor
+    # through the API server's node proxy, with the node label NodeFleet's queries join on, and
+    # only the one series family kept.
+    - job_name: cadvisor
+      scheme: https
+      tls_config: {ca_file: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt}
+      authorization: {credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token}
+      kubernetes_sd_configs: [{role: node}]
+      relabel_configs:
+      - {target_label: __address__, replacement: kubernetes.default.svc:443}
+      - {source_labels: [__meta_kubernetes_node_name], regex: '(.+)', replacement: '/api/v1/nodes/\$1/proxy/metrics/cadvisor', target_label: __metrics_path__}
+      - {source_labels: [__meta_kubernetes_node_name], target_label: node}
+      metric_relabel_configs:
+      - {source_labels: [__name__], regex: container_memory_working_set_bytes, action: keep}
 ---
 apiVersion: apps/v1
 kind: Deployment

@@ -261,7 +261,7 @@ public class FastPathTests(SynthesizedTemplate synthesized)
     }
 
     [Fact]
-    public void MasterUserData_PrometheusConfig_LoadsTheRule_PointsAtAlertmanager_ScrapesKubeStateMetricsEvery15s()
+    public void MasterUserData_PrometheusConfig_LoadsTheRule_PointsAtAlertmanager_ScrapesKubeStateMetricsEvery15sAndCadvisor()
     {
         var userData = MasterUserData(synthesized.Json);
         // The ConfigMap's prometheus.yml, as the shell's unquoted heredoc expands it.
@@ -284,7 +284,12 @@ public class FastPathTests(SynthesizedTemplate synthesized)
             // Debian's promtool is built without Kubernetes discovery: check the rest with static targets in its place.
             var checkable = Regex.Replace(prometheus, @"kubernetes_sd_configs: \[.*\]", "static_configs: [{targets: ['10.0.0.10:8080']}]");
             Assert.NotEqual(prometheus, checkable);
-            File.WriteAllText(file, checkable.Replace("/etc/prometheus-rules/", rules.FullName + "/", StringComparison.Ordinal));
+            // The ServiceAccount's token and CA as Kubernetes mounts them in the pod.
+            var serviceAccount = dir.CreateSubdirectory("serviceaccount");
+            File.WriteAllText(Path.Combine(serviceAccount.FullName, "token"), "token");
+            File.WriteAllText(Path.Combine(serviceAccount.FullName, "ca.crt"), "");
+            File.WriteAllText(file, checkable.Replace("/etc/prometheus-rules/", rules.FullName + "/", StringComparison.Ordinal)
+                .Replace("/var/run/secrets/kubernetes.io/serviceaccount/", serviceAccount.FullName + "/", StringComparison.Ordinal));
 
             var (exitCode, output) = Run("promtool", "check", "config", file);
 
@@ -294,6 +299,12 @@ public class FastPathTests(SynthesizedTemplate synthesized)
             Assert.Contains($"targets: ['10.0.0.10:{port}']", prometheus, StringComparison.Ordinal);
             var kubeStateMetrics = Regex.Match(prometheus, @"- job_name: kube-state-metrics\n(.*?)(\n- job_name|$)", RegexOptions.Singleline).Groups[1].Value;
             Assert.Matches(new Regex(@"^\s+scrape_interval: 15s$", RegexOptions.Multiline), kubeStateMetrics);
+
+            // memoryUseOfRequests joins cAdvisor's working set on a node label, through the API server's node proxy.
+            var cadvisor = Regex.Match(prometheus, @"- job_name: cadvisor\n(.*?)(\n- job_name|$)", RegexOptions.Singleline).Groups[1].Value;
+            Assert.Contains("replacement: '/api/v1/nodes/$1/proxy/metrics/cadvisor', target_label: __metrics_path__", cadvisor, StringComparison.Ordinal);
+            Assert.Contains("{source_labels: [__meta_kubernetes_node_name], target_label: node}", cadvisor, StringComparison.Ordinal);
+            Assert.Contains("regex: container_memory_working_set_bytes, action: keep", cadvisor, StringComparison.Ordinal);
         }
         finally
         {

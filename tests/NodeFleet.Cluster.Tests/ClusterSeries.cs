@@ -8,7 +8,10 @@ namespace NodeFleet.Cluster.Tests;
 /// backfill. Workers w1 and w2 (2 CPUs, 8 GiB each) run at 20 % CPU and 30 % memory until minute
 /// 25, then at 80 % and 80 %; the master runs at 90 % throughout and must not count. Four pending
 /// <c>batch/grow-N</c> pods of 100m arrive one every two minutes (minutes 1.5, 3.5, 5.5 and 7.5), a
-/// trend in the requests that is over before minute 10.
+/// trend in the requests that is over before minute 10. cAdvisor's working set: <c>shop/api</c> on w1
+/// uses 0.8 of the 1 GiB it requests until minute 30, then 1.3; <c>shop/cache</c> on w2, which requests
+/// no memory, shows up at minute 35; a pod on the master uses 5 GiB and requests none throughout
+/// (the master must not count).
 /// </summary>
 internal static class ClusterSeries
 {
@@ -20,6 +23,9 @@ internal static class ClusterSeries
 
     private static double WorkerCpu(DateTimeOffset t) => t < StepAt ? 0.2 : 0.8;
     private static double WorkerMemory(DateTimeOffset t) => t < StepAt ? 0.3 : 0.8;
+
+    public static readonly DateTimeOffset ApiOverusesAt = Start.AddMinutes(30);
+    public static readonly DateTimeOffset CacheAppearsAt = Start.AddMinutes(35);
 
     /// <summary>When each <c>batch/grow-N</c> pod arrives; before that its request reads 0.</summary>
     public static IReadOnlyList<DateTimeOffset> GrowArrivals { get; } = [.. new[] { 1.5, 3.5, 5.5, 7.5 }.Select(Start.AddMinutes)];
@@ -109,6 +115,19 @@ internal static class ClusterSeries
         }.Select(s => (s.Labels, (Func<DateTimeOffset, double>)(_ => s.Value)))
             .Concat(GrowArrivals.Select((arrival, i) => ($"namespace=\"batch\",pod=\"grow-{i + 1}\",container=\"app\",node=\"\",resource=\"cpu\",unit=\"core\"",
                 (Func<DateTimeOffset, double>)(t => t >= arrival ? 0.1 : 0)))));
+        const string workingSet = "container_memory_working_set_bytes";
+        text.AppendLine($"# TYPE {workingSet} gauge");
+        foreach (var t in times)
+        {
+            Sample(text, workingSet, "namespace=\"shop\",pod=\"api\",container=\"app\",node=\"w1\"", GiB * (t < ApiOverusesAt ? 0.8 : 1.3), t);
+            Sample(text, workingSet, "namespace=\"shop\",pod=\"api\",container=\"\",node=\"w1\"", 3 * GiB, t); // the pod's own cgroup, not a container
+            Sample(text, workingSet, "namespace=\"kube-system\",pod=\"agent\",container=\"agent\",node=\"master\"", 5 * GiB, t);
+            if (t >= CacheAppearsAt)
+            {
+                Sample(text, workingSet, "namespace=\"shop\",pod=\"cache\",container=\"app\",node=\"w2\"", 0.1 * GiB, t);
+            }
+        }
+
         Constant(text, "kube_pod_status_unschedulable", times,
             ("namespace=\"shop\",pod=\"web-1\"", 1), ("namespace=\"shop\",pod=\"web-2\"", 1), ("namespace=\"batch\",pod=\"solo\"", 1));
         Constant(text, "kube_pod_owner", times,

@@ -32,6 +32,17 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         Assert.Equal(ClusterSeries.Start.AddMinutes(minute), snapshot.CapturedAt);
     }
 
+    [Theory]
+    [InlineData(24, 0.8)]    // api uses 0.8 of its request; the master's 5 GiB and the pod cgroup do not count
+    [InlineData(32, 1.3)]    // it went beyond at minute 30, within the 3-minute window
+    [InlineData(40, 100.0)]  // cache, which requests no memory, uses some: the cap
+    public async Task CollectAsync_WorkingSetAgainstRequests_ReadsTheHighestWorkerOverTheDownWindow(int minute, double expected)
+    {
+        var snapshot = await Source().CollectAsync(ClusterSeries.Start.AddMinutes(minute), default);
+
+        Assert.Equal(expected, snapshot.Utilization.MemoryUseOfRequests!.Value, 6);
+    }
+
     [Fact]
     public async Task CollectAsync_Nodes_CarryReadinessCapacityRequestsAndIdentity()
     {

@@ -492,7 +492,7 @@ public sealed class ClusterModel(TimeProvider? clock = null)
                 {
                     Namespace = pod.Namespace, Name = pod.Name + "-r", OwnerKind = pod.OwnerKind, OwnerName = pod.OwnerName,
                     Labels = pod.Labels, Annotations = pod.Annotations, Spec = pod.Spec,
-                    CpuUsageMillis = pod.CpuUsageMillis, Phase = "Pending", ExitAfter = pod.ExitAfter, Created = clock.GetUtcNow(),
+                    CpuUsageMillis = pod.CpuUsageMillis, MemoryUsageBytes = pod.MemoryUsageBytes, Phase = "Pending", ExitAfter = pod.ExitAfter, Created = clock.GetUtcNow(),
                 });
             }
 

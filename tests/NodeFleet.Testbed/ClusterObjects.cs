@@ -104,6 +104,12 @@ public sealed class TestPod
     /// <summary>CPU the pod actually burns, in millicores (the load model).</summary>
     public long CpuUsageMillis { get; set; }
 
+    /// <summary>Memory the pod uses (cAdvisor's working set) while it runs; what it requests unless set.</summary>
+    public long? MemoryUsageBytes { get; set; }
+
+    /// <summary>What <see cref="MemoryUsageBytes"/> comes to.</summary>
+    public long MemoryInUse => MemoryUsageBytes ?? MemoryBytes;
+
     /// <summary>True while the scheduler finds no node for the pod (condition PodScheduled=False, reason Unschedulable).</summary>
     public bool Unschedulable { get; internal set; }
 

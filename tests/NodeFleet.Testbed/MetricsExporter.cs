@@ -7,7 +7,8 @@ namespace NodeFleet.Testbed;
 /// <summary>
 /// The series node-exporter and kube-state-metrics would expose for the model, on a loopback
 /// HTTP port for Prometheus to scrape: CPU counters integrated from the pods' usage, memory from
-/// their requests, node and pod facts, and which pods are unschedulable.
+/// what they use (their requests unless a pod says otherwise), cAdvisor's working set per pod with
+/// the node label the master's scrape config adds, node and pod facts, and which pods are unschedulable.
 /// </summary>
 public sealed class MetricsExporter : IDisposable
 {
@@ -63,7 +64,12 @@ public sealed class MetricsExporter : IDisposable
                     }
 
                     Line("node_memory_MemTotal_bytes", $"node=\"{node.Name}\"", node.MemoryBytes);
-                    Line("node_memory_MemAvailable_bytes", $"node=\"{node.Name}\"", Math.Max(0, node.MemoryBytes - bound.Sum(p => p.MemoryBytes)));
+                    Line("node_memory_MemAvailable_bytes", $"node=\"{node.Name}\"", Math.Max(0, node.MemoryBytes - bound.Sum(p => p.MemoryInUse)));
+                    foreach (var pod in bound)
+                    {
+                        Line("container_memory_working_set_bytes", $"namespace=\"{pod.Namespace}\",pod=\"{pod.Name}\",container=\"{(pod.Spec.Containers is [var first, ..] ? first.Name : "app")}\",node=\"{node.Name}\"", pod.MemoryInUse);
+                    }
+
                     Line("kube_node_info", $"node=\"{node.Name}\",provider_id=\"{node.ProviderId}\"", 1);
                     Line("kube_node_status_condition", $"node=\"{node.Name}\",condition=\"Ready\",status=\"true\"", node.Ready ? 1 : 0);
                     Line("kube_node_status_allocatable", $"node=\"{node.Name}\",resource=\"cpu\",unit=\"core\"", node.CpuMillis / 1000.0);

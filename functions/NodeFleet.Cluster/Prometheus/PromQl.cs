@@ -22,6 +22,20 @@ public static class PromQl
     public const string WorkerMemory =
         $$"""(1 - sum(node_memory_MemAvailable_bytes {{NotControlPlane}}) / sum(node_memory_MemTotal_bytes {{NotControlPlane}}))""";
 
+    /// <summary>
+    /// The memory the containers on each worker use (cAdvisor's working set, scraped through the API
+    /// server's node proxy with a <c>node</c> label) over what the active pods there request, the
+    /// highest over the workers. A worker whose pods request no memory reads the cap of 100: memory
+    /// in use the scheduler cannot see; one whose containers use nothing and request nothing (0/0) drops
+    /// out. No series means unknown (cAdvisor not scraped).
+    /// </summary>
+    public const string MemoryUseOfRequests =
+        $$"""max(clamp_max({{PodMemoryUse}} / ({{PodMemoryRequests}} or 0 * {{PodMemoryUse}}), 100) >= 0)""";
+
+    private const string PodMemoryUse = $$"""sum by (node) (container_memory_working_set_bytes{container!="",container!="POD"} {{NotControlPlane}})""";
+
+    private const string PodMemoryRequests = $$"""sum by (node) (kube_pod_container_resource_requests{resource="memory",node!=""} * {{Active}})""";
+
     /// <summary>The lowest value over <paramref name="window"/>: above a threshold means it held the whole window.</summary>
     public static string MinOver(string expression, TimeSpan window) => $"min_over_time({expression}[{Seconds(window)}:{Step(window, 12, 15)}])";
 

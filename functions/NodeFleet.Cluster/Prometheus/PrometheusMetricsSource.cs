@@ -39,6 +39,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var cpuDownQ = Q("cpuMaxOverDownWindow", PromQl.MaxOver(cpu, settings.ScaleDownWindow));
         var memoryNowQ = Q("memoryNow", PromQl.WorkerMemory);
         var memoryDownQ = Q("memoryMaxOverDownWindow", PromQl.MaxOver(PromQl.WorkerMemory, settings.ScaleDownWindow));
+        var memoryUseQ = Q("memoryUseOfRequests", PromQl.MaxOver($"({PromQl.MemoryUseOfRequests})", settings.ScaleDownWindow));
         var predictedQ = settings.PredictiveHorizon > TimeSpan.Zero
             ? Q("predictedCpuUtilization", PromQl.PredictedCpu(cpu, settings.PredictiveLookback, settings.PredictiveHorizon))
             : null;
@@ -46,7 +47,7 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
         var riseQ = settings.Headroom > 0 ? Q("requestedCpuRise", PromQl.RequestedCpuRise(settings.HeadroomWindow)) : null;
         var quartersQ = settings.Headroom > 0 ? Q("requestedCpuRisingQuarters", PromQl.RequestedCpuRisingQuarters(settings.HeadroomWindow)) : null;
         var swingQ = Q("requestedCpuSwing", PromQl.RequestedCpuSwing(settings.HeadroomWindow));
-        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ }
+        await Task.WhenAll(new Task[] { nodesQ, readyQ, allocatableQ, cordonedQ, controlPlaneQ, labelsQ, createdQ, requestedQ, podCountQ, cpuNowQ, cpuUpQ, cpuDownQ, memoryNowQ, memoryDownQ, memoryUseQ }
             .Concat(predictedQ is null ? [] : [predictedQ]).Concat(customQ is null ? [] : [customQ]).Concat(riseQ is null ? [] : [riseQ, quartersQ!]).Append(swingQ)).ConfigureAwait(false);
 
         var nodes = BuildNodes(nodesQ.Result, readyQ.Result, allocatableQ.Result, cordonedQ.Result,
@@ -67,6 +68,8 @@ public sealed class PrometheusMetricsSource(IPrometheusQuery prometheus, Scaling
                 CpuMaxOverDownWindow = Scalar("cpuMaxOverDownWindow", cpuDownQ.Result, establishedWorker),
                 MemoryNow = Scalar("memoryNow", memoryNowQ.Result, establishedWorker),
                 MemoryMaxOverDownWindow = Scalar("memoryMaxOverDownWindow", memoryDownQ.Result, establishedWorker),
+                // Optional: without cAdvisor (or with no pod on a worker) memory in use counts as measured.
+                MemoryUseOfRequests = Scalar("memoryUseOfRequests", memoryUseQ.Result, required: false),
             },
             // Pending pods come from the API with their scheduling constraints (PodFactsMapping), never from metrics.
             UnschedulablePods = [],

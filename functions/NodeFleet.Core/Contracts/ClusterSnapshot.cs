@@ -71,6 +71,14 @@ public sealed record UtilizationMetrics
 
     /// <summary>Highest memory utilisation over the scale-down window.</summary>
     public double? MemoryMaxOverDownWindow { get; init; }
+
+    /// <summary>
+    /// The memory the pods on a worker use (working set) as a share of the memory they request,
+    /// the highest over the workers and over the scale-down window (1.1 = 10 % beyond the requests).
+    /// At or below 1 the scheduler's accounting of requests bounds memory, and the memory rules count
+    /// by requests (<see cref="Policy.MemoryAccounting"/>); null when unknown (no cAdvisor series).
+    /// </summary>
+    public double? MemoryUseOfRequests { get; init; }
 }
 
 public enum CapacityType

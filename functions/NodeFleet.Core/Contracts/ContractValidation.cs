@@ -70,6 +70,11 @@ public static class ContractValidation
         CheckFraction(u.CpuMaxOverDownWindow, $"{path}.utilization.cpuMaxOverDownWindow", problems);
         CheckFraction(u.MemoryNow, $"{path}.utilization.memoryNow", problems);
         CheckFraction(u.MemoryMaxOverDownWindow, $"{path}.utilization.memoryMaxOverDownWindow", problems);
+        if (u.MemoryUseOfRequests is { } useOfRequests && !(double.IsFinite(useOfRequests) && useOfRequests >= 0))
+        {
+            problems.Add($"{path}.utilization.memoryUseOfRequests: must be a finite number, 0 or more");
+        }
+
         CheckFraction(snapshot.PredictedCpuUtilization, $"{path}.predictedCpuUtilization", problems);
         if (snapshot.CustomMetricValue is { } custom && !double.IsFinite(custom))
         {

@@ -188,6 +188,7 @@ public sealed record DecisionFigures
     public double? CpuMaxOverDownWindow { get; init; }
     public double? MemoryNow { get; init; }
     public double? MemoryMaxOverDownWindow { get; init; }
+    public double? MemoryUseOfRequests { get; init; }
     public double? PredictedCpu { get; init; }
     public double? CustomMetric { get; init; }
     public int UnschedulablePods { get; init; }

@@ -34,8 +34,11 @@ public readonly record struct Resources
     public Resources Times(int count) => new(CpuMillis * count, MemoryBytes * count, Pods * count);
 
     /// <summary>Scales CPU and memory by a fraction (pod slots are not a utilisation target).</summary>
-    public Resources Scaled(double fraction) =>
-        new((long)Math.Floor(CpuMillis * fraction), (long)Math.Floor(MemoryBytes * fraction), Pods);
+    public Resources Scaled(double fraction) => Scaled(fraction, fraction);
+
+    /// <summary>Scales CPU and memory each by its own fraction (pod slots unchanged).</summary>
+    public Resources Scaled(double cpuFraction, double memoryFraction) =>
+        new((long)Math.Floor(CpuMillis * cpuFraction), (long)Math.Floor(MemoryBytes * memoryFraction), Pods);
 
     public Resources AtLeastZero() => new(Math.Max(0, CpuMillis), Math.Max(0, MemoryBytes), Math.Max(0, Pods));
 

@@ -78,18 +78,20 @@ internal static class DecisionText
         Verdict.NoReadyWorkers v => $"No Ready workers and nothing pending; minimum {v.MinNodes} is met",
         Verdict.WithinThresholds v =>
             $"Within thresholds: CPU {Percent(v.CpuNow)} (up above {Percent(v.CpuUpAbove)} for {Duration(v.CpuUpWindow)}, down below {Percent(v.CpuDownBelow)}), "
-            + $"memory {Percent(v.MemoryNow)} (up above {Percent(v.MemoryUpAbove)}, down below {Percent(v.MemoryDownBelow)})",
+            + (v.MemoryUseOfRequests is { } use
+                ? $"memory {Percent(v.MemoryNow)} ({ByRequests(use)})"
+                : $"memory {Percent(v.MemoryNow)} (up above {Percent(v.MemoryUpAbove)}, down below {Percent(v.MemoryDownBelow)})"),
         Verdict.AtMinimum v => $"{Peaks(v.Peaks)}, but {v.WorkersTowardMinimum} workers is the minimum of {v.MinNodes}",
         Verdict.ScaleDownCoolingDown v =>
             $"{Peaks(v.Peaks)}, but the cooldown after the last {(v.AfterScaleDown ? "scale-down" : "scale-up")} runs until {Time(v.Ends)}",
         Verdict.NoRemovableNode v => $"{Peaks(v.Peaks)}, but no node can go: {firstNote}",
         Verdict.NoEmptyWorker => $"Within thresholds, and no empty worker can go: {firstNote}",
         Verdict.Underutilized v =>
-            $"Remove {v.Node.Name}{AlsoEmpty(v.Also)} ({Percent(v.Node.Utilization)} requested): {Peaks(v.Peaks)}, and {(v.Also.Count > 0 ? "their" : "its")} pods fit on the other nodes under {Percent(v.Target)}",
+            $"Remove {v.Node.Name}{AlsoEmpty(v.Also)} ({Percent(v.Node.Utilization)} requested): {Peaks(v.Peaks)}, and {(v.Also.Count > 0 ? "their" : "its")} pods fit on the other nodes {Under(v.Target, v.Peaks.MemoryUseOfRequests is null)}",
         Verdict.EmptyNode v =>
             v.Also.Count == 0
-                ? $"Remove {v.Node.Name}: it runs no pod that would have to move, and worker usage without it stays under {Percent(v.Target)}"
-                : $"Remove {v.Node.Name}{AlsoEmpty(v.Also)}: they run no pod that would have to move, and worker usage without them stays under {Percent(v.Target)}",
+                ? $"Remove {v.Node.Name}: it runs no pod that would have to move, and worker {Usage(v.MemoryByRequests)} without it stays under {Percent(v.Target)}"
+                : $"Remove {v.Node.Name}{AlsoEmpty(v.Also)}: they run no pod that would have to move, and worker {Usage(v.MemoryByRequests)} without them stays under {Percent(v.Target)}",
         Verdict.NotManaged v =>
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
@@ -172,9 +174,10 @@ internal static class DecisionText
         Refusal.DrainBackedOff r => $"its drain was aborted at {r.AbortedAt:HH:mm:ss}Z ({r.Why}); not chosen again before {r.Until:HH:mm:ss}Z (drainBackoff)",
         Refusal.Unevictable r =>
             $"pod {r.First.Pod} may not be evicted ({r.First.Reason}{(r.First.Detail is null ? "" : ": " + r.First.Detail)}){(r.More > 0 ? $" and {r.More} more" : "")}",
-        Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes under {Percent(r.Target)}",
+        Refusal.PodsDoNotFit r => $"its pods do not fit on the other nodes {Under(r.Target, r.MemoryFill < 1)}",
         Refusal.PodsCannotMove r => $"{r.Pods} pod(s) of {r.Owner} could run on no other node ({Why(r.Predicate, r.Detail)})",
         Refusal.LastInZone r => $"the last worker in {r.Zone}, while {r.OtherZone} has {r.OtherWorkers}",
+        Refusal.MemoryRequested r => $"its pods request {Percent(r.Share)} of its memory, not below {Percent(r.Threshold)} (memory counts by requests)",
         Refusal.HeadroomWouldBreak r => $"without it less than the headroom of {Percent(r.Headroom)} of a worker would stay unrequested",
         Refusal.UsageTooHigh r =>
             $"without it worker usage would reach CPU {Percent(r.CpuAfter)}, memory {Percent(r.MemoryAfter)}, above {Percent(r.Target)}",
@@ -192,7 +195,17 @@ internal static class DecisionText
         figures.Count > 0 ? $" (utilisation rules skipped: no data for {string.Join(", ", figures)})" : "";
 
     private static string Peaks(DownWindowPeaks p) =>
-        $"CPU peaked at {Percent(p.Cpu)} and memory at {Percent(p.Memory)} over the last {Duration(p.Window)}";
+        $"CPU peaked at {Percent(p.Cpu)} and memory at {Percent(p.Memory)} over the last {Duration(p.Window)}"
+        + (p.MemoryUseOfRequests is { } use ? $" ({ByRequests(use)})" : "");
+
+    /// <summary>How far pods may fill the nodes they move to: the target, or the target of CPU and all the memory when memory counts by requests.</summary>
+    private static string Under(double target, bool memoryToTarget) =>
+        memoryToTarget ? $"under {Percent(target)}" : $"under {Percent(target)} of their CPU and within their memory";
+
+    private static string Usage(bool memoryByRequests) => memoryByRequests ? "CPU usage" : "usage";
+
+    private static string ByRequests(double use) =>
+        $"the pods use {Percent(use)} of the memory they request, so memory counts by requests";
 
     private static string Event(Trigger trigger) => trigger.Kind switch
     {

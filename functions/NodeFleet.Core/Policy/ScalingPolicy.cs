@@ -131,6 +131,7 @@ public static class ScalingPolicy
         CpuMaxOverDownWindow = snapshot.Utilization.CpuMaxOverDownWindow,
         MemoryNow = snapshot.Utilization.MemoryNow,
         MemoryMaxOverDownWindow = snapshot.Utilization.MemoryMaxOverDownWindow,
+        MemoryUseOfRequests = snapshot.Utilization.MemoryUseOfRequests,
         PredictedCpu = snapshot.PredictedCpuUtilization,
         CustomMetric = snapshot.CustomMetricValue,
         UnschedulablePods = snapshot.UnschedulablePods.Sum(g => g.Count),
@@ -157,7 +158,7 @@ public static class ScalingPolicy
                 MinimumRule.Ask(view.WorkersTowardMinimum, view.EffectiveMin, settings.MinNodes),
                 HeadroomRule.Ask(snapshot, pods.PlaceablePods, view.UnrequestedRoom, view.ReadyManagedWorkers.Count, view.Launching, view.WorkersTowardMaximum, settings),
                 utilizationKnown ? UtilizationRules.Cpu(u.CpuMinOverUpWindow, view.AllReadyWorkersCpu, view.Launching, settings) : null,
-                utilizationKnown ? UtilizationRules.Memory(u.MemoryNow, view.AllReadyWorkersMemory, view.Launching, settings) : null,
+                utilizationKnown ? UtilizationRules.Memory(u, view.AllReadyWorkersMemory, view.Launching, settings) : null,
                 utilizationKnown ? UtilizationRules.CustomMetric(snapshot.CustomMetricValue, view.AllReadyWorkers.Count, view.Launching, settings) : null,
                 utilizationKnown ? UtilizationRules.Prediction(snapshot.PredictedCpuUtilization, view.AllReadyWorkersCpu, view.Launching, settings) : null);
         }

@@ -8,7 +8,8 @@ namespace NodeFleet.Core.Tests.Policy;
 
 public class DecisionTextTests
 {
-    private static readonly DownWindowPeaks Peaks = new(0.12, 0.345, TimeSpan.FromMinutes(3));
+    private static readonly DownWindowPeaks Peaks = new(0.12, 0.345, TimeSpan.FromMinutes(3), null);
+    private static readonly DownWindowPeaks PeaksByRequests = new(0.12, 0.82, TimeSpan.FromMinutes(3), 0.97);
     private static readonly NodeRef W2 = new() { Name = "w2", InstanceId = "i-w2", Zone = "us-east-1a", Utilization = 0.1234 };
     private static readonly ScaleUpAsk.Cpu Cpu = new(2, 0.95, 0.70, TimeSpan.FromMinutes(3), 0.60);
     private static readonly Trigger Spot = new() { Kind = TriggerKind.SpotInterruption, InstanceId = "i-w2" };
@@ -79,6 +80,9 @@ public class DecisionTextTests
         { "underutilized", "Remove w2 (12.3% requested): CPU peaked at 12% and memory at 34.5% over the last 3m, and its pods fit on the other nodes under 60%" },
         { "empty node", "Remove w2: it runs no pod that would have to move, and worker usage without it stays under 60%" },
         { "empty nodes", "Remove w2 and 2 other empty workers (w3, w4): they run no pod that would have to move, and worker usage without them stays under 60%" },
+        { "within thresholds by requests", "Within thresholds: CPU 50% (up above 70% for 3m, down below 30%), memory 82% (the pods use 97% of the memory they request, so memory counts by requests)" },
+        { "underutilized by requests", "Remove w2 (12.3% requested): CPU peaked at 12% and memory at 82% over the last 3m (the pods use 97% of the memory they request, so memory counts by requests), and its pods fit on the other nodes under 60% of their CPU and within their memory" },
+        { "empty node by requests", "Remove w2: it runs no pod that would have to move, and worker CPU usage without it stays under 60%" },
         { "not managed", "i-w2 received a spot interruption warning, but it is not a managed worker of cluster prod: nothing to do" },
         { "already cordoned", "w2 (i-w2) received a state change to shutting-down while cordoned: it is already being removed" },
         { "interrupted", "w2 (i-w2) received a rebalance recommendation: drain it now and launch a replacement; nothing forces it out, so a pod that cannot be evicted keeps it until the spot warning" },
@@ -118,6 +122,8 @@ public class DecisionTextTests
         { "unevictable", "w1: pod default/db-0 may not be evicted (PodDisruptionBudget: default/db allows 0 disruption(s)) and 2 more" },
         { "unevictable alone", "w1: pod default/db-0 may not be evicted (NoController)" },
         { "do not fit", "w1: its pods do not fit on the other nodes under 60%" },
+        { "do not fit by requests", "w1: its pods do not fit on the other nodes under 60% of their CPU and within their memory" },
+        { "memory requested", "w1: its pods request 62.5% of its memory, not below 50% (memory counts by requests)" },
         { "headroom", "w1: without it less than the headroom of 100% of a worker would stay unrequested" },
         { "usage", "w1: without it worker usage would reach CPU 61.3%, memory 40%, above 60%" },
         { "pinned", "w1: 1 pod(s) of default/StatefulSet/db could run on no other node (nodeSelector disktype=ssd)" },
@@ -136,7 +142,9 @@ public class DecisionTextTests
             "no instance" => new Refusal.NoInstanceId("w1"),
             "unevictable" => new Refusal.Unevictable("w1", new EvictionBlocker { Pod = "default/db-0", Reason = EvictionBlockReason.PodDisruptionBudget, Detail = "default/db allows 0 disruption(s)" }, 2),
             "unevictable alone" => new Refusal.Unevictable("w1", new EvictionBlocker { Pod = "default/db-0", Reason = EvictionBlockReason.NoController }, 0),
-            "do not fit" => new Refusal.PodsDoNotFit("w1", 0.6),
+            "do not fit" => new Refusal.PodsDoNotFit("w1", 0.6, 0.6),
+            "do not fit by requests" => new Refusal.PodsDoNotFit("w1", 0.6, 1.0),
+            "memory requested" => new Refusal.MemoryRequested("w1", 0.625, 0.5),
             "headroom" => new Refusal.HeadroomWouldBreak("w1", 1.0),
             "pinned" => new Refusal.PodsCannotMove("w1", "default/StatefulSet/db", 1, Predicate.NodeSelector, "disktype=ssd"),
             "anti-affinity" => new Refusal.PodsCannotMove("w1", "default/Deployment/web", 2, Predicate.PodAntiAffinity, ""),
@@ -205,15 +213,18 @@ public class DecisionTextTests
         "pods unplaceable" => new Verdict.PodsUnplaceable(3, [Gpu, Gpu with { Owner = "default/Deployment/big", Count = 1, Reason = NoScaleUpReason.TooLarge }]),
         "awaiting launches" => new Verdict.AwaitingLaunches(1),
         "no Ready workers" => new Verdict.NoReadyWorkers(0),
-        "within thresholds" => new Verdict.WithinThresholds(0.5, 0.70, TimeSpan.FromMinutes(3), 0.30, null, 0.75, 0.50),
+        "within thresholds" => new Verdict.WithinThresholds(0.5, 0.70, TimeSpan.FromMinutes(3), 0.30, null, 0.75, 0.50, null),
+        "within thresholds by requests" => new Verdict.WithinThresholds(0.5, 0.70, TimeSpan.FromMinutes(3), 0.30, 0.82, 0.75, 0.50, 0.97),
+        "underutilized by requests" => new Verdict.Underutilized(W2, PeaksByRequests, 0.60, []),
+        "empty node by requests" => new Verdict.EmptyNode(W2, 0.60, [], MemoryByRequests: true),
         "at minimum" => new Verdict.AtMinimum(Peaks, 2, 2),
         "cooldown after scale-down" => new Verdict.ScaleDownCoolingDown(Peaks, Now.AddMinutes(1), AfterScaleDown: true),
         "cooldown after scale-up" => new Verdict.ScaleDownCoolingDown(Peaks, Now.AddMinutes(1), AfterScaleDown: false),
         "no removable node" => new Verdict.NoRemovableNode(Peaks),
         "no empty worker" => new Verdict.NoEmptyWorker(),
         "underutilized" => new Verdict.Underutilized(W2, Peaks, 0.60, []),
-        "empty node" => new Verdict.EmptyNode(W2, 0.60, []),
-        "empty nodes" => new Verdict.EmptyNode(W2, 0.60, [W2 with { Name = "w3", InstanceId = "i-w3" }, W2 with { Name = "w4", InstanceId = "i-w4" }]),
+        "empty node" => new Verdict.EmptyNode(W2, 0.60, [], MemoryByRequests: false),
+        "empty nodes" => new Verdict.EmptyNode(W2, 0.60, [W2 with { Name = "w3", InstanceId = "i-w3" }, W2 with { Name = "w4", InstanceId = "i-w4" }], MemoryByRequests: false),
         "not managed" => new Verdict.NotManaged(Spot, "prod"),
         "already cordoned" => new Verdict.AlreadyCordoned(new Trigger { Kind = TriggerKind.StateChange, InstanceId = "i-w2", State = "shutting-down" }, "w2"),
         "interrupted" => new Verdict.Interrupted(Spot with { Kind = TriggerKind.Rebalance }, W2, Replacement: true, 3, 10, new InterruptionNotice { Kind = TriggerKind.Rebalance }),

@@ -150,16 +150,23 @@ public class ScalingPolicyScaleUpTests
     }
 
     [Theory]
-    [InlineData(0.76, ScalingAction.ScaleUp)]
-    [InlineData(0.75, ScalingAction.None)]
-    public void Decide_MemoryAboveThreshold_ScalesUp(double memory, ScalingAction expected)
+    [InlineData(0.76, null, ScalingAction.ScaleUp)]
+    [InlineData(0.75, null, ScalingAction.None)]
+    [InlineData(0.90, 1.5, ScalingAction.ScaleUp)]   // the pods use half again what they request
+    [InlineData(0.90, 1.0, ScalingAction.None)]      // they use what they request: the requests bound it
+    public void Decide_MemoryAboveThreshold_ScalesUpUnlessCountedByRequests(double memory, double? useOfRequests, ScalingAction expected)
     {
-        var decision = Decide(Snapshot(Workers(3), Utilization(memory: memory)));
+        var decision = Decide(Snapshot(Workers(3), Utilization(memory: memory) with { MemoryUseOfRequests = useOfRequests }));
 
         Assert.Equal(expected, decision.Action);
+        Assert.Equal(useOfRequests, decision.Figures.MemoryUseOfRequests);
         if (expected == ScalingAction.ScaleUp)
         {
             Assert.Equal(DecisionReason.MemoryHigh, decision.ReasonCode);
+        }
+        else if (useOfRequests is not null)
+        {
+            Assert.Contains("memory counts by requests", decision.Reason, StringComparison.Ordinal);
         }
     }
 

@@ -337,6 +337,10 @@ public sealed class VirtualCluster
                 CpuMaxOverDownWindow = Window(u => u.Cpu, settings.ScaleDownWindow, lowest: false),
                 MemoryNow = Window(u => u.Memory, settings.CpuRateWindow, lowest: false),
                 MemoryMaxOverDownWindow = Window(u => u.Memory, settings.ScaleDownWindow, lowest: false),
+                // The simulated pods use exactly the memory they request (as caches do, the case that
+                // packs tightest), so cAdvisor's working set over the requests reads 1 wherever a worker
+                // runs pods; with none there is no series, as in Prometheus.
+                MemoryUseOfRequests = nodes.Any(n => !n.ControlPlane && n.Requested.MemoryBytes > 0) ? 1.0 : null,
             },
         };
     }

@@ -14,7 +14,8 @@ internal abstract record Refusal(string Node)
     public sealed record Unevictable(string Node, EvictionBlocker First, int More) : Refusal(Node);
 
     /// <summary>Its pods do not fit on the other nodes without filling one beyond <paramref name="Target"/>.</summary>
-    public sealed record PodsDoNotFit(string Node, double Target) : Refusal(Node);
+    /// <param name="MemoryFill">The share of memory requests could fill: the target, or all of it when memory counts by requests.</param>
+    public sealed record PodsDoNotFit(string Node, double Target, double MemoryFill) : Refusal(Node);
 
     /// <summary>
     /// <paramref name="Pods"/> of its movable pods, of <paramref name="Owner"/>, pass the scheduler's
@@ -27,6 +28,12 @@ internal abstract record Refusal(string Node)
 
     /// <summary>Without it, less than <paramref name="Headroom"/> of a worker would stay unrequested while the workload grows.</summary>
     public sealed record HeadroomWouldBreak(string Node, double Headroom) : Refusal(Node);
+
+    /// <summary>
+    /// Memory counts by requests and was not low in use, and its pods request <paramref name="Share"/>
+    /// of its memory, not below <paramref name="Threshold"/> (scaleDownMemoryThreshold).
+    /// </summary>
+    public sealed record MemoryRequested(string Node, double Share, double Threshold) : Refusal(Node);
 
     /// <summary>Without it, measured worker usage would exceed <paramref name="Target"/>.</summary>
     public sealed record UsageTooHigh(string Node, double CpuAfter, double MemoryAfter, double Target) : Refusal(Node);

@@ -18,7 +18,8 @@ internal sealed record ScaleDownPlan(NodeRef? Node, IReadOnlyList<Refusal> Refus
 /// be evicted and can be placed on the remaining nodes under the scheduler's predicates without
 /// filling any beyond the target utilisation (<see cref="Relocation"/>), that is not the last
 /// worker of its zone while another zone has more than one, and whose removal keeps measured
-/// worker usage under the target too.
+/// worker usage under the target too. Memory counted by requests (<see cref="MemoryAccounting"/>)
+/// fills a node up to its allocatable memory, as the scheduler would, and its usage is not checked.
 /// Least-utilised first, then newest (the cheapest to lose), then by name for determinism.
 /// A node whose drain was aborted within <c>drainBackoff</c> is skipped (it would most likely be
 /// refused again, and each try cordons and evicts for nothing); matched by instance id, so a
@@ -114,7 +115,18 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         }
 
         places ??= snapshot.Nodes.Select(Place.Of).ToList();
-        if (Relocation.WhyNot(node, places, settings.TargetUtilization) is { } cannotMove)
+        // Memory in use held the scale-down back no longer (it counts by requests): as Cluster
+        // Autoscaler's utilisation threshold, only a node whose pods request less than
+        // scaleDownMemoryThreshold of its memory is repacked, which leaves the fuller ones their room.
+        var u = snapshot.Utilization;
+        var byRequests = MemoryAccounting.ByRequests(u);
+        if (byRequests && !(u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold)
+            && node.Requested.MemoryBytes >= node.Allocatable.MemoryBytes * settings.ScaleDownMemoryThreshold)
+        {
+            return new Refusal.MemoryRequested(node.Name, (double)node.Requested.MemoryBytes / Math.Max(1, node.Allocatable.MemoryBytes), settings.ScaleDownMemoryThreshold);
+        }
+
+        if (Relocation.WhyNot(node, places, settings.TargetUtilization, MemoryAccounting.RelocationMemoryFill(u, settings.TargetUtilization)) is { } cannotMove)
         {
             return cannotMove;
         }
@@ -127,10 +139,9 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
             return new Refusal.HeadroomWouldBreak(node.Name, settings.Headroom);
         }
 
-        var u = snapshot.Utilization;
         var cpuAfter = UsageAfterRemoval(u.CpuMaxOverDownWindow, view.AllReadyWorkersCpu, node.Allocatable.CpuMillis + chosen.Sum(n => n.Allocatable.CpuMillis));
         var memoryAfter = UsageAfterRemoval(u.MemoryMaxOverDownWindow, view.AllReadyWorkersMemory, node.Allocatable.MemoryBytes + chosen.Sum(n => n.Allocatable.MemoryBytes));
-        if (cpuAfter > settings.TargetUtilization || memoryAfter > settings.TargetUtilization)
+        if (cpuAfter > settings.TargetUtilization || (memoryAfter > settings.TargetUtilization && !byRequests))
         {
             return new Refusal.UsageTooHigh(node.Name, cpuAfter, memoryAfter, settings.TargetUtilization);
         }

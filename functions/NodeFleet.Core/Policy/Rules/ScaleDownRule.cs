@@ -15,13 +15,15 @@ internal static class ScaleDownRule
 {
     /// <summary>
     /// CPU and memory stayed below their scale-down thresholds over the whole window, and the
-    /// optional signals agree. Unknown peaks never count as low.
+    /// optional signals agree. Unknown peaks never count as low. Memory counted by requests
+    /// (<see cref="MemoryAccounting"/>) does not hold a scale-down back: the planner places the pods
+    /// by their requests.
     /// </summary>
     public static bool UtilizationLow(ClusterSnapshot snapshot, int allReadyWorkers, ScalingSettings settings)
     {
         var u = snapshot.Utilization;
         return u.CpuMaxOverDownWindow < settings.ScaleDownCpuThreshold
-            && u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold
+            && u.MemoryMaxOverDownWindow is { } memory && (memory < settings.ScaleDownMemoryThreshold || MemoryAccounting.ByRequests(u))
             && OptionalSignalsAllow(snapshot, allReadyWorkers, settings);
     }
 
@@ -46,7 +48,7 @@ internal static class ScaleDownRule
     public static ScaleDownAnswer Decide(ClusterSnapshot snapshot, FleetState fleet, FleetView view, ScalingSettings settings, DateTimeOffset now)
     {
         var u = snapshot.Utilization;
-        var peaks = new DownWindowPeaks(u.CpuMaxOverDownWindow, u.MemoryMaxOverDownWindow, settings.ScaleDownWindow);
+        var peaks = new DownWindowPeaks(u.CpuMaxOverDownWindow, u.MemoryMaxOverDownWindow, settings.ScaleDownWindow, MemoryAccounting.ByRequests(u) ? u.MemoryUseOfRequests : null);
         if (view.Launching > 0)
         {
             return new(new Verdict.AwaitingLaunches(view.Launching), []);
@@ -59,7 +61,7 @@ internal static class ScaleDownRule
                 ? new Verdict.NoReadyWorkers(view.EffectiveMin)
                 : new Verdict.WithinThresholds(
                     u.CpuNow, settings.ScaleUpCpuThreshold, settings.ScaleUpCpuWindow, settings.ScaleDownCpuThreshold,
-                    u.MemoryNow, settings.ScaleUpMemoryThreshold, settings.ScaleDownMemoryThreshold);
+                    u.MemoryNow, settings.ScaleUpMemoryThreshold, settings.ScaleDownMemoryThreshold, peaks.MemoryUseOfRequests);
             return new(quiet, []);
         }
 
@@ -84,7 +86,7 @@ internal static class ScaleDownRule
             (null, true) => new Verdict.NoRemovableNode(peaks),
             (null, false) => new Verdict.NoEmptyWorker(),
             ({ } node, true) => new Verdict.Underutilized(node, peaks, settings.TargetUtilization, plan.AlsoEmpty),
-            ({ } node, false) => new Verdict.EmptyNode(node, settings.TargetUtilization, plan.AlsoEmpty),
+            ({ } node, false) => new Verdict.EmptyNode(node, settings.TargetUtilization, plan.AlsoEmpty, MemoryAccounting.ByRequests(u)),
         };
         return new(verdict, plan.Refusals);
     }

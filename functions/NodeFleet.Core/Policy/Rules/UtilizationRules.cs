@@ -1,3 +1,4 @@
+using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Settings;
 
 namespace NodeFleet.Core.Policy.Rules;
@@ -21,10 +22,15 @@ internal static class UtilizationRules
         return nodes > 0 ? new ScaleUpAsk.Cpu(nodes, cpu, settings.ScaleUpCpuThreshold, settings.ScaleUpCpuWindow, settings.TargetUtilization) : null;
     }
 
+    /// <summary>
+    /// Memory now against its threshold, only while the pods use more memory than they request (or
+    /// that is unknown): otherwise the requests bound memory and pending pods ask for the workers
+    /// they need (<see cref="MemoryAccounting"/>).
+    /// </summary>
     /// <param name="readyMemoryBytes">Allocatable memory of every Ready worker, managed or not.</param>
-    public static ScaleUpAsk.Memory? Memory(double? utilization, long readyMemoryBytes, int launching, ScalingSettings settings)
+    public static ScaleUpAsk.Memory? Memory(UtilizationMetrics utilization, long readyMemoryBytes, int launching, ScalingSettings settings)
     {
-        if (utilization is not { } memory)
+        if (utilization.MemoryNow is not { } memory || MemoryAccounting.ByRequests(utilization))
         {
             return null;
         }

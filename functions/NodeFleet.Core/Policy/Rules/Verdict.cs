@@ -3,7 +3,8 @@ using NodeFleet.Core.Contracts;
 namespace NodeFleet.Core.Policy.Rules;
 
 /// <summary>The peak CPU and memory utilisation over the scale-down window.</summary>
-internal sealed record DownWindowPeaks(double? Cpu, double? Memory, TimeSpan Window);
+/// <param name="MemoryUseOfRequests">Set when memory counts by requests (<see cref="MemoryAccounting"/>): the pods' use of what they request.</param>
+internal sealed record DownWindowPeaks(double? Cpu, double? Memory, TimeSpan Window, double? MemoryUseOfRequests);
 
 /// <summary>Which limit cut a scale-up short of its ask.</summary>
 internal enum ScaleUpCap
@@ -92,7 +93,8 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
         double CpuDownBelow,
         double? MemoryNow,
         double MemoryUpAbove,
-        double MemoryDownBelow) : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
+        double MemoryDownBelow,
+        double? MemoryUseOfRequests) : Verdict(ScalingAction.None, DecisionReason.WithinThresholds);
 
     public sealed record AtMinimum(DownWindowPeaks Peaks, int WorkersTowardMinimum, int MinNodes) : Verdict(ScalingAction.None, DecisionReason.AtMinimum);
 
@@ -117,7 +119,8 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
     }
 
     /// <param name="Also">Empty workers that go with <paramref name="Node"/>.</param>
-    public sealed record EmptyNode(NodeRef Node, double Target, IReadOnlyList<NodeRef> Also) : Verdict(ScalingAction.ScaleDown, DecisionReason.EmptyNode)
+    /// <param name="MemoryByRequests">Memory counted by requests (<see cref="MemoryAccounting"/>): only CPU usage was checked against the target.</param>
+    public sealed record EmptyNode(NodeRef Node, double Target, IReadOnlyList<NodeRef> Also, bool MemoryByRequests) : Verdict(ScalingAction.ScaleDown, DecisionReason.EmptyNode)
     {
         public override NodeRef? NodeToRemove => Node;
 

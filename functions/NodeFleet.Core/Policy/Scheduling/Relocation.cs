@@ -5,7 +5,8 @@ namespace NodeFleet.Core.Policy.Scheduling;
 
 /// <summary>
 /// Whether the pods a drain would move off a node can all be placed on the remaining Ready,
-/// schedulable nodes under the scheduler's predicates and within the target utilisation:
+/// schedulable nodes under the scheduler's predicates and within the target utilisation (memory
+/// up to <c>memoryFill</c> of allocatable, the target unless memory counts by requests):
 /// first-fit-decreasing by groups, nodes in snapshot order. A group pinned by its constraints to
 /// nothing but this node, or with a constraint NodeFleet does not model, keeps the node, named.
 /// Topology spread is counted without the node (it and its pods are gone) and with each moved pod
@@ -15,14 +16,16 @@ namespace NodeFleet.Core.Policy.Scheduling;
 internal static class Relocation
 {
     /// <param name="nodes">Every node of the snapshot as a place (built once per decision: scale-down may try several nodes).</param>
+    /// <param name="memoryFill">How much of a node's allocatable memory requests may fill; the target when null.</param>
     /// <returns>Null when every movable pod finds a node; else why not.</returns>
-    public static Refusal? WhyNot(NodeInfo node, IReadOnlyList<Place> nodes, double targetUtilization)
+    public static Refusal? WhyNot(NodeInfo node, IReadOnlyList<Place> nodes, double targetUtilization, double? memoryFill = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(nodes);
         var places = nodes.Where(p => p.Node!.Name != node.Name && p.Node.Ready && !p.Node.Unschedulable).ToList();
         var targets = places.Select(p => p.Node!).ToList();
-        var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization) - n.Requested).AtLeastZero()).ToArray();
+        var fill = memoryFill ?? targetUtilization;
+        var room = targets.Select(n => (n.Allocatable.Scaled(targetUtilization, fill) - n.Requested).AtLeastZero()).ToArray();
         var ports = new List<HostPort>?[targets.Count];
         var scratch = new Scratch(targets.Count);
         var reference = room.Length == 0 ? new Resources(1, 1, 1) : Largest(room);
@@ -40,7 +43,7 @@ internal static class Relocation
             {
                 return move.Failure is { } failure
                     ? new Refusal.PodsCannotMove(node.Name, owner, left, failure.Predicate, failure.Detail)
-                    : new Refusal.PodsDoNotFit(node.Name, targetUtilization);
+                    : new Refusal.PodsDoNotFit(node.Name, targetUtilization, fill);
             }
         }
 

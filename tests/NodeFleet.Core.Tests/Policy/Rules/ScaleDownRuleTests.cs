@@ -114,13 +114,45 @@ public class ScaleDownRuleTests
     [InlineData(0.29, 0.49, 3, true)]
     [InlineData(0.30, 0.20, 3, false)] // CPU not below its threshold for the whole window
     [InlineData(0.10, 0.50, 3, false)] // memory not below its threshold
+    [InlineData(0.10, 0.90, 3, true, 1.0)]  // ... but it counts by requests: the pods use what they request
+    [InlineData(0.10, 0.90, 3, false, 1.01)]
+    [InlineData(0.30, 0.90, 3, false, 1.0)] // CPU still holds it back
     [InlineData(null, 0.20, 3, false)] // unknown never counts as low
     [InlineData(0.10, 0.20, 0, false)] // no Ready workers: nothing to remove
-    public void UtilizationLow_BothPeaksBelowThresholds_Holds(double? cpuPeak, double? memoryPeak, int readyWorkers, bool expected)
+    public void UtilizationLow_BothPeaksBelowThresholds_Holds(double? cpuPeak, double? memoryPeak, int readyWorkers, bool expected, double? useOfRequests = null)
     {
-        var snapshot = Snapshot(Workers(3), Idle with { CpuMaxOverDownWindow = cpuPeak, MemoryMaxOverDownWindow = memoryPeak });
+        var snapshot = Snapshot(Workers(3), Idle with { CpuMaxOverDownWindow = cpuPeak, MemoryMaxOverDownWindow = memoryPeak, MemoryUseOfRequests = useOfRequests });
 
         Assert.Equal(expected, ScaleDownRule.UtilizationLow(snapshot, readyWorkers, Defaults));
+    }
+
+    /// <summary>A worker running <paramref name="caches"/> pods of 200m and 2400 MiB (31 % of its memory each).</summary>
+    private static NodeInfo Caches(string name, int caches) =>
+        Worker(name, 0) with { Requested = new Resources(200 * caches, caches * 2400 * MiB, caches), MovablePods = [Pods(caches, 200, 2400, "default/Deployment/cache")] };
+
+    [Theory]
+    [InlineData(1.0, "w1", null)]             // the pods use what they request: w1's cache fits beside two others
+    [InlineData(0.8, "w1", null)]
+    [InlineData(1.2, null, null)]             // they use more than they request: memory in use (55 %) holds it back
+    [InlineData(null, null, null)]            // unknown: memory in use holds it back
+    [InlineData(1.0, null, "w2")]             // every worker 62.5 % requested: none under scaleDownMemoryThreshold
+    public void Decide_MemoryInUseAboveThreshold_RepacksByRequestsOnlyWhilePodsUseNoMoreThanTheyRequest(double? useOfRequests, string? removed, string? refusedForRequests)
+    {
+        IEnumerable<NodeInfo> workers = refusedForRequests is null
+            ? [Caches("w1", 1), Caches("w2", 2), Caches("w3", 2), Caches("w4", 2)]
+            : [Caches("w2", 2), Caches("w3", 2), Caches("w4", 2)];
+        var inUse = (double)workers.Sum(w => w.Requested.MemoryBytes) / workers.Sum(w => w.Allocatable.MemoryBytes);
+        var snapshot = Snapshot(workers, Utilization(cpu: 0.1, memory: inUse) with { MemoryUseOfRequests = useOfRequests });
+
+        var answer = Decide(snapshot);
+
+        Assert.True(inUse > Defaults.ScaleDownMemoryThreshold);
+        Assert.Equal(removed, answer.Verdict.NodeToRemove?.Name);
+        if (refusedForRequests is not null)
+        {
+            Assert.IsType<Verdict.NoRemovableNode>(answer.Verdict);
+            Assert.Contains(new Refusal.MemoryRequested(refusedForRequests, 0.625, Defaults.ScaleDownMemoryThreshold), answer.Refusals);
+        }
     }
 
     [Theory]

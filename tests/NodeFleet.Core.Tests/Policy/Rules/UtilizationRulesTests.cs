@@ -31,14 +31,19 @@ public class UtilizationRulesTests
     }
 
     [Theory]
-    [InlineData(3, 0.76, 0, 1)]
-    [InlineData(3, 0.90, 0, 2)]
-    [InlineData(3, 0.90, 2, 0)]
-    [InlineData(3, 0.75, 0, 0)]
-    [InlineData(3, null, 0, 0)]
-    public void Memory_AboveThreshold_AsksForNodesToReachTarget(int readyWorkers, double? memory, int launching, int expected)
+    [InlineData(3, 0.76, 0, null, 1)]
+    [InlineData(3, 0.90, 0, null, 2)]
+    [InlineData(3, 0.90, 2, null, 0)]
+    [InlineData(3, 0.75, 0, null, 0)]
+    [InlineData(3, null, 0, null, 0)]
+    [InlineData(3, 0.90, 0, 1.25, 2)]   // the pods use more than they request: the scheduler cannot see it
+    [InlineData(3, 0.90, 0, 1.0, 0)]    // they use what they request: pending pods ask for what they need
+    [InlineData(3, 0.90, 0, 0.6, 0)]
+    public void Memory_AboveThreshold_AsksForNodesToReachTargetUnlessCountedByRequests(int readyWorkers, double? memory, int launching, double? useOfRequests, int expected)
     {
-        var ask = UtilizationRules.Memory(memory, readyWorkers * Shape.MemoryBytes, launching, Defaults);
+        var utilization = new UtilizationMetrics { MemoryNow = memory, MemoryUseOfRequests = useOfRequests };
+
+        var ask = UtilizationRules.Memory(utilization, readyWorkers * Shape.MemoryBytes, launching, Defaults);
 
         Assert.Equal(expected, ask?.Nodes ?? 0);
         Assert.Equal(expected > 0 ? DecisionReason.MemoryHigh : (DecisionReason?)null, ask?.Reason);
@@ -83,7 +88,7 @@ public class UtilizationRulesTests
     public void MeasuredRules_WaitForTheScaleUpCooldown_CountedOnesDoNot()
     {
         Assert.IsAssignableFrom<ScaleUpAsk.Measured>(UtilizationRules.Cpu(0.95, 6000, 0, Defaults));
-        Assert.IsAssignableFrom<ScaleUpAsk.Measured>(UtilizationRules.Memory(0.95, 6000, 0, Defaults));
+        Assert.IsAssignableFrom<ScaleUpAsk.Measured>(UtilizationRules.Memory(new UtilizationMetrics { MemoryNow = 0.95 }, 6000, 0, Defaults));
         Assert.IsAssignableFrom<ScaleUpAsk.Measured>(UtilizationRules.Prediction(0.95, 6000, 0, Predictive));
         Assert.IsAssignableFrom<ScaleUpAsk.Measured>(UtilizationRules.CustomMetric(100, 3, 0, Defaults with { CustomMetricTargetPerNode = 10 }));
         Assert.IsNotAssignableFrom<ScaleUpAsk.Measured>(MinimumRule.Ask(0, 2, 2));
