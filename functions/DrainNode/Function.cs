@@ -40,6 +40,9 @@ public sealed class Function
         log = new StepLog(logOutput, clock, "DrainNode");
     }
 
+    /// <summary>How far a start may lie ahead of this function's clock (the caller's clock may run a little fast).</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+
     public async Task<Stream> FunctionHandler(Stream input)
     {
         var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.DrainRequest).ConfigureAwait(false);
@@ -63,8 +66,20 @@ public sealed class Function
             throw new InvalidInputException($"Invalid input: $.also: '{badAlso.Name}' must name another node than $.node");
         }
 
-        var lease = ContractValidation.RequireLease(request.Lock);
         var now = clock.GetUtcNow();
+        // The drain's timeout counts from its start: a Continue without it (or with one still to
+        // come) would restart the timeout on every call, and the drain would never end.
+        if (request.Action == DrainAction.Continue && request.StartedAt is null)
+        {
+            throw new InvalidInputException("Invalid input: $.startedAt: a Continue must carry the drain's start (DrainNode's Start returns it)");
+        }
+
+        if (request.StartedAt > now + ClockSkew)
+        {
+            throw new InvalidInputException($"Invalid input: $.startedAt: {request.StartedAt:O} is after now ({now:O})");
+        }
+
+        var lease = ContractValidation.RequireLease(request.Lock);
         // The fence before the side effect: a preempted or expired execution cordons, evicts, uncordons
         // and deletes nothing; a cordon it leaves is lifted by the next tick's reconcile.
         try

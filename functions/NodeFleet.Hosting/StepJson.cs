@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using NodeFleet.Core.Errors;
+using NodeFleet.Core.Serialization;
 
 namespace NodeFleet.Hosting;
 
@@ -10,19 +11,27 @@ public static class StepJson
     /// <summary>Step Functions payloads are at most 256 KB; refuse more before parsing.</summary>
     public const int MaxPayloadBytes = 256 * 1024;
 
-    /// <summary>Parses <paramref name="input"/>; any malformed, missing or mistyped field becomes <see cref="InvalidInputException"/> naming it.</summary>
+    /// <summary>
+    /// Parses <paramref name="input"/>; any malformed, missing or mistyped field, a null in a list
+    /// or a required member left null becomes <see cref="InvalidInputException"/> naming it
+    /// (<see cref="ContractShape"/>), before the step does anything.
+    /// </summary>
     public static async Task<T> ReadAsync<T>(Stream input, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
     {
         var bytes = await ReadPayloadAsync(input, cancellationToken).ConfigureAwait(false);
+        T value;
         try
         {
-            return JsonSerializer.Deserialize(bytes.Span, typeInfo)
+            value = JsonSerializer.Deserialize(bytes.Span, typeInfo)
                 ?? throw new InvalidInputException("Invalid input: the payload is JSON null (expected an object)");
         }
         catch (JsonException e)
         {
             throw Invalid(e);
         }
+
+        var problems = ContractShape.Problems(value, typeInfo);
+        return problems.Count == 0 ? value : throw InvalidInputException.For(problems);
     }
 
     private static async Task<ReadOnlyMemory<byte>> ReadPayloadAsync(Stream input, CancellationToken cancellationToken)

@@ -320,6 +320,23 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         Assert.Contains($"list pods: the API answered HTTP {status}: {message}", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(200, """{"kind":"PodList","apiVersion":"v1","metadata":{},"items":5}""", "could not be read")]
+    [InlineData(200, """{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":5}}]}""", "could not be read")]
+    [InlineData(200, """[1,2,3]""", "could not be read")]
+    [InlineData(200, """{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"spec":{}}]}""", "metadata.name")]
+    [InlineData(500, """["an","array","as","the","error"]""", "the API answered HTTP 500")]
+    [InlineData(502, """<html>bad gateway</html>""", "the API answered HTTP 502")]
+    public async Task ListPodsAsync_AnswerOfTheWrongShape_IsANamedClusterError(int status, string body, string expected)
+    {
+        server.Faults = _ => new ApiFault(Status: status, Body: body);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Api().ListPodsAsync(default));
+
+        Assert.StartsWith("NodeFleet.", error.GetType().Assembly.GetName().Name, StringComparison.Ordinal); // an error name the workflow knows
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnyCall_SlowerThanTheTimeout_IsUnavailable()
     {

@@ -207,26 +207,35 @@ public class PrometheusMetricsSourceTests(PrometheusServer prometheus)
         Assert.Contains("kube_node_info returned no series", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task CollectAsync_HttpErrorPage_IsMetricsUnavailable()
+    [Theory]
+    [InlineData(200, """{"status":"success","data":{"result":[]}}""", "not in the query API's shape")]                       // no resultType
+    [InlineData(200, """{"status":5}""", "not in the query API's shape")]
+    [InlineData(400, """["not","an","object"]""", "answered without a status")]                                               // an array as the error body
+    [InlineData(422, """{"status":"error","errorType":3,"error":["x"]}""", "not in the query API's shape")]
+    [InlineData(200, """{"status":"success","data":{"resultType":"vector","result":[{"metric":{"node":5},"value":[1,"0.5"]}]}}""", "not in the query API's shape")]
+    [InlineData(200, """{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1]}]}}""", "not in the query API's shape")]
+    [InlineData(200, """{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,0.5]}]}}""", "not in the query API's shape")]  // a number, not the string Prometheus sends
+    [InlineData(200, """{"status":"success","data":{"resultType":"vector","result":[{"value":[1,"0.5"]}]}}""", "not in the query API's shape")]
+    [InlineData(502, "<html>bad gateway</html>", "Prometheus answered HTTP 502")]                                            // a proxy's error page
+    public async Task CollectAsync_AnswerOfTheWrongShape_IsMetricsUnavailable(int status, string body, string expected)
     {
-        using var broken = new HttpListener();
+        using var server = new HttpListener();
         var url = new Uri($"http://127.0.0.1:{PrometheusServer.FreePort()}/");
-        broken.Prefixes.Add(url.ToString());
-        broken.Start();
+        server.Prefixes.Add(url.ToString());
+        server.Start();
         _ = Task.Run(async () =>
         {
-            while (broken.IsListening)
+            while (server.IsListening)
             {
-                var context = await broken.GetContextAsync();
-                context.Response.StatusCode = 502;
-                await context.Response.OutputStream.WriteAsync("<html>bad gateway</html>"u8.ToArray());
+                var context = await server.GetContextAsync();
+                context.Response.StatusCode = status;
+                await context.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body));
                 context.Response.Close();
             }
         });
 
         var error = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Source(url: url).CollectAsync(ClusterSeries.End, default));
 
-        Assert.Contains("HTTP 502", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 }

@@ -14,8 +14,12 @@ using Microsoft.Extensions.Logging;
 
 namespace NodeFleet.Testbed;
 
-/// <summary>What <see cref="KubeApiServer.Faults"/> does to a request: wait <see cref="Delay"/>, then answer a Status error (or, with no <see cref="Status"/>, serve it late).</summary>
-public sealed record ApiFault(int Status = 0, string Reason = "", string Message = "", TimeSpan Delay = default);
+/// <summary>
+/// What <see cref="KubeApiServer.Faults"/> does to a request: wait <see cref="Delay"/>, then answer a
+/// Status error (or, with no <see cref="Status"/>, serve it late); with a <see cref="Body"/>, answer
+/// that JSON as it is, under <see cref="Status"/> (200 when 0): a broken or foreign API server.
+/// </summary>
+public sealed record ApiFault(int Status = 0, string Reason = "", string Message = "", TimeSpan Delay = default, string? Body = null);
 
 /// <summary>One request as the server received it.</summary>
 public sealed record ApiRequest(string Method, string Path, IReadOnlyDictionary<string, string> Query, string? ContentType);
@@ -148,6 +152,14 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 catch (OperationCanceledException)
                 {
                     return; // the client gave up
+                }
+
+                if (fault.Body is { } body)
+                {
+                    context.Response.StatusCode = fault.Status > 0 ? fault.Status : 200;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync(body);
+                    return;
                 }
 
                 if (fault.Status > 0)

@@ -57,29 +57,41 @@ public sealed class PrometheusClient(HttpClient http, Uri baseUrl) : IPrometheus
 
         using (body)
         {
-            var root = body.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("status", out var status))
+            try
             {
-                throw new MetricsUnavailableException($"{name}: Prometheus answered without a status");
+                return Read(name, body.RootElement);
             }
-
-            if (status.GetString() != "success")
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException or ArgumentException)
             {
-                var type = root.TryGetProperty("errorType", out var t) ? t.GetString() : "unknown";
-                var error = root.TryGetProperty("error", out var e) ? e.GetString() : "(no message)";
-                throw new MetricsUnavailableException($"{name}: Prometheus error {type}: {error}");
+                // A member of the wrong JSON type, or one missing: not the API's documented shape.
+                throw new MetricsUnavailableException($"{name}: Prometheus answered a body not in the query API's shape ({e.Message})", e);
             }
-
-            if (!root.TryGetProperty("data", out var data) || data.GetProperty("resultType").GetString() != "vector"
-                || !data.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Array)
-            {
-                throw new MetricsUnavailableException($"{name}: Prometheus did not answer with an instant vector");
-            }
-
-            return result.EnumerateArray().Select(series => new Sample(
-                series.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""),
-                ParseValue(name, series.GetProperty("value")[1].GetString()))).ToList();
         }
+    }
+
+    private static IReadOnlyList<Sample> Read(string name, JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("status", out var status))
+        {
+            throw new MetricsUnavailableException($"{name}: Prometheus answered without a status");
+        }
+
+        if (status.GetString() != "success")
+        {
+            var type = root.TryGetProperty("errorType", out var t) ? t.GetString() : "unknown";
+            var error = root.TryGetProperty("error", out var e) ? e.GetString() : "(no message)";
+            throw new MetricsUnavailableException($"{name}: Prometheus error {type}: {error}");
+        }
+
+        if (!root.TryGetProperty("data", out var data) || data.GetProperty("resultType").GetString() != "vector"
+            || !data.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Array)
+        {
+            throw new MetricsUnavailableException($"{name}: Prometheus did not answer with an instant vector");
+        }
+
+        return result.EnumerateArray().Select(series => new Sample(
+            series.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""),
+            ParseValue(name, series.GetProperty("value")[1].GetString()))).ToList();
     }
 
     private static double ParseValue(string name, string? text) =>

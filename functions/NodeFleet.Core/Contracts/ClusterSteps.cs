@@ -36,13 +36,13 @@ public sealed record ReadinessReport
 {
     public required ReadinessStatus Status { get; init; }
     public required DateTimeOffset Deadline { get; init; }
-    public IReadOnlyList<JoinedNode> Ready { get; init; } = [];
+    public IReadOnlyList<JoinedNode> Ready { get; set; } = [];
 
     /// <summary>Instances not Ready yet, before the deadline.</summary>
-    public IReadOnlyList<string> Pending { get; init; } = [];
+    public IReadOnlyList<string> Pending { get; set; } = [];
 
     /// <summary>Instances not Ready at the deadline: to terminate.</summary>
-    public IReadOnlyList<string> Overdue { get; init; } = [];
+    public IReadOnlyList<string> Overdue { get; set; } = [];
 }
 
 public enum DrainAction
@@ -167,13 +167,13 @@ public sealed record DrainProgress
     public int Evicted { get; init; }
 
     /// <summary>Pods still on the node that must leave before it can go.</summary>
-    public IReadOnlyList<string> Remaining { get; init; } = [];
+    public IReadOnlyList<string> Remaining { get; set; } = [];
 
     /// <summary>Why pods remain: the budget that refused, or the rule that forbids eviction.</summary>
-    public IReadOnlyList<EvictionBlocker> Blockers { get; init; } = [];
+    public IReadOnlyList<EvictionBlocker> Blockers { get; set; } = [];
 
     /// <summary>Evicted pods still shutting down, each with the time the drain waits for it until.</summary>
-    public IReadOnlyList<TerminatingPod> Terminating { get; init; } = [];
+    public IReadOnlyList<TerminatingPod> Terminating { get; set; } = [];
 
     /// <summary>Why the step did not do what it was asked (e.g. an abort that left another execution's cordon alone).</summary>
     public string? Note { get; init; }

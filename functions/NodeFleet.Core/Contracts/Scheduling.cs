@@ -190,7 +190,7 @@ public sealed record WorkerTemplate
     /// <summary>Labels every new worker of the pool carries, whatever the zone, with their possible values.</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<string>> Labels { get; init; }
 
-    public IReadOnlyList<NodeTaint> Taints { get; init; } = [];
+    public IReadOnlyList<NodeTaint> Taints { get; set; } = [];
 
     /// <summary>Zones the pool launches in; a worker there carries <c>topology.kubernetes.io/zone</c>.</summary>
     public required IReadOnlyList<string> Zones { get; init; }

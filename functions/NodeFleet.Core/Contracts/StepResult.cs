@@ -6,5 +6,5 @@ public sealed record StepResult
     public required string Summary { get; init; }
 
     /// <summary>Ids the step acted on: instances terminated, the SNS message id.</summary>
-    public IReadOnlyList<string> Ids { get; init; } = [];
+    public IReadOnlyList<string> Ids { get; set; } = [];
 }

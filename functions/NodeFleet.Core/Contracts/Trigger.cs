@@ -67,9 +67,16 @@ public sealed record Trigger
 
         if (!input.TryGetProperty("detail-type", out var detailType))
         {
-            return input.EnumerateObject().Any() && !input.TryGetProperty("source", out _)
+            // Only an empty object is a tick: anything else without detail-type (a lone source,
+            // a hand-written payload) is not an event NodeFleet knows, and guessing would scale on it.
+            return input.EnumerateObject().Any()
                 ? throw new InvalidInputException("Invalid trigger: an object without detail-type is not an EventBridge event (send {} for a tick)")
                 : Schedule;
+        }
+
+        if (detailType.ValueKind != JsonValueKind.String)
+        {
+            throw new InvalidInputException($"Invalid trigger: $.detail-type is a JSON {detailType.ValueKind}, expected a string");
         }
 
         var time = input.TryGetProperty("time", out var t) && t.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(t.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : (DateTimeOffset?)null;
@@ -101,7 +108,7 @@ public sealed record Trigger
         string? state = null;
         if (kind == TriggerKind.StateChange)
         {
-            state = detail.TryGetProperty("state", out var s) ? s.GetString() : null;
+            state = detail.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
             if (state is null || !StoppingStates.Contains(state))
             {
                 throw new InvalidInputException($"Invalid trigger: $.detail.state '{state}' is not a state NodeFleet acts on ({string.Join(", ", StoppingStates)})");

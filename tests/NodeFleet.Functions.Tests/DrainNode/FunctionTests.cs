@@ -166,6 +166,9 @@ public class FunctionTests
     [InlineData("""{"action":"Start","node":"w3"}""", "$.executionId")]
     [InlineData("""{"action":"Start","node":"w3","executionId":"exec-1","also":[{"name":"w3","instanceId":"i-w3"}]}""", "$.also")]
     [InlineData("""{"action":"Start","node":"w3","executionId":"exec-1","interruption":{"kind":"Rebalance"},"also":[{"name":"w4","instanceId":"i-w4"}]}""", "$.also")]
+    [InlineData("""{"action":"Continue","node":"w3","executionId":"exec-1"}""", "$.startedAt: a Continue must carry")]   // else its timeout restarts on every call
+    [InlineData("""{"action":"Continue","node":"w3","executionId":"exec-1","startedAt":"2026-11-18T13:00:00Z"}""", "$.startedAt: 2026-11-18T13:00:00.0000000+00:00 is after now")]
+    [InlineData("""{"action":"Start","node":"w3","executionId":"exec-1","also":[null]}""", "$.also[0]: null")]
     public async Task FunctionHandler_BadRequest_TouchesNothing(string input, string expected)
     {
         var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From(input)));
