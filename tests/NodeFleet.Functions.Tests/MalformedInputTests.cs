@@ -373,42 +373,24 @@ public class MalformedInputTests
     /// <summary>Every node below the root, with its path (the root itself is the step's whole payload, which StepJson's own tests cover).</summary>
     private static IEnumerable<(string Path, JsonNode Node)> Places(JsonNode node, string path)
     {
-        switch (node)
+        IEnumerable<(string Path, JsonNode? Child)> children = node switch
         {
-            case JsonObject obj:
-                foreach (var (name, child) in obj)
-                {
-                    if (child is null)
-                    {
-                        continue;
-                    }
+            JsonObject obj => obj.Select(p => ($"{path}.{p.Key}", p.Value)),
+            JsonArray array => array.Select((child, i) => ($"{path}[{i}]", child)),
+            _ => [],
+        };
+        foreach (var (at, child) in children)
+        {
+            if (child is null)
+            {
+                continue;
+            }
 
-                    var at = $"{path}.{name}";
-                    yield return (at, child);
-                    foreach (var place in Places(child, at))
-                    {
-                        yield return place;
-                    }
-                }
-
-                break;
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (array[i] is not { } child)
-                    {
-                        continue;
-                    }
-
-                    var at = $"{path}[{i}]";
-                    yield return (at, child);
-                    foreach (var place in Places(child, at))
-                    {
-                        yield return place;
-                    }
-                }
-
-                break;
+            yield return (at, child);
+            foreach (var place in Places(child, at))
+            {
+                yield return place;
+            }
         }
     }
 

@@ -15,8 +15,4 @@ public static class MemoryAccounting
 {
     /// <summary>The pods used at most what they request on every worker over the scale-down window (known, not assumed).</summary>
     public static bool ByRequests(UtilizationMetrics utilization) => utilization.MemoryUseOfRequests is <= 1.0;
-
-    /// <summary>How full a node may be filled by requests with the pods of a removed one: its allocatable memory when counting by requests, else the target.</summary>
-    public static double RelocationMemoryFill(UtilizationMetrics utilization, double targetUtilization) =>
-        ByRequests(utilization) ? 1.0 : targetUtilization;
 }

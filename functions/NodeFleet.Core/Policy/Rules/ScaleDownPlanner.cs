@@ -120,13 +120,14 @@ internal sealed class ScaleDownPlanner(ClusterSnapshot snapshot, FleetView view,
         // scaleDownMemoryThreshold of its memory is repacked, which leaves the fuller ones their room.
         var u = snapshot.Utilization;
         var byRequests = MemoryAccounting.ByRequests(u);
-        if (byRequests && !(u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold)
-            && node.Requested.MemoryBytes >= node.Allocatable.MemoryBytes * settings.ScaleDownMemoryThreshold)
+        var requestedMemory = (double)node.Requested.MemoryBytes / Math.Max(1, node.Allocatable.MemoryBytes);
+        if (byRequests && !(u.MemoryMaxOverDownWindow < settings.ScaleDownMemoryThreshold) && requestedMemory >= settings.ScaleDownMemoryThreshold)
         {
-            return new Refusal.MemoryRequested(node.Name, (double)node.Requested.MemoryBytes / Math.Max(1, node.Allocatable.MemoryBytes), settings.ScaleDownMemoryThreshold);
+            return new Refusal.MemoryRequested(node.Name, requestedMemory, settings.ScaleDownMemoryThreshold);
         }
 
-        if (Relocation.WhyNot(node, places, settings.TargetUtilization, MemoryAccounting.RelocationMemoryFill(u, settings.TargetUtilization)) is { } cannotMove)
+        // By requests, the pods may fill a node's memory as the scheduler would; else only to the target.
+        if (Relocation.WhyNot(node, places, settings.TargetUtilization, byRequests ? 1.0 : settings.TargetUtilization) is { } cannotMove)
         {
             return cannotMove;
         }
