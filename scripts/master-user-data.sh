@@ -2,6 +2,8 @@
 # NodeFleet K3s master: the control plane, Prometheus with node-exporter and kube-state-metrics,
 # Alertmanager for the pending-pods fast path, and NodeFleet's ServiceAccount. It stores the workers' join (agent) token, that ServiceAccount's
 # token and the cluster CA as SSM Parameter Store SecureStrings (encrypted with the aws/ssm key).
+# No secret is ever a command's argument (any user can read every process' arguments): they pass
+# through variables, the environment of the one command that needs them, and files only root reads.
 # CDK renders this file: it fills in the upper-case placeholders below at synth time.
 set -euo pipefail
 exec > >(tee -a /var/log/nodefleet-master.log) 2>&1
@@ -25,19 +27,45 @@ ZONE=$(imds placement/availability-zone)
 INSTANCE_ID=$(imds instance-id)
 PRIVATE_IP=$(imds local-ipv4)
 
-# Stores a value as a SecureString parameter, replacing an earlier cluster's of the same name.
+umask 077
+install -d -m 0700 /etc/nodefleet
+
+# Stores standard input as a SecureString parameter, replacing an earlier value of the same name.
+# The request is a root-only file, so the value is never on a command line.
 put_secure() {
-  aws ssm put-parameter --region "$REGION" --name "$1" --type SecureString --overwrite --value="$2" >/dev/null
+  local request
+  request=$(mktemp)
+  python3 -c 'import json, sys; print(json.dumps({"Name": sys.argv[1], "Type": "SecureString", "Overwrite": True, "Value": sys.stdin.read().strip()}))' "$1" >"$request"
+  aws ssm put-parameter --region "$REGION" --cli-input-json "file://${request}" >/dev/null
+  rm -f "$request"
 }
 
-# The workers' join token is K3s' agent token, made here and stored first, so that workers
-# launched while K3s installs find it; K3s makes its own server token, which never leaves this node.
-JOIN_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-put_secure "$JOIN_TOKEN_PARAMETER" "$JOIN_TOKEN"
+# IMDS (one hop: no container reaches it) answers only root, the boot script and the token
+# rotation here, and Alertmanager's user, which publishes the fast path's alerts with this role.
+# node-exporter and any other host-network pod get nothing.
+ALERTMANAGER_UID=9093
+dnf install -y -q nftables
+nft -f - <<NFT
+table inet nodefleet_imds {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr 169.254.169.254 meta skuid != { 0, ${ALERTMANAGER_UID} } drop
+  }
+}
+NFT
 
+# An earlier cluster's join token must not outlive it: workers wait until this master stores its own.
+aws ssm delete-parameter --region "$REGION" --name "$JOIN_TOKEN_PARAMETER" >/dev/null 2>&1 || true
+
+# The workers join with K3s' agent token, never with the server token (which grants cluster admin
+# and never leaves this node). K3s reads it from its environment file, not from its arguments.
+JOIN_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+# K3s pinned: the install script of the release's own tag (not get.k3s.io's latest), which fetches
+# that release's binary and checks it against the release's sha256 sums before installing it.
+curl -sfL "https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh" -o /etc/nodefleet/k3s-install.sh
 # The control plane takes no ordinary workloads, so every workload pod lands on workers NodeFleet manages.
-curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" sh -s - server \
-  --agent-token "$JOIN_TOKEN" \
+INSTALL_K3S_VERSION="$K3S_VERSION" K3S_AGENT_TOKEN="$JOIN_SECRET" sh /etc/nodefleet/k3s-install.sh server \
   --node-name "$(hostname -s)" \
   --kubelet-arg "provider-id=aws:///${ZONE}/${INSTANCE_ID}" \
   --node-taint "node-role.kubernetes.io/control-plane=true:NoSchedule" \
@@ -48,19 +76,18 @@ curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" sh -s - server
 export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
 until kubectl get --raw /readyz >/dev/null 2>&1; do sleep 3; done
 
+# The workers' token in K3s' secure format: K10, the SHA-256 of the cluster CA as stored here, then
+# the agent credentials. A joining worker checks the CA it is served against that hash before it
+# sends the credentials, so its first contact is pinned to this cluster.
+CA_HASH=$(sha256sum /var/lib/rancher/k3s/server/tls/server-ca.crt | cut -d' ' -f1)
+JOIN_TOKEN="K10${CA_HASH}::node:${JOIN_SECRET}"
+put_secure "$JOIN_TOKEN_PARAMETER" <<<"$JOIN_TOKEN"
+
 # NodeFleet's identity: the narrow ClusterRole its steps need (README: "The ClusterRole").
 kubectl apply -f - <<'YAML'
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: nodefleet, namespace: kube-system}
----
-apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata:
-  name: nodefleet-token
-  namespace: kube-system
-  annotations: {kubernetes.io/service-account.name: nodefleet}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -255,6 +282,8 @@ spec:
     spec:
       hostNetwork: true
       automountServiceAccountToken: false
+      # The one user besides root that IMDS answers here (the nftables rule above).
+      securityContext: {runAsUser: ${ALERTMANAGER_UID}, runAsGroup: ${ALERTMANAGER_UID}, runAsNonRoot: true, fsGroup: ${ALERTMANAGER_UID}}
       nodeSelector: {node-role.kubernetes.io/control-plane: "true"}
       tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
       containers:
@@ -270,9 +299,39 @@ spec:
       volumes: [{name: config, configMap: {name: alertmanager}}, {name: data, emptyDir: {}}]
 YAML
 
-# Hand NodeFleet its token and the cluster CA by name; they never appear in configuration.
-until kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | grep -q .; do sleep 2; done
-KUBE_TOKEN=$(kubectl -n kube-system get secret nodefleet-token -o jsonpath='{.data.token}' | base64 -d)
-put_secure "$KUBE_TOKEN_PARAMETER" "$KUBE_TOKEN"
-put_secure "$KUBE_CA_PARAMETER" "$(cat /var/lib/rancher/k3s/server/tls/server-ca.crt)"
+# Hand NodeFleet the cluster CA and a bound, expiring ServiceAccount token (TokenRequest: valid
+# __KUBE_TOKEN_TTL__, renewed every __KUBE_TOKEN_REFRESH__ by a timer), by name; they never appear in
+# configuration. The cluster steps re-read the parameter, so a renewed token reaches them without a deploy.
+put_secure "$KUBE_CA_PARAMETER" </var/lib/rancher/k3s/server/tls/server-ca.crt
+cat >/usr/local/sbin/nodefleet-refresh-token <<REFRESH
+#!/bin/bash
+# Renews NodeFleet's ServiceAccount token into ${KUBE_TOKEN_PARAMETER} (the cluster steps read it there).
+set -euo pipefail
+umask 077
+export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+$(declare -f put_secure)
+REGION="${REGION}"
+kubectl -n kube-system create token nodefleet --duration=__KUBE_TOKEN_TTL__ | put_secure "${KUBE_TOKEN_PARAMETER}"
+REFRESH
+chmod 0700 /usr/local/sbin/nodefleet-refresh-token
+cat >/etc/systemd/system/nodefleet-token.service <<'UNIT'
+[Unit]
+Description=Renew NodeFleet's ServiceAccount token in Parameter Store
+After=k3s.service
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/nodefleet-refresh-token
+UNIT
+cat >/etc/systemd/system/nodefleet-token.timer <<'UNIT'
+[Unit]
+Description=Renew NodeFleet's ServiceAccount token every __KUBE_TOKEN_REFRESH__
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=__KUBE_TOKEN_REFRESH__
+[Install]
+WantedBy=timers.target
+UNIT
+/usr/local/sbin/nodefleet-refresh-token
+systemctl daemon-reload
+systemctl enable --now nodefleet-token.timer
 echo "NodeFleet master ready for cluster ${CLUSTER}"

@@ -32,15 +32,36 @@ for label in "${items[@]}"; do [ -n "$label" ] && extra+=(--node-label "$label")
 IFS=',' read -ra items <<< "$NODE_TAINTS"
 for taint in "${items[@]}"; do [ -n "$taint" ] && extra+=(--node-taint "$taint"); done
 
-# The join token is read at boot from Parameter Store (the instance profile may read only that
-# parameter). A worker launched while the master is still starting waits for the master to store it.
-until JOIN_TOKEN=$(aws ssm get-parameter --region "$REGION" --name "$JOIN_TOKEN_PARAMETER" --with-decryption --query Parameter.Value --output text); do
-  sleep 5
+# The join token is read once, at boot, from Parameter Store (the instance profile may read only that
+# parameter, and only from inside the cluster's VPC). A worker launched while the master is still
+# starting waits for the master to store this cluster's token: K3s' secure format (K10, the cluster
+# CA's hash, the agent credentials), so the agent checks the server's CA before it sends them.
+JOIN_TOKEN=""
+until [[ "$JOIN_TOKEN" =~ ^K10[0-9a-f]{64}::node: ]]; do
+  JOIN_TOKEN=$(aws ssm get-parameter --region "$REGION" --name "$JOIN_TOKEN_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null) || JOIN_TOKEN=""
+  [[ "$JOIN_TOKEN" =~ ^K10[0-9a-f]{64}::node: ]] || sleep 5
 done
 
+# From here on IMDS answers root only (K3s' own processes): no host-network pod or other user on
+# this node can get the instance role's credentials, and no container can at all (hop limit 1).
+dnf install -y -q nftables
+nft -f - <<'NFT'
+table inet nodefleet_imds {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr 169.254.169.254 meta skuid != 0 drop
+  }
+}
+NFT
+
+# K3s pinned: the install script of the release's own tag, which fetches that release's binary and
+# checks it against the release's sha256 sums. The token reaches K3s through its environment file.
+umask 077
+install -d -m 0700 /etc/nodefleet
+curl -sfL "https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh" -o /etc/nodefleet/k3s-install.sh
 # provider-id aws:///ZONE/INSTANCE is how NodeFleet maps a node to its EC2 instance (K3s' default,
 # k3s://hostname, maps to nothing); the labels are what NodeFleet and kube-state-metrics read.
-curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="$K3S_VERSION" K3S_URL="$MASTER_URL" K3S_TOKEN="$JOIN_TOKEN" sh -s - agent \
+INSTALL_K3S_VERSION="$K3S_VERSION" K3S_URL="$MASTER_URL" K3S_TOKEN="$JOIN_TOKEN" sh /etc/nodefleet/k3s-install.sh agent \
   --node-name "$NODE_NAME" \
   --kubelet-arg "provider-id=aws:///${ZONE}/${INSTANCE_ID}" \
   --node-label "nodefleet.io/managed=true" \

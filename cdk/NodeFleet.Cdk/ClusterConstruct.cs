@@ -29,6 +29,9 @@ public interface IClusterResources
     /// <summary><c>zone=subnet-id</c> pairs for LaunchNodes.</summary>
     string WorkerSubnets { get; }
 
+    /// <summary>The same subnets' ids, for LaunchNodes' IAM (it may launch into these only).</summary>
+    IReadOnlyList<string> WorkerSubnetIds { get; }
+
     /// <summary>The master that runs Alertmanager for the fast path; null when NodeFleet did not create the cluster.</summary>
     IAlertingHost? AlertingHost { get; }
 }
@@ -88,6 +91,20 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
     /// <summary>Alertmanager's port on the master's private address; no security group rule opens it.</summary>
     public const int AlertmanagerPort = 9093;
 
+    /// <summary>
+    /// IMDS answers one network hop: a node's own processes (and host-network pods) get a session
+    /// token, a container's packets (one hop further, through the pod network) do not.
+    /// </summary>
+    public const int MetadataHopLimit = 1;
+
+    /// <summary>
+    /// NodeFleet's ServiceAccount token is a bound one (TokenRequest) that expires after this; the
+    /// master renews it every <see cref="KubeTokenRefresh"/>, so a token the steps read stays valid
+    /// for at least the difference, longer than they keep one (<c>KubernetesToken.ReadEvery</c>).
+    /// </summary>
+    public static readonly TimeSpan KubeTokenLifetime = TimeSpan.FromHours(24);
+    public static readonly TimeSpan KubeTokenRefresh = TimeSpan.FromHours(1);
+
     private MasterAlerting? installedAlerting;
 
     public ClusterConstruct(Construct scope, string id, ClusterProps props)
@@ -119,7 +136,7 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
             Nodes.AddIngressRule(Peer.Ipv4(ssh), Port.Tcp(22), "SSH from the operator's network");
         }
 
-        AddEndpoints(this, Vpc, functions, new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true, AvailabilityZones = [Vpc.AvailabilityZones[0]] });
+        AddEndpoints(this, Vpc, [(functions, "NodeFleet's cluster steps"), (Nodes, "the K3s nodes (join token, parameters)")], new SubnetSelection { SubnetType = SubnetType.PUBLIC, OnePerAz = true });
 
         var stack = Stack.Of(this);
         JoinToken = SecureParameter.Named(stack, ParameterName(cluster, "join-token"));
@@ -127,10 +144,21 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
         KubeCa = SecureParameter.Named(stack, ParameterName(cluster, "kube-ca"));
 
         var masterRole = MasterRole = new Role(this, "MasterRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
+        // The master writes the three parameters (the ServiceAccount token again on every rotation) and
+        // deletes an earlier cluster's join token at boot, so that no worker joins with a stale one.
         masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:PutParameter"], Resources = [JoinToken.Arn, KubeToken.Arn, KubeCa.Arn] }));
+        masterRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:DeleteParameter"], Resources = [JoinToken.Arn] }));
         masterRole.AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Encrypt"));
+        // A worker reads the join token once, at boot, with its instance's credentials from inside this
+        // VPC (credentials carried elsewhere read nothing); its user data then closes IMDS to every
+        // process but root, and no container reaches IMDS at all (hop limit 1).
         var workerRole = WorkerRole = new Role(this, "WorkerRole", new RoleProps { AssumedBy = new ServicePrincipal("ec2.amazonaws.com") });
-        workerRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["ssm:GetParameter"], Resources = [JoinToken.Arn] }));
+        workerRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = ["ssm:GetParameter"],
+            Resources = [JoinToken.Arn],
+            Conditions = new Dictionary<string, object> { ["StringEquals"] = new Dictionary<string, object> { ["aws:ec2InstanceSourceVPC"] = vpc.VpcId } },
+        }));
         workerRole.AddToPolicy(SecureParameter.ViaSsm(stack, "kms:Decrypt"));
 
         var image = MachineImage.LatestAmazonLinux2023();
@@ -145,7 +173,6 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
             MachineImage = image,
             SecurityGroup = Nodes,
             Role = masterRole,
-            RequireImdsv2 = true,
             AssociatePublicIpAddress = true,
             BlockDevices = EncryptedRoot(30),
             // Rendered at synth: the fast path installs its alerting files after the state machine exists.
@@ -159,10 +186,24 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
                 ["__K3S_VERSION__"] = settings.K3sVersion,
                 ["__PROMETHEUS_NODE_PORT__"] = PrometheusNodePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["__ALERTMANAGER_PORT__"] = AlertmanagerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["__KUBE_TOKEN_TTL__"] = $"{(int)KubeTokenLifetime.TotalHours}h",
+                ["__KUBE_TOKEN_REFRESH__"] = $"{(int)KubeTokenRefresh.TotalMinutes}min",
                 ["__PENDING_PODS_RULES__"] = Heredoc(Alerting.Rules, "NODEFLEET_RULES_EOF"),
                 ["__ALERTMANAGER_CONFIG__"] = Heredoc(Alerting.AlertmanagerConfig, "NODEFLEET_ALERTMANAGER_EOF"),
             })))),
         });
+        // IMDSv2 only, one hop: the master's own processes reach its role, containers (one hop further) do not.
+        var masterMetadata = new LaunchTemplate(this, "MasterMetadata", new LaunchTemplateProps
+        {
+            HttpEndpoint = true,
+            HttpTokens = LaunchTemplateHttpTokens.REQUIRED,
+            HttpPutResponseHopLimit = MetadataHopLimit,
+        });
+        ((CfnInstance)master.Node.DefaultChild!).LaunchTemplate = new CfnInstance.LaunchTemplateSpecificationProperty
+        {
+            LaunchTemplateId = masterMetadata.LaunchTemplateId,
+            Version = masterMetadata.LatestVersionNumber,
+        };
         Amazon.CDK.Tags.Of(master).Add(FleetTags.Role, "master");
         Amazon.CDK.Tags.Of(master).Add("Name", $"{cluster}-master");
         KubeApiUrl = $"https://{master.InstancePrivateIp}:6443";
@@ -173,7 +214,9 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
             MachineImage = image,
             SecurityGroup = Nodes,
             Role = workerRole,
-            RequireImdsv2 = true,
+            HttpEndpoint = true,
+            HttpTokens = LaunchTemplateHttpTokens.REQUIRED,
+            HttpPutResponseHopLimit = MetadataHopLimit,
             AssociatePublicIpAddress = true,
             BlockDevices = EncryptedRoot(30),
             UserData = UserData.Custom(Render(props.RepositoryRoot, "worker-user-data.sh", new Dictionary<string, string>
@@ -189,6 +232,7 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
         });
 
         WorkerSubnets = Fn.Join(",", Vpc.PublicSubnets.Select(s => $"{s.AvailabilityZone}={s.SubnetId}").ToArray());
+        WorkerSubnetIds = [.. Vpc.PublicSubnets.Select(s => s.SubnetId)];
     }
 
     /// <summary>The parameter a cluster's secret is kept in: <c>/nodefleet/CLUSTER/WHAT</c>.</summary>
@@ -196,19 +240,27 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
 
     /// <summary>
     /// Functions in the VPC have no route to the internet: DynamoDB through a (free) gateway
-    /// endpoint, SSM (Parameter Store) through one interface endpoint in one zone (README: cost).
+    /// endpoint, SSM (Parameter Store) through an interface endpoint in each zone (so that losing a
+    /// zone does not cut the other zone's steps off their token; README: cost). Its private DNS
+    /// name is SSM's for the whole VPC, so the nodes reach it too: it admits the given groups only.
     /// </summary>
-    public static void AddEndpoints(Construct scope, IVpc vpc, ISecurityGroup functions, SubnetSelection endpointSubnet)
+    public static void AddEndpoints(Construct scope, IVpc vpc, IReadOnlyList<(ISecurityGroup Group, string Who)> clients, SubnetSelection endpointSubnets)
     {
         ArgumentNullException.ThrowIfNull(vpc);
+        ArgumentNullException.ThrowIfNull(clients);
         vpc.AddGatewayEndpoint("DynamoDb", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.DYNAMODB });
         var endpointSecurityGroup = new SecurityGroup(scope, "EndpointSecurityGroup", new SecurityGroupProps { Vpc = vpc, Description = "SSM (Parameter Store) endpoint", AllowAllOutbound = false });
-        endpointSecurityGroup.AddIngressRule(functions, Port.Tcp(443), "NodeFleet's cluster steps");
+        foreach (var (group, who) in clients)
+        {
+            endpointSecurityGroup.AddIngressRule(group, Port.Tcp(443), who);
+        }
+
         vpc.AddInterfaceEndpoint("Ssm", new InterfaceVpcEndpointOptions
         {
             Service = InterfaceVpcEndpointAwsService.SSM,
-            Subnets = endpointSubnet,
+            Subnets = endpointSubnets,
             SecurityGroups = [endpointSecurityGroup],
+            Open = false, // CDK's default admits the whole VPC's CIDR on 443
             PrivateDnsEnabled = true,
         });
     }
@@ -224,6 +276,7 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
     public string KubeApiUrl { get; }
     public string PrometheusUrl { get; }
     public string WorkerSubnets { get; }
+    public IReadOnlyList<string> WorkerSubnetIds { get; }
     public string LaunchTemplateId => WorkerTemplate.LaunchTemplateId!;
     public string LaunchTemplateVersion => WorkerTemplate.LatestVersionNumber;
     public string WorkerRoleArn => WorkerRole.RoleArn;
@@ -253,6 +306,13 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
         public string? Produce(IResolveContext context) => produce();
     }
 
+    /// <summary>
+    /// The script without its whole-line comments (shebangs kept): the repository's copy explains
+    /// itself, the instance needs only the commands, and EC2 takes at most 16 KB of user data.
+    /// </summary>
+    public static string WithoutCommentLines(string script) =>
+        string.Join('\n', script.Split('\n').Where(line => !System.Text.RegularExpressions.Regex.IsMatch(line, @"^\s*#(?!!)")));
+
     private static string Render(string root, string script, IReadOnlyDictionary<string, string> values)
     {
         var text = File.ReadAllText(Path.Combine(root, "scripts", script));
@@ -262,6 +322,6 @@ public sealed class ClusterConstruct : Construct, IClusterResources, IAlertingHo
         }
 
         var left = System.Text.RegularExpressions.Regex.Match(text, "__[A-Z_]+__");
-        return left.Success ? throw new InvalidOperationException($"scripts/{script}: {left.Value} has no value") : text;
+        return left.Success ? throw new InvalidOperationException($"scripts/{script}: {left.Value} has no value") : WithoutCommentLines(text);
     }
 }

@@ -36,6 +36,7 @@ public sealed class ExistingClusterConstruct : Construct, IClusterResources
         LaunchTemplateVersion = existing.LaunchTemplateVersion;
         WorkerRoleArn = existing.WorkerRoleArn;
         WorkerSubnets = string.Join(",", existing.Subnets.Select(s => $"{s.Zone}={s.SubnetId}"));
+        WorkerSubnetIds = [.. existing.Subnets.Select(s => s.SubnetId)];
     }
 
     public IVpc Vpc { get; }
@@ -48,6 +49,7 @@ public sealed class ExistingClusterConstruct : Construct, IClusterResources
     public string LaunchTemplateVersion { get; }
     public string WorkerRoleArn { get; }
     public string WorkerSubnets { get; }
+    public IReadOnlyList<string> WorkerSubnetIds { get; }
 
     /// <summary>Its master is the operator's: they grant it sns:Publish on the alerts topic and install scripts/alerting/ themselves.</summary>
     public IAlertingHost? AlertingHost => null;

@@ -36,6 +36,7 @@ public sealed partial class FunctionsConstruct : Construct
         var cluster = props.Cluster;
         var common = SettingsCatalog.ToEnvironment(settings.Scaling);
         var values = Values(props);
+        var lists = Lists(props);
 
         foreach (var step in StepCatalog.All)
         {
@@ -47,13 +48,13 @@ public sealed partial class FunctionsConstruct : Construct
             });
             foreach (var statement in step.Iam)
             {
-                if (Fill(statement.Resources, values) is { } resources)
+                if (Fill(statement.Resources, values, lists) is { } resources)
                 {
                     role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
                     {
                         Actions = [.. statement.Actions],
                         Resources = [.. resources],
-                        Conditions = statement.Conditions?.ToDictionary(c => c.Key, c => (object)c.Value.ToDictionary(v => Fill(v.Key, values)!, v => ConditionValue(v.Value, values))),
+                        Conditions = statement.Conditions?.ToDictionary(c => c.Key, c => (object)c.Value.ToDictionary(v => Fill(v.Key, values)!, v => ConditionValue(v.Value, values, lists))),
                     }));
                 }
                 else if (!statement.Optional)
@@ -152,6 +153,17 @@ public sealed partial class FunctionsConstruct : Construct
         return values;
     }
 
+    /// <summary>What a list element <c>${Name}</c> in steps.json stands for: one element per value.</summary>
+    private static Dictionary<string, string[]> Lists(FunctionsProps props)
+    {
+        var stack = Stack.Of(props.Cluster.Vpc);
+        return new Dictionary<string, string[]>
+        {
+            ["InstanceTypeList"] = [.. props.Settings.InstanceTypes],
+            ["WorkerSubnetArns"] = [.. props.Cluster.WorkerSubnetIds.Select(id => stack.FormatArn(new ArnComponents { Service = "ec2", Resource = "subnet", ResourceName = id }))],
+        };
+    }
+
     /// <summary>The template with every <c>${Name}</c> replaced, or null when one has no value here.</summary>
     private static string? Fill(string template, Dictionary<string, string> values)
     {
@@ -169,11 +181,17 @@ public sealed partial class FunctionsConstruct : Construct
         return missing ? null : filled;
     }
 
-    private static List<string>? Fill(IEnumerable<string> templates, Dictionary<string, string> values)
+    private static List<string>? Fill(IEnumerable<string> templates, Dictionary<string, string> values, Dictionary<string, string[]> lists)
     {
         var filled = new List<string>();
         foreach (var template in templates)
         {
+            if (Placeholder().Match(template) is { Success: true } whole && whole.Length == template.Length && lists.TryGetValue(whole.Groups[1].Value, out var list))
+            {
+                filled.AddRange(list);
+                continue;
+            }
+
             if (Fill(template, values) is not { } value)
             {
                 return null;
@@ -185,9 +203,9 @@ public sealed partial class FunctionsConstruct : Construct
         return filled;
     }
 
-    private static object ConditionValue(System.Text.Json.JsonElement value, Dictionary<string, string> values) =>
+    private static object ConditionValue(System.Text.Json.JsonElement value, Dictionary<string, string> values, Dictionary<string, string[]> lists) =>
         value.ValueKind == System.Text.Json.JsonValueKind.Array
-            ? value.EnumerateArray().Select(v => Fill(v.GetString()!, values)!).ToArray()
+            ? Fill(value.EnumerateArray().Select(v => v.GetString()!), values, lists)!.ToArray()
             : Fill(value.GetString()!, values)!;
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\$\{(\w+)\}")]

@@ -24,19 +24,22 @@ public sealed class Function
     private readonly TimeProvider clock;
     private readonly StepLog log;
     private readonly string clusterName;
+    private readonly EventOrigin origin;
 
     public Function()
         : this(RealAdapters())
     {
     }
 
-    private Function((IMetricsSource Metrics, IClusterApi Kubernetes, IComputeFleet Instances, IFleetStateStore Store, string ClusterName) real)
-        : this(real.Metrics, real.Kubernetes, real.Instances, real.Store, TimeProvider.System, Console.Out, real.ClusterName)
+    private Function((IMetricsSource Metrics, IClusterApi Kubernetes, IComputeFleet Instances, IFleetStateStore Store, string ClusterName, EventOrigin Origin) real)
+        : this(real.Metrics, real.Kubernetes, real.Instances, real.Store, TimeProvider.System, Console.Out, real.ClusterName, real.Origin)
     {
     }
 
-    public Function(IMetricsSource metrics, IClusterApi kubernetes, IComputeFleet instances, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName)
+    /// <param name="origin">The account and region whose EC2 events are trusted.</param>
+    public Function(IMetricsSource metrics, IClusterApi kubernetes, IComputeFleet instances, IFleetStateStore store, TimeProvider clock, TextWriter logOutput, string clusterName, EventOrigin origin)
     {
+        this.origin = origin;
         this.metrics = metrics;
         this.kubernetes = kubernetes;
         this.instances = instances;
@@ -54,7 +57,7 @@ public sealed class Function
     public async Task<Stream> FunctionHandler(Stream input)
     {
         var request = await StepJson.ReadAsync(input, NodeFleetJsonContext.Default.CollectMetricsRequest).ConfigureAwait(false);
-        var trigger = Trigger.Parse(request.Event);
+        var trigger = Trigger.Parse(request.Event, origin);
         var now = clock.GetUtcNow();
         var fleetTask = store.LoadAsync(CancellationToken.None);
         var instancesTask = instances.DescribeManagedAsync(CancellationToken.None);
@@ -121,13 +124,15 @@ public sealed class Function
         UnschedulablePods = [],
     };
 
-    private static (IMetricsSource, IClusterApi, IComputeFleet, IFleetStateStore, string) RealAdapters()
+    private static (IMetricsSource, IClusterApi, IComputeFleet, IFleetStateStore, string, EventOrigin) RealAdapters()
     {
+        var env = new EnvironmentReader(Environment.GetEnvironmentVariable);
+        var origin = env.Valid(new EventOrigin(env.Get(SettingsCatalog.AwsAccount, required: true) ?? "", env.Get(SettingsCatalog.AwsRegion, required: true) ?? ""));
         var scaling = SettingsCatalog.FromEnvironment(Environment.GetEnvironmentVariable);
         var settings = ClusterSettings.FromEnvironment(Environment.GetEnvironmentVariable, needsPrometheus: true);
         var fleet = FleetSettings.FromEnvironment(Environment.GetEnvironmentVariable, SettingsCatalog.StateTable);
         var endpoint = AwsEndpoint.FromEnvironment(Environment.GetEnvironmentVariable);
         return (ClusterAdapters.Metrics(settings, scaling), ClusterAdapters.KubernetesFromEnvironment(settings),
-            AwsAdapters.ComputeFleet(endpoint, fleet), AwsAdapters.StateStore(endpoint, fleet), scaling.ClusterName);
+            AwsAdapters.ComputeFleet(endpoint, fleet), AwsAdapters.StateStore(endpoint, fleet), scaling.ClusterName, origin);
     }
 }

@@ -51,7 +51,8 @@ public sealed record ClusterSettings
 public static class ClusterAdapters
 {
     /// <param name="parameters">Needed only when the token or CA come from Parameter Store.</param>
-    public static async Task<KubernetesApi> KubernetesAsync(ClusterSettings settings, ISecureParameters? parameters, CancellationToken cancellationToken)
+    /// <param name="clock">When the token is read again (<see cref="KubernetesToken.ReadEvery"/>); the system clock by default.</param>
+    public static async Task<KubernetesApi> KubernetesAsync(ClusterSettings settings, ISecureParameters? parameters, CancellationToken cancellationToken, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if ((settings.TokenFile is null || settings.CaFile is null) && parameters is null)
@@ -59,13 +60,16 @@ public static class ClusterAdapters
             throw new InvalidOperationException("The Kubernetes token or CA comes from Parameter Store, but no Parameter Store client was given");
         }
 
-        var token = settings.TokenFile is { } tokenFile
-            ? await File.ReadAllTextAsync(tokenFile, cancellationToken).ConfigureAwait(false)
-            : await parameters!.GetAsync(settings.TokenParameter!, cancellationToken).ConfigureAwait(false);
+        var token = await KubernetesToken.ReadAsync(
+            settings.TokenFile is { } tokenFile
+                ? c => File.ReadAllTextAsync(tokenFile, c)
+                : c => parameters!.GetAsync(settings.TokenParameter!, c),
+            clock ?? TimeProvider.System,
+            cancellationToken).ConfigureAwait(false);
         var ca = settings.CaFile is { } caFile
             ? await File.ReadAllTextAsync(caFile, cancellationToken).ConfigureAwait(false)
             : await parameters!.GetAsync(settings.CaParameter!, cancellationToken).ConfigureAwait(false);
-        return new KubernetesApi(KubernetesConnection.CreateClient(settings.KubeApiUrl, token.Trim(), ca, settings.KubeTimeout), settings.KubeTimeout);
+        return new KubernetesApi(KubernetesConnection.CreateClient(settings.KubeApiUrl, token, ca, settings.KubeTimeout), settings.KubeTimeout);
     }
 
     /// <summary>For the parameterless constructors: Lambda's init phase may block once.</summary>

@@ -78,7 +78,7 @@ public sealed class FastPathContractTests
         // Act
         var rendered = "[" + PipeTemplate.Render(FastPath.PipeInputTemplate, LocalPipe.PipeEvent("""{"firing":3}"""), ingested) + "]";
         using var input = JsonDocument.Parse(rendered);
-        var trigger = Trigger.Parse(input.RootElement);
+        var trigger = Trigger.Parse(input.RootElement, new EventOrigin(LocalEnvironment.Account, LocalEnvironment.Region));
 
         // Assert
         Assert.Equal("2026-12-02T10:00:03.250Z", input.RootElement[0].GetProperty("time").GetString());
@@ -189,7 +189,7 @@ public sealed class FastPathChainTests(FastPathTestbed cloud) : IClassFixture<Fa
         // Assert
         Assert.Equal("""{"firing":1}""", started.MessageBody);
         using var input = JsonDocument.Parse(started.Input);
-        var trigger = Trigger.Parse(input.RootElement);
+        var trigger = Trigger.Parse(input.RootElement, new EventOrigin(LocalEnvironment.Account, LocalEnvironment.Region));
         Assert.Equal(TriggerKind.PendingPods, trigger.Kind);
         Assert.Equal(1, trigger.PendingPods);
         Assert.Equal(JsonValueKind.Array, input.RootElement.ValueKind);

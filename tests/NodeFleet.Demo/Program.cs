@@ -234,16 +234,5 @@ static object? SpotWarning(LocalEnvironment cloud)
 {
     var joined = cloud.Model.Read((nodes, _, _) => nodes.Select(n => n.ProviderId ?? "").ToList());
     var (id, _) = cloud.Instances().FirstOrDefault(i => i.State == "running" && joined.Any(p => p.EndsWith("/" + i.Id, StringComparison.Ordinal)));
-    return id is null ? null : new Dictionary<string, object>
-    {
-        ["version"] = "0",
-        ["id"] = Guid.NewGuid().ToString(),
-        ["detail-type"] = "EC2 Spot Instance Interruption Warning",
-        ["source"] = "aws.ec2",
-        ["account"] = "123456789012",
-        ["time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        ["region"] = "us-east-1",
-        ["resources"] = new[] { $"arn:aws:ec2:us-east-1a:instance/{id}" },
-        ["detail"] = new Dictionary<string, object> { ["instance-id"] = id, ["instance-action"] = "terminate" },
-    };
+    return id is null ? null : Ec2Events.Of(Ec2Events.SpotWarning, id);
 }

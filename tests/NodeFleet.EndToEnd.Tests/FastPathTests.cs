@@ -34,7 +34,7 @@ public class FastPathTests(FastPathCloud cloud, ITestOutputHelper output)
         Assert.Equal(JsonValueKind.Array, input.RootElement.ValueKind);
         var pipeEvent = Assert.Single(input.RootElement.EnumerateArray());
         Assert.Equal(FastPath.Source, pipeEvent.GetProperty("source").GetString());
-        var trigger = Trigger.Parse(input.RootElement);
+        var trigger = Trigger.Parse(input.RootElement, new EventOrigin(LocalEnvironment.Account, LocalEnvironment.Region));
         Assert.Equal(TriggerKind.PendingPods, trigger.Kind);
         Assert.Equal(2, trigger.PendingPods);
         Assert.True(run.GetProperty("status").GetString() == "SUCCEEDED", run.GetRawText());

@@ -65,14 +65,6 @@ public class GracefulDrainTests(GracefulCloud cloud)
         Assert.True(item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("leaseOwner", out _), "a lease is still held");
     }
 
-    private static Dictionary<string, object> Event(string detailType, string instanceId, DateTimeOffset time) => new()
-    {
-        ["detail-type"] = detailType,
-        ["source"] = "aws.ec2",
-        ["time"] = time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        ["detail"] = new Dictionary<string, object> { ["instance-id"] = instanceId, ["instance-action"] = "terminate" },
-    };
-
     [Fact]
     public async Task ScaleDown_PodsIgnoringSigterm_GetTheirWholeGracePeriodBeforeTheInstanceGoes()
     {
@@ -132,7 +124,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
         var before = cloud.Instances().Where(i => i.State == "running").Select(i => i.Id).ToHashSet();
         cloud.Notifications();
 
-        var rebalance = cloud.Run(Event("EC2 Instance Rebalance Recommendation", instance, DateTimeOffset.UtcNow));
+        var rebalance = cloud.Run(Ec2Events.Of(Ec2Events.Rebalance, instance, DateTimeOffset.UtcNow));
 
         Assert.Equal("SUCCEEDED", rebalance.GetProperty("status").GetString());
         var state = rebalance.GetProperty("output");
@@ -153,7 +145,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
 
         // The real warning, delivered with 5 s of its two minutes left: drain what may go, wait at most until
         // EC2 takes the instance, terminate it, and launch no second replacement.
-        var spot = cloud.Run(Event("EC2 Spot Instance Interruption Warning", instance, DateTimeOffset.UtcNow - InterruptionNotice.SpotWarning + TimeSpan.FromSeconds(5)));
+        var spot = cloud.Run(Ec2Events.Of(Ec2Events.SpotWarning, instance, DateTimeOffset.UtcNow - InterruptionNotice.SpotWarning + TimeSpan.FromSeconds(5)));
 
         Assert.Equal("SUCCEEDED", spot.GetProperty("status").GetString());
         var retired = spot.GetProperty("output");
@@ -228,7 +220,7 @@ public class GracefulDrainTests(GracefulCloud cloud)
 
             var instance = cloud.Model.Node(held)!.ProviderId!.Split('/')[^1];
             var runningBefore = cloud.Instances().Count(i => i.State == "running");
-            var spot = cloud.Run(Event("EC2 Spot Instance Interruption Warning", instance, DateTimeOffset.UtcNow - InterruptionNotice.SpotWarning + TimeSpan.FromSeconds(8)));
+            var spot = cloud.Run(Ec2Events.Of(Ec2Events.SpotWarning, instance, DateTimeOffset.UtcNow - InterruptionNotice.SpotWarning + TimeSpan.FromSeconds(8)));
             await scaleDown;
 
             Assert.Equal("SUCCEEDED", spot.GetProperty("status").GetString());

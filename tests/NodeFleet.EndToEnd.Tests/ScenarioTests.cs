@@ -25,7 +25,9 @@ public class ScenarioTests(InterruptionCloud cloud)
         cloud.Notifications();
         var before = cloud.Instances().Count;
 
-        var run = cloud.Run(new Dictionary<string, object> { ["detail-type"] = "EC2 Spot Instance Interruption Warning", ["detail"] = new Dictionary<string, object>() });
+        var warning = Ec2Events.Of(Ec2Events.SpotWarning, "i-0aaa1");
+        warning["detail"] = new Dictionary<string, object>();
+        var run = cloud.Run(warning);
 
         Assert.Equal("FAILED", run.GetProperty("status").GetString());
         Assert.Equal(["CollectMetrics", "PrepareFailure", "Notify", "Ended?", "Failed"], Runs.Entered(run));
@@ -53,12 +55,7 @@ public class ScenarioTests(InterruptionCloud cloud)
         Invariants.Check(cloud, null, killedBefore);
     }
 
-    private static Dictionary<string, object> SpotWarning(string instanceId) => new()
-    {
-        ["detail-type"] = "EC2 Spot Instance Interruption Warning",
-        ["source"] = "aws.ec2",
-        ["detail"] = new Dictionary<string, object> { ["instance-id"] = instanceId, ["instance-action"] = "terminate" },
-    };
+    private static Dictionary<string, object> SpotWarning(string instanceId) => Ec2Events.Of(Ec2Events.SpotWarning, instanceId);
 
     private static string LaunchIdOf(JsonElement run) => "launch-" + run.GetProperty("executionId").GetString()!.Split(':')[^1];
 

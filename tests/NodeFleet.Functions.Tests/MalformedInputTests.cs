@@ -70,8 +70,8 @@ public class MalformedInputTests
             return new Harness(function.FunctionHandler, () => CallsOf(cluster));
         }),
         "CollectMetrics (tick)" => ("""{"event":{"source":"aws.events","detail-type":"Scheduled Event","time":"2026-11-18T12:00:00Z","detail":{}}}""", CollectMetrics),
-        "CollectMetrics (spot warning)" => ("""{"event":{"source":"aws.ec2","detail-type":"EC2 Spot Instance Interruption Warning","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}}""", CollectMetrics),
-        "CollectMetrics (state change)" => ("""{"event":{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0aaa1","state":"shutting-down"}}}""", CollectMetrics),
+        "CollectMetrics (spot warning)" => ("""{"event":{"source":"aws.ec2","account":"123456789012","region":"us-east-1","detail-type":"EC2 Spot Instance Interruption Warning","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}}""", CollectMetrics),
+        "CollectMetrics (state change)" => ("""{"event":{"source":"aws.ec2","account":"123456789012","region":"us-east-1","detail-type":"EC2 Instance State-change Notification","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0aaa1","state":"shutting-down"}}}""", CollectMetrics),
         "Decide" => ("""
             {"observation":{"trigger":{"kind":"Schedule"},
               "snapshot":{"capturedAt":"2026-11-18T12:00:00Z",
@@ -185,7 +185,7 @@ public class MalformedInputTests
         cluster.ListDaemonSetsAsync(default).ReturnsForAnyArgs([]);
         instances.DescribeManagedAsync(default).ReturnsForAnyArgs([new ManagedInstance("i-0aaa1", "us-east-1a", "t3.large", CapacityType.Spot, "running", "launch-1", States.Now.AddHours(-1))]);
         store.LoadAsync(default).ReturnsForAnyArgs(FleetState.Empty);
-        var function = new global::NodeFleet.CollectMetrics.Function(metrics, cluster, instances, store, new FixedClock(States.Now), TextWriter.Null, "prod");
+        var function = new global::NodeFleet.CollectMetrics.Function(metrics, cluster, instances, store, new FixedClock(States.Now), TextWriter.Null, "prod", States.Origin);
         return new Harness(function.FunctionHandler, () => CallsOf(metrics, cluster, instances, store));
     }
 

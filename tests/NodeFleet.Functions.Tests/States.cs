@@ -8,6 +8,8 @@ namespace NodeFleet.Functions.Tests;
 internal static class States
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 18, 12, 0, 0, TimeSpan.Zero);
+    /// <summary>The account and region the steps run in: EC2 events are trusted only from them.</summary>
+    public static readonly EventOrigin Origin = new("123456789012", "us-east-1");
     public const string ExecutionId = "arn:aws:states:us-east-1:123456789012:execution:nodefleet:tick-42";
 
     public static Decision ScaleUp(int nodes = 2) => new()

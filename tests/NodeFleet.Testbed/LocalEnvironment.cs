@@ -14,6 +14,10 @@ namespace NodeFleet.Testbed;
 public class LocalEnvironment : IAsyncDisposable
 {
     public const string Cluster = "e2e";
+
+    /// <summary>moto's account and the region every call names: the EC2 events the steps trust come from them.</summary>
+    public const string Account = "123456789012";
+    public const string Region = "us-east-1";
     private ServerProcess? moto;
     private ServerProcess? prometheus;
     private ServerProcess? alertmanager;
@@ -164,7 +168,8 @@ public class LocalEnvironment : IAsyncDisposable
         var environment = new Dictionary<string, string>
         {
             ["AWS_ENDPOINT_URL"] = Proxy.Url.ToString().TrimEnd('/'),
-            ["AWS_REGION"] = "us-east-1",
+            ["AWS_REGION"] = Region,
+            ["NODEFLEET_ACCOUNT"] = Account,
             ["AWS_ACCESS_KEY_ID"] = "test",
             ["AWS_SECRET_ACCESS_KEY"] = "test",
             ["NODEFLEET_CLUSTER_NAME"] = Cluster,

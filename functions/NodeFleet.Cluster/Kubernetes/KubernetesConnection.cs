@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using k8s;
+using k8s.Authentication;
 
 namespace NodeFleet.Cluster.Kubernetes;
 
@@ -13,7 +14,14 @@ public static class KubernetesConnection
 {
     /// <summary>Build once per process: the client holds the connection pool and the TLS session.</summary>
     /// <param name="callTimeout">Each API call's limit (the client cancels a call that takes longer).</param>
-    public static IKubernetes CreateClient(Uri server, string token, string caPem, TimeSpan callTimeout)
+    public static IKubernetes CreateClient(Uri server, string token, string caPem, TimeSpan callTimeout) =>
+        CreateClient(server, caPem, callTimeout, c => c.AccessToken = token);
+
+    /// <param name="token">Asked for the bearer token on every call (it may renew it).</param>
+    public static IKubernetes CreateClient(Uri server, ITokenProvider token, string caPem, TimeSpan callTimeout) =>
+        CreateClient(server, caPem, callTimeout, c => c.TokenProvider = token);
+
+    private static IKubernetes CreateClient(Uri server, string caPem, TimeSpan callTimeout, Action<KubernetesClientConfiguration> authenticate)
     {
         ArgumentNullException.ThrowIfNull(server);
         var authorities = new X509Certificate2Collection();
@@ -25,14 +33,15 @@ public static class KubernetesConnection
 
         // Not SslCaCerts: the client's own check of those accepts a certificate that chains to
         // the CA but names another host. This callback checks both, on the client's handler.
-        return new k8s.Kubernetes(new KubernetesClientConfiguration
+        var configuration = new KubernetesClientConfiguration
         {
             Host = server.ToString(),
-            AccessToken = token,
             HttpClientTimeout = callTimeout,
             FirstMessageHandlerSetup = handler => ((SocketsHttpHandler)handler).SslOptions.RemoteCertificateValidationCallback =
                 (_, certificate, _, errors) => Trusted(authorities, certificate, errors),
-        });
+        };
+        authenticate(configuration);
+        return new k8s.Kubernetes(configuration);
     }
 
     private static bool Trusted(X509Certificate2Collection authorities, X509Certificate? certificate, SslPolicyErrors errors)

@@ -66,6 +66,9 @@ public enum DecisionReason
     /// <summary>An EC2 event about an instance that is not one of this cluster's managed workers.</summary>
     NotManaged,
 
+    /// <summary>An EC2 event older than <c>eventMaxAge</c> (delivered late, or retried): recorded and ignored.</summary>
+    StaleEvent,
+
     /// <summary>An EC2 event about a managed worker that is cordoned: it is already being removed, so it is not replaced.</summary>
     AlreadyCordoned,
 

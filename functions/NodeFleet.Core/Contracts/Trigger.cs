@@ -24,6 +24,16 @@ public enum TriggerKind
     PendingPods,
 }
 
+/// <summary>
+/// Where NodeFleet runs. An EC2 event is acted on only when EC2 (<c>source</c> aws.ec2) sent it in
+/// this account and region: anyone allowed to start executions could otherwise forge a spot
+/// warning that drains and terminates a worker.
+/// </summary>
+public sealed record EventOrigin(string Account, string Region)
+{
+    public const string Ec2Source = "aws.ec2";
+}
+
 /// <summary>What started the execution.</summary>
 public sealed record Trigger
 {
@@ -51,13 +61,16 @@ public sealed record Trigger
     /// Reads the execution input as EventBridge delivers it. An empty object, or a scheduled
     /// event, is a tick; the three EC2 events carry <c>detail.instance-id</c>; the fast path's
     /// Pipe delivers an array of pending-pods events (one per SQS message of the batch), read as
-    /// one trigger. Anything else is refused with <see cref="InvalidInputException"/> before anything is touched.
+    /// one trigger. An EC2 event must come from EC2 in <paramref name="origin"/>'s account and region and carry its
+    /// time (how old it is decides whether it is still acted on). Anything else is refused with
+    /// <see cref="InvalidInputException"/> before anything is touched.
     /// </summary>
-    public static Trigger Parse(JsonElement input)
+    public static Trigger Parse(JsonElement input, EventOrigin origin)
     {
+        ArgumentNullException.ThrowIfNull(origin);
         if (input.ValueKind == JsonValueKind.Array)
         {
-            return PendingPodsBatch(input);
+            return PendingPodsBatch(input, origin);
         }
 
         if (input.ValueKind != JsonValueKind.Object)
@@ -99,6 +112,7 @@ public sealed record Trigger
             return PendingPodsEvent(input, time);
         }
 
+        Trusted(input, detailType.GetString()!, origin, time);
         if (!input.TryGetProperty("detail", out var detail) || detail.ValueKind != JsonValueKind.Object
             || !detail.TryGetProperty("instance-id", out var id) || id.ValueKind != JsonValueKind.String || !(id.GetString() ?? "").StartsWith("i-", StringComparison.Ordinal))
         {
@@ -118,14 +132,41 @@ public sealed record Trigger
         return new Trigger { Kind = kind, InstanceId = id.GetString(), State = state, Time = time };
     }
 
-    private static Trigger PendingPodsBatch(JsonElement batch)
+    /// <summary>An EC2 event NodeFleet acts on: sent by EC2, in this account and region, with the time it happened.</summary>
+    private static void Trusted(JsonElement input, string detailType, EventOrigin origin, DateTimeOffset? time)
+    {
+        string? Field(string name) => input.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        if (Field("source") is var source && source != EventOrigin.Ec2Source)
+        {
+            throw new InvalidInputException($"Untrusted trigger: a '{detailType}' event must come from source '{EventOrigin.Ec2Source}', not {Quoted(source)}");
+        }
+
+        if (Field("account") is var account && account != origin.Account)
+        {
+            throw new InvalidInputException($"Untrusted trigger: a '{detailType}' event from account {Quoted(account)}; NodeFleet acts only on its own account's ({origin.Account})");
+        }
+
+        if (Field("region") is var region && region != origin.Region)
+        {
+            throw new InvalidInputException($"Untrusted trigger: a '{detailType}' event from region {Quoted(region)}; NodeFleet acts only on its own region's ({origin.Region})");
+        }
+
+        if (time is null)
+        {
+            throw new InvalidInputException($"Invalid trigger: $.time is missing or not a time in a '{detailType}' event (its age decides whether it is acted on)");
+        }
+    }
+
+    private static string Quoted(string? value) => value is null ? "(none)" : $"'{value}'";
+
+    private static Trigger PendingPodsBatch(JsonElement batch, EventOrigin origin)
     {
         if (batch.GetArrayLength() == 0)
         {
             throw new InvalidInputException("Invalid trigger: the execution input is an empty array (a Pipe batch holds at least one event)");
         }
 
-        var events = batch.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? Parse(e) : throw new InvalidInputException($"Invalid trigger: $[{i}] is a JSON {e.ValueKind}, expected a pending-pods event")).ToList();
+        var events = batch.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? Parse(e, origin) : throw new InvalidInputException($"Invalid trigger: $[{i}] is a JSON {e.ValueKind}, expected a pending-pods event")).ToList();
         if (events.FirstOrDefault(e => e.Kind != TriggerKind.PendingPods) is { } other)
         {
             throw new InvalidInputException($"Invalid trigger: an array of events must hold only '{FastPath.DetailType}' events (the fast path's batch), not {other.Kind}");

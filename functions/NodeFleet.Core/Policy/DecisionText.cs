@@ -94,6 +94,8 @@ internal static class DecisionText
                 : $"Remove {v.Node.Name}{AlsoEmpty(v.Also)}: they run no pod that would have to move, and worker {Usage(v.MemoryByRequests)} without them stays under {Percent(v.Target)}",
         Verdict.NotManaged v =>
             $"{v.Event.InstanceId} received {Event(v.Event)}, but it is not a managed worker of cluster {v.ClusterName}: nothing to do",
+        Verdict.StaleEvent v =>
+            $"{v.Event.InstanceId} received {Event(v.Event)} {(v.Age < TimeSpan.Zero ? $"dated {Duration(-v.Age)} ahead" : $"{Duration(v.Age)} ago")}, beyond eventMaxAge ({Duration(v.MaxAge)}): ignored, what it announced is over; the reconcile pass handles what it left",
         Verdict.AlreadyCordoned v => $"{v.Node} ({v.Event.InstanceId}) received {Event(v.Event)} while cordoned: it is already being removed",
         Verdict.Interrupted v => $"{v.Node.Name} ({v.Node.InstanceId}) received {Event(v.Event)}: drain it now"
             + (v.Notice.ReplacedBy is { } by ? $"; its replacement was launched before, by {by}, while it awaited this warning"

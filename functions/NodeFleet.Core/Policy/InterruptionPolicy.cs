@@ -6,21 +6,32 @@ namespace NodeFleet.Core.Policy;
 
 /// <summary>
 /// What to do when EC2 takes a worker away: drain it at once and launch a replacement, with no
-/// cooldown and within the maximum. Instances that are not our managed workers, and nodes
-/// already cordoned (NodeFleet is removing them; its own terminations raise state-change events), are left alone.
+/// cooldown and within the maximum. Events older than <c>eventMaxAge</c> (delivered late: what they
+/// announced is over, and the reconcile pass handles what it left), instances that are not our
+/// managed workers, and nodes already cordoned (NodeFleet is removing them; its own terminations
+/// raise state-change events) are left alone, and the decision says so.
 /// </summary>
 internal static class InterruptionPolicy
 {
     public static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, FleetState fleet, ScalingSettings settings, DateTimeOffset now, Inventory? inventory)
     {
         var view = new FleetView(snapshot, fleet, settings, now, inventory);
-        return Judge(trigger, snapshot, view, settings, now).ToDecision(view.CountFigures(settings.MaxNodes), [], settings.DryRun, now);
+        return Judge(trigger, snapshot, view, settings, now, inventory).ToDecision(view.CountFigures(settings.MaxNodes), [], settings.DryRun, now);
     }
 
-    private static Verdict Judge(Trigger trigger, ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, DateTimeOffset now)
+    private static Verdict Judge(Trigger trigger, ClusterSnapshot snapshot, FleetView view, ScalingSettings settings, DateTimeOffset now, Inventory? inventory)
     {
+        if (trigger.Time is { } sent && (now - sent).Duration() > settings.EventMaxAge)
+        {
+            return new Verdict.StaleEvent(trigger, now - sent, settings.EventMaxAge);
+        }
+
         var node = snapshot.Nodes.FirstOrDefault(n => n.InstanceId == trigger.InstanceId);
-        if (node is null || !node.Managed || node.ControlPlane)
+        // A warning is about a running instance: it must also be one EC2 lists as this cluster's
+        // (by its tags), not only a node that carries the managed label. A state change may
+        // announce an instance already gone from that list.
+        var unlisted = trigger.Kind != TriggerKind.StateChange && inventory is not null && inventory.Instances.All(i => i.InstanceId != trigger.InstanceId);
+        if (node is null || !node.Managed || node.ControlPlane || unlisted)
         {
             return new Verdict.NotManaged(trigger, settings.ClusterName);
         }

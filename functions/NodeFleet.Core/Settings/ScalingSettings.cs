@@ -45,6 +45,9 @@ public sealed record ScalingSettings
     /// <summary>A worker NotReady this long (after it had been Ready) is replaced.</summary>
     public TimeSpan RepairAfter { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>An EC2 event delivered later than this after it happened is recorded and not acted on.</summary>
+    public TimeSpan EventMaxAge { get; init; } = TimeSpan.FromMinutes(3);
+
     /// <summary>Above this share of NotReady managed workers, repairs stop (a cluster-wide fault).</summary>
     public double MaxUnhealthyShare { get; init; } = 0.45;
     public Resources WorkerShape { get; init; } = new(2000, 7680L * 1024 * 1024, 110);
@@ -112,6 +115,7 @@ public sealed record ScalingSettings
         CheckPositive(errors, "nodeJoinTimeout", NodeJoinTimeout);
         CheckPositive(errors, "maxSnapshotAge", MaxSnapshotAge);
         CheckPositive(errors, "repairAfter", RepairAfter);
+        CheckPositive(errors, "eventMaxAge", EventMaxAge);
         CheckFraction(errors, "maxUnhealthyShare", MaxUnhealthyShare);
         CheckPositive(errors, "cpuRateWindow", CpuRateWindow);
         Check(ScaleUpCooldown >= TimeSpan.Zero, "scaleUpCooldown: must not be negative");

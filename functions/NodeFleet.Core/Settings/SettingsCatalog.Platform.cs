@@ -57,6 +57,8 @@ public static partial class SettingsCatalog
     public static readonly Setting<string?> KubeCaFile = new(null, "NODEFLEET_KUBE_CA_FILE", "", "A file holding the CA, for local runs (instead of the parameter).", Text);
     public static readonly Setting<TimeSpan> KubeTimeout = new(null, "NODEFLEET_KUBE_TIMEOUT", "5s", "Per Kubernetes API call.", PositiveDuration);
     public static readonly Setting<string?> AwsRegion = new(null, "AWS_REGION", "", "Region of every AWS call (Lambda sets it; set it for local runs).", Text, Required: true);
+    public static readonly Setting<string?> AwsAccount = new(null, "NODEFLEET_ACCOUNT", "", "The account the stack is deployed in: CollectMetrics acts on EC2 events only from it (and from AWS_REGION).",
+        v => v.Length == 12 && v.All(char.IsAsciiDigit) ? v : throw new FormatException($"'{v}' is not a 12-digit AWS account id"));
     public static readonly Setting<Uri?> AwsEndpointUrl = new(null, "AWS_ENDPOINT_URL", "", "Send every AWS call to one endpoint: how the tests and the demo reach moto_server.",
         v => Uri.TryCreate(v, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"'{v}' is not an absolute URL"));
 
@@ -87,7 +89,7 @@ public static partial class SettingsCatalog
         LeaseDuration, ReadyPollSeconds, DrainPollSeconds, DrainTimeout, DrainGraceMargin, UnavailablePoolTtl,
         StateTable, HistorySize, LaunchTemplateId, LaunchTemplateVersion, WorkerSubnets, TopicArn,
         PrometheusUrl, PrometheusTimeout, KubeApiUrl, KubeTokenParameter, KubeTokenFile, KubeCaParameter, KubeCaFile, KubeTimeout,
-        AwsRegion, AwsEndpointUrl,
+        AwsRegion, AwsAccount, AwsEndpointUrl,
         .. Existing,
     ];
 

@@ -6,7 +6,7 @@ namespace NodeFleet.Core.Tests.Contracts;
 
 public class FastPathTriggerTests
 {
-    private static Trigger Parse(string json) => Trigger.Parse(JsonDocument.Parse(json).RootElement);
+    private static Trigger Parse(string json) => Trigger.Parse(JsonDocument.Parse(json).RootElement, new EventOrigin("123456789012", "us-east-1"));
 
     /// <summary>What the Pipe's input template makes of Alertmanager's message (its body), as the testbed's local pipe renders it too.</summary>
     private static string Rendered(string body, string at = "2026-12-02T10:00:05Z") =>

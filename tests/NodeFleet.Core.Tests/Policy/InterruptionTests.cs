@@ -10,6 +10,10 @@ public class InterruptionTests
 {
     private static Trigger Spot(string instanceId) => new() { Kind = TriggerKind.SpotInterruption, InstanceId = instanceId };
 
+    private static readonly EventOrigin Origin = new("123456789012", "us-east-1");
+
+    private static Trigger Parse(string json) => Trigger.Parse(JsonDocument.Parse(json).RootElement, Origin);
+
     private static Decision Decide(Trigger trigger, ClusterSnapshot snapshot, Core.Settings.ScalingSettings? settings = null) =>
         ScalingPolicy.Decide(trigger, snapshot, FleetState.Empty, settings ?? Defaults, Now);
 
@@ -108,12 +112,12 @@ public class InterruptionTests
     [Theory]
     [InlineData("{}", TriggerKind.Schedule, null)]
     [InlineData("""{"detail-type":"Scheduled Event","source":"aws.events","time":"2026-11-18T12:00:00Z","detail":{}}""", TriggerKind.Schedule, null)]
-    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{"instance-id":"i-0abc","instance-action":"terminate"}}""", TriggerKind.SpotInterruption, "i-0abc")]
-    [InlineData("""{"detail-type":"EC2 Instance Rebalance Recommendation","source":"aws.ec2","detail":{"instance-id":"i-0abc"}}""", TriggerKind.Rebalance, "i-0abc")]
-    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{"instance-id":"i-0abc","state":"terminated"}}""", TriggerKind.StateChange, "i-0abc")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0abc","instance-action":"terminate"}}""", TriggerKind.SpotInterruption, "i-0abc")]
+    [InlineData("""{"detail-type":"EC2 Instance Rebalance Recommendation","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0abc"}}""", TriggerKind.Rebalance, "i-0abc")]
+    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-0abc","state":"terminated"}}""", TriggerKind.StateChange, "i-0abc")]
     public void Parse_EventBridgeEvents_GiveTheTrigger(string json, TriggerKind kind, string? instanceId)
     {
-        var trigger = Trigger.Parse(JsonDocument.Parse(json).RootElement);
+        var trigger = Parse(json);
 
         Assert.Equal((kind, instanceId), (trigger.Kind, trigger.InstanceId));
     }
@@ -124,15 +128,74 @@ public class InterruptionTests
     [InlineData("""{"source":"aws.events"}""", "not an EventBridge event")]
     [InlineData("""{"detail-type":42,"detail":{}}""", "$.detail-type is a JSON Number")]
     [InlineData("""{"detail-type":{"a":1},"detail":{}}""", "$.detail-type is a JSON Object")]
-    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":"i-1","state":7}}""", "$.detail.state '' is not a state")]
+    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1","state":7}}""", "$.detail.state '' is not a state")]
     [InlineData("""{"detail-type":"EC2 Instance Launch Successful","detail":{}}""", "is not one NodeFleet handles")]
-    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}""", "$.detail.instance-id")]
-    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","detail":{"instance-id":42}}""", "$.detail.instance-id")]
-    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":"i-1","state":"running"}}""", "$.detail.state 'running'")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{}}""", "$.detail.instance-id")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":42}}""", "$.detail.instance-id")]
+    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1","state":"running"}}""", "$.detail.state 'running'")]
     public void Parse_MalformedEvent_IsRefusedByName(string json, string expected)
     {
-        var error = Assert.Throws<InvalidInputException>(() => Trigger.Parse(JsonDocument.Parse(json).RootElement));
+        var error = Assert.Throws<InvalidInputException>(() => Parse(json));
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+    /// <summary>Anyone allowed to start an execution could forge a spot warning: only EC2's own, in this account and region, are acted on.</summary>
+    [Theory]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1"}}""", "must come from source 'aws.ec2', not (none)")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"my.app","account":"123456789012","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1"}}""", "not 'my.app'")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"999999999999","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1"}}""", "from account '999999999999'")]
+    [InlineData("""{"detail-type":"EC2 Instance Rebalance Recommendation","source":"aws.ec2","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1"}}""", "from account (none)")]
+    [InlineData("""{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"123456789012","region":"eu-west-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1","state":"stopped"}}""", "from region 'eu-west-1'")]
+    [InlineData("""{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"123456789012","region":"us-east-1","detail":{"instance-id":"i-1"}}""", "$.time is missing")]
+    [InlineData("""[{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"999999999999","region":"us-east-1","time":"2026-11-18T12:00:00Z","detail":{"instance-id":"i-1"}}]""", "from account '999999999999'")]
+    public void Parse_Ec2EventNotFromEc2InThisAccountAndRegion_IsRefusedAsUntrusted(string json, string expected)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => Parse(json));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A late event (EventBridge retries for up to a day) announced something that is over: recorded, not acted on.</summary>
+    [Theory]
+    [InlineData(-20, "Replace")]
+    [InlineData(-175, "Replace")]
+    [InlineData(-185, "Done")]
+    [InlineData(-3600, "Done")]
+    [InlineData(185, "Done")] // dated ahead beyond the limit: no clock is that wrong
+    public void Decide_Ec2EventByAge_ActsOnlyWithinEventMaxAge(int ageSeconds, string route)
+    {
+        var trigger = Spot("i-w2") with { Time = Now.AddSeconds(ageSeconds) };
+
+        var decision = Decide(trigger, Snapshot(Workers(3), new UtilizationMetrics()));
+
+        Assert.Equal(route, decision.Route.ToString());
+        Assert.Equal(route == "Done" ? DecisionReason.StaleEvent : DecisionReason.Interrupted, decision.ReasonCode);
+        Assert.Equal(route == "Done" ? 0 : 1, decision.NodesToAdd);
+        if (route == "Done")
+        {
+            Assert.Contains("beyond eventMaxAge (3m)", decision.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A node's managed label is not proof enough for a warning: EC2 must list the instance as this cluster's (by its tags).</summary>
+    [Theory]
+    [InlineData(TriggerKind.SpotInterruption, true, DecisionReason.Interrupted)]
+    [InlineData(TriggerKind.SpotInterruption, false, DecisionReason.NotManaged)]
+    [InlineData(TriggerKind.Rebalance, false, DecisionReason.NotManaged)]
+    [InlineData(TriggerKind.StateChange, false, DecisionReason.Interrupted)] // a stopping instance has left EC2's live list
+    public void Decide_Ec2EventForALabelledNode_NeedsTheInstanceListedAsOurs(TriggerKind kind, bool listed, DecisionReason expected)
+    {
+        var trigger = new Trigger { Kind = kind, InstanceId = "i-w2", State = kind == TriggerKind.StateChange ? "stopping" : null, Time = Now.AddSeconds(-10) };
+        var workers = Workers(3).ToList();
+        var inventory = new Inventory
+        {
+            Nodes = workers,
+            Instances = workers.Where(w => listed || w.InstanceId != "i-w2")
+                .Select(w => new InstanceInfo { InstanceId = w.InstanceId!, Zone = "us-east-1a", State = "running", LaunchedAt = Now.AddHours(-1) }).ToList(),
+        };
+
+        var decision = ScalingPolicy.Decide(trigger, Snapshot(workers, new UtilizationMetrics()), FleetState.Empty, Defaults, Now, inventory);
+
+        Assert.Equal(expected, decision.ReasonCode);
     }
 }

@@ -20,7 +20,7 @@ public class FunctionTests
         instances.DescribeManagedAsync(Arg.Any<CancellationToken>()).Returns([]);
     }
 
-    private Function Create() => new(metrics, cluster, instances, store, new FixedClock(States.Now), TextWriter.Null, "prod");
+    private Function Create() => new(metrics, cluster, instances, store, new FixedClock(States.Now), TextWriter.Null, "prod", States.Origin);
 
     private static NodeInfo Worker(string name) => new()
     {
@@ -94,7 +94,7 @@ public class FunctionTests
                 Allocatable = new Resources(2000, 8L << 30, 110),
             }]);
         store.LoadAsync(Arg.Any<CancellationToken>()).Returns(FleetState.Empty);
-        const string warning = """{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}""";
+        const string warning = """{"detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","account":"123456789012","region":"us-east-1","time":"2026-11-18T11:59:50Z","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}""";
 
         var output = StreamJson.Read(await Create().FunctionHandler(StreamJson.From($$"""{"event":{{warning}}}""")));
 
@@ -111,6 +111,24 @@ public class FunctionTests
 
         Assert.Empty(metrics.ReceivedCalls());
         Assert.Empty(cluster.ReceivedCalls());
+        Assert.Empty(store.ReceivedCalls());
+    }
+    /// <summary>Whoever may start an execution could forge a spot warning: refused by name before any call.</summary>
+    [Theory]
+    [InlineData("\"source\":\"my.app\",\"account\":\"123456789012\",\"region\":\"us-east-1\"", "source")]
+    [InlineData("\"source\":\"aws.ec2\",\"account\":\"210987654321\",\"region\":\"us-east-1\"", "account")]
+    [InlineData("\"source\":\"aws.ec2\",\"account\":\"123456789012\",\"region\":\"eu-west-1\"", "region")]
+    public async Task FunctionHandler_ForgedOrForeignEc2Event_RefusedBeforeTouchingAnything(string envelope, string named)
+    {
+        var json = """{"event":{"detail-type":"EC2 Spot Instance Interruption Warning",""" + envelope + ""","time":"2026-11-18T11:59:50Z","detail":{"instance-id":"i-0aaa1","instance-action":"terminate"}}}""";
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => Create().FunctionHandler(StreamJson.From(json)));
+
+        Assert.Contains("Untrusted trigger", error.Message, StringComparison.Ordinal);
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+        Assert.Empty(metrics.ReceivedCalls());
+        Assert.Empty(cluster.ReceivedCalls());
+        Assert.Empty(instances.ReceivedCalls());
         Assert.Empty(store.ReceivedCalls());
     }
 }

@@ -131,6 +131,9 @@ internal abstract record Verdict(ScalingAction Action, DecisionReason Reason)
 
     public sealed record NotManaged(Trigger Event, string ClusterName) : Verdict(ScalingAction.None, DecisionReason.NotManaged);
 
+    /// <summary>An EC2 event older (or, by a clock, newer) than <c>eventMaxAge</c>: recorded, not acted on.</summary>
+    public sealed record StaleEvent(Trigger Event, TimeSpan Age, TimeSpan MaxAge) : Verdict(ScalingAction.None, DecisionReason.StaleEvent);
+
     public sealed record AlreadyCordoned(Trigger Event, string Node) : Verdict(ScalingAction.None, DecisionReason.AlreadyCordoned);
 
     /// <summary>Too many workers NotReady at once for broken nodes to be the cause: no repair, no scaling.</summary>
