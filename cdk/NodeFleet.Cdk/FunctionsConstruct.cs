@@ -154,9 +154,9 @@ public sealed partial class FunctionsConstruct : Construct
     }
 
     /// <summary>What a list element <c>${Name}</c> in steps.json stands for: one element per value.</summary>
-    private static Dictionary<string, string[]> Lists(FunctionsProps props)
+    private Dictionary<string, string[]> Lists(FunctionsProps props)
     {
-        var stack = Stack.Of(props.Cluster.Vpc);
+        var stack = Stack.Of(this);
         return new Dictionary<string, string[]>
         {
             ["InstanceTypeList"] = [.. props.Settings.InstanceTypes],

@@ -7,53 +7,19 @@ using NodeFleet.Cdk;
 using NodeFleet.Core.Contracts;
 using NodeFleet.Core.Settings;
 
+using static NodeFleet.Cdk.Tests.TemplateJson;
+
 namespace NodeFleet.Cdk.Tests;
 
 /// <summary>The fast path as deployed: topic, queue, Pipe, their policies, and what the master's user data installs.</summary>
 [Collection(TemplateGroup.Name)]
 public class FastPathTests(SynthesizedTemplate synthesized)
 {
-    private static string Id(NodeFleetStack stack, IConstruct construct) => stack.GetLogicalId((CfnElement)construct.Node.DefaultChild!);
-
     private static JsonElement Json(Amazon.CDK.Assertions.Template template) => JsonSerializer.SerializeToElement(template.ToJSON());
-
-    private static IEnumerable<(string Id, JsonElement Properties)> Resources(JsonElement json, string type) =>
-        json.GetProperty("Resources").EnumerateObject().Where(r => r.Value.GetProperty("Type").GetString() == type).Select(r => (r.Name, r.Value.GetProperty("Properties")));
-
-    private static List<string> Strings(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Array ? value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()).ToList()
-        : [value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText()];
 
     private static string Ref(string id) => $$"""{"Ref":"{{id}}"}""";
 
     private static string Arn(string id) => $$"""{"Fn::GetAtt":["{{id}}","Arn"]}""";
-
-    /// <summary>Every identity-policy statement in the template, with the roles it is attached to: policies, managed policies and roles' inline policies.</summary>
-    private static IEnumerable<(string Owner, JsonElement Statement)> IdentityStatements(JsonElement json)
-    {
-        foreach (var type in new[] { "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy" })
-        {
-            foreach (var (id, properties) in Resources(json, type))
-            {
-                var owner = properties.TryGetProperty("Roles", out var roles) ? string.Join(",", roles.EnumerateArray().Select(r => r.GetProperty("Ref").GetString())) : id;
-                foreach (var statement in properties.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
-                {
-                    yield return (owner, statement);
-                }
-            }
-        }
-
-        foreach (var (id, properties) in Resources(json, "AWS::IAM::Role"))
-        {
-            if (properties.TryGetProperty("Policies", out var inline))
-            {
-                foreach (var statement in inline.EnumerateArray().SelectMany(p => p.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray()))
-                {
-                    yield return (id, statement);
-                }
-            }
-        }
-    }
 
     /// <summary>The master's user data as text: Fn::Join flattened, a reference written <c>${LogicalId}</c>.</summary>
     private static string MasterUserData(JsonElement json)

@@ -3,6 +3,8 @@ using System.Text.RegularExpressions;
 using Amazon.CDK;
 using NodeFleet.Cdk;
 
+using static NodeFleet.Cdk.Tests.TemplateJson;
+
 namespace NodeFleet.Cdk.Tests;
 
 /// <summary>
@@ -16,16 +18,10 @@ public class SecurityTests(SynthesizedTemplate synthesized)
     /// <summary>The settings the fixture synthesized with: no context, every default.</summary>
     private static readonly DeploymentSettings Defaults = DeploymentSettings.FromContext(new App().Node);
 
-    private string RoleOf(string step) => synthesized.Stack.GetLogicalId((CfnElement)synthesized.Stack.Functions.Roles[step].Node.DefaultChild!);
+    private string RoleOf(string step) => Id(synthesized.Stack, synthesized.Stack.Functions.Roles[step]);
 
     private IEnumerable<JsonElement> StatementsOf(string roleId) =>
-        synthesized.Resources("AWS::IAM::Policy")
-            .Where(p => p.Resource.GetProperty("Properties").GetProperty("Roles").EnumerateArray().Any(r => r.GetProperty("Ref").GetString() == roleId))
-            .SelectMany(p => p.Resource.GetProperty("Properties").GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray());
-
-    private static List<string> Strings(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText())]
-        : [value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText()];
+        IdentityStatements(synthesized.Json).Where(s => s.Owner.Split(',').Contains(roleId)).Select(s => s.Statement);
 
     private static bool Allows(JsonElement statement, string action) => Strings(statement.GetProperty("Action")).Contains(action);
 
@@ -35,7 +31,7 @@ public class SecurityTests(SynthesizedTemplate synthesized)
     public void LaunchNodes_RunInstances_OnlyThroughOurTemplateTypesSubnetsAndTags()
     {
         var statements = StatementsOf(RoleOf("LaunchNodes")).Where(s => Allows(s, "ec2:RunInstances")).ToList();
-        var template = synthesized.Stack.GetLogicalId((CfnElement)((ClusterConstruct)synthesized.Stack.Cluster).WorkerTemplate.Node.DefaultChild!);
+        var template = Id(synthesized.Stack, ((ClusterConstruct)synthesized.Stack.Cluster).WorkerTemplate);
 
         Assert.DoesNotContain(statements, s => Strings(s.GetProperty("Resource")).Contains("*"));
         var instance = Assert.Single(statements, s => Strings(s.GetProperty("Resource")).Any(r => r.Contains(":instance/*", StringComparison.Ordinal)));
@@ -72,11 +68,11 @@ public class SecurityTests(SynthesizedTemplate synthesized)
     public void WorkerRole_ReadsOnlyTheJoinToken_AndOnlyFromInsideTheVpc()
     {
         var cluster = (ClusterConstruct)synthesized.Stack.Cluster;
-        var statements = StatementsOf(synthesized.Stack.GetLogicalId((CfnElement)cluster.WorkerRole.Node.DefaultChild!)).ToList();
+        var statements = StatementsOf(Id(synthesized.Stack, cluster.WorkerRole)).ToList();
 
         var read = Assert.Single(statements, s => Allows(s, "ssm:GetParameter"));
         Assert.Contains("join-token", read.GetProperty("Resource").GetRawText(), StringComparison.Ordinal);
-        Assert.Contains(synthesized.Stack.GetLogicalId((CfnElement)cluster.Vpc.Node.DefaultChild!), Condition(read, "StringEquals", "aws:ec2InstanceSourceVPC").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains(Id(synthesized.Stack, cluster.Vpc), Condition(read, "StringEquals", "aws:ec2InstanceSourceVPC").GetRawText(), StringComparison.Ordinal);
         Assert.Equal(["kms:Decrypt", "ssm:GetParameter"], statements.SelectMany(s => Strings(s.GetProperty("Action"))).Distinct().Order());
     }
 

@@ -220,7 +220,7 @@ public class LocalEnvironment : IAsyncDisposable
         if (FastPath)
         {
             var sqs = new Amazon.SQS.AmazonSQSClient(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
-                new Amazon.SQS.AmazonSQSConfig { ServiceURL = MotoUrl.ToString(), AuthenticationRegion = "us-east-1" });
+                new Amazon.SQS.AmazonSQSConfig { ServiceURL = MotoUrl.ToString(), AuthenticationRegion = Region });
             pipeClient = sqs;
             Pipe = new LocalPipe(sqs, AlertsQueueUrl, input => RunAsync(input));
         }
@@ -241,7 +241,7 @@ public class LocalEnvironment : IAsyncDisposable
         var config = Path.Combine(directory, "alertmanager.yml");
         await File.WriteAllTextAsync(config, RenderAlertmanagerConfig(
             await File.ReadAllTextAsync(Path.Combine(RepositoryRoot, "scripts", "alerting", "alertmanager.yml")),
-            AlertGroupWait, AlertGroupInterval, AlertRepeatInterval, MotoUrl, AlertsTopicArn, "us-east-1"));
+            AlertGroupWait, AlertGroupInterval, AlertRepeatInterval, MotoUrl, AlertsTopicArn, Region));
         var port = alertmanagerPort = alertmanagerPort == 0 ? Loopback.FreePort() : alertmanagerPort;
         // Its SNS receiver signs with SigV4 from the default credential chain: the environment here, the instance role on the master.
         alertmanager = await ServerProcess.StartAsync("prometheus-alertmanager",
@@ -375,7 +375,7 @@ public class LocalEnvironment : IAsyncDisposable
 
     public JsonElement Aws(params string[] args)
     {
-        var text = Tool.Run("aws", [.. args, "--endpoint-url", MotoUrl.ToString().TrimEnd('/'), "--region", "us-east-1", "--output", "json"],
+        var text = Tool.Run("aws", [.. args, "--endpoint-url", MotoUrl.ToString().TrimEnd('/'), "--region", Region, "--output", "json"],
             new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "test", ["AWS_SECRET_ACCESS_KEY"] = "test", ["AWS_PAGER"] = "" });
         return string.IsNullOrWhiteSpace(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
